@@ -1,0 +1,66 @@
+"""The common shape of every analysis result.
+
+A result holds tidy DataFrames (one row per group/time/term), the
+parameters it was computed with, and plain-language notes on caveats
+(not estimable, unstable, extrapolated).  It renders itself as text and
+in a notebook.  Subclasses add the tables they need as attributes and
+list them in ``_tables``.
+"""
+from __future__ import annotations
+
+import html
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from .errors import AlisWarning
+
+
+@dataclass
+class AnalysisResult:
+    """Base class: ``params`` and ``notes`` plus the tables named in ``_tables``."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    title: ClassVar[str] = "Result"
+    _tables: ClassVar[tuple[str, ...]] = ()
+
+    def add_note(self, message: str, *, warn: bool = True) -> None:
+        """Record a caveat in the result and, by default, emit it as an AlisWarning."""
+        if message not in self.notes:
+            self.notes.append(message)
+        if warn:
+            warnings.warn(message, AlisWarning, stacklevel=3)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in self._tables if getattr(self, name) is not None}
+
+    def __str__(self) -> str:
+        parts = [self.title, "=" * len(self.title)]
+        if self.params:
+            parts.append("parameters: " + ", ".join(f"{k}={v}" for k, v in self.params.items()))
+        with pd.option_context("display.width", 120, "display.max_columns", 30):
+            for name, table in self.tables().items():
+                parts.append(f"\n{name}:\n{table.to_string(index=False)}")
+        if self.notes:
+            parts.append("\nnotes:")
+            parts.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{html.escape(self.title)}</h4>"]
+        if self.params:
+            parts.append(
+                "<p><small>"
+                + html.escape(", ".join(f"{k}={v}" for k, v in self.params.items()))
+                + "</small></p>"
+            )
+        for name, table in self.tables().items():
+            parts.append(f"<p><b>{html.escape(name)}</b></p>")
+            parts.append(table.to_html(index=False, na_rep="–", float_format=lambda x: f"{x:.4g}"))
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
+        return "\n".join(parts)
