@@ -1,0 +1,238 @@
+"""Figures in one house style: ``plot_*(result, ax=None, language="nb") -> ax``.
+
+The style: matplotlib (safe under the Agg backend), DejaVu Sans (it has æ, ø, å),
+the Okabe–Ito colour-blind-safe palette with fixed colours for the two contract
+types, labels in Norwegian bokmål (``"nb"``, decimal comma) or English (``"en"``).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from .errors import AlisError
+
+#: Okabe–Ito palette; the two contract types always get the same colour.
+CONTRACT_COLOURS = {"fastlønn": "#0072B2", "næring": "#D55E00"}
+OTHER_COLOURS = ("#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+
+LABELS = {
+    "nb": {
+        "fastlønn": "Fastlønn",
+        "næring": "Næring",
+        "retention": "Andel fortsatt i stillingen",
+        "years_since_start": "År siden oppstart",
+        "at_risk": "Antall i stillingen",
+        "censored": "sensurert",
+        "rate": "Avganger per 100 personår",
+        "year": "Kalenderår",
+        "area": "Helseforetaksområde",
+        "contract_type": "Kontraktsform",
+        "unit": "Enhet",
+        "all": "Alle",
+    },
+    "en": {
+        "fastlønn": "Salaried (fastlønn)",
+        "næring": "Self-employed (næring)",
+        "retention": "Proportion still in post",
+        "years_since_start": "Years since start",
+        "at_risk": "Number in post",
+        "censored": "censored",
+        "rate": "Exits per 100 person-years",
+        "year": "Calendar year",
+        "area": "Health-trust area",
+        "contract_type": "Contract type",
+        "unit": "Unit",
+        "all": "All",
+    },
+}
+
+_RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+}
+
+
+def _labels(language: str) -> dict[str, str]:
+    if language not in LABELS:
+        raise AlisError(f"figure language must be one of {', '.join(LABELS)}, got {language!r}")
+    return LABELS[language]
+
+
+def label(key, language: str = "nb") -> str:
+    """The display label of ``key`` (a contract type, axis name …); unknown keys pass through."""
+    return _labels(language).get(str(key), str(key))
+
+
+def format_number(value: float, language: str = "nb", digits: int | None = None) -> str:
+    """A number as text, with a decimal comma in Norwegian."""
+    text = f"{value:.{digits}f}" if digits is not None else f"{value:g}"
+    return text.replace(".", ",") if language == "nb" else text
+
+
+def colour(key, index: int = 0) -> str:
+    """Fixed colour for a contract type, otherwise the palette in order."""
+    return CONTRACT_COLOURS.get(str(key), OTHER_COLOURS[index % len(OTHER_COLOURS)])
+
+
+@contextmanager
+def house_style():
+    """Context in which plots take the house style."""
+    with matplotlib.rc_context(_RC):
+        yield
+
+
+def _new_axes(ax, figsize=(6.5, 4.5)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _decimal_axes(ax, language, axis="both"):
+    formatter = FuncFormatter(lambda x, _pos: format_number(round(x, 10), language))
+    if axis in ("x", "both"):
+        ax.xaxis.set_major_formatter(formatter)
+    if axis in ("y", "both"):
+        ax.yaxis.set_major_formatter(formatter)
+
+
+def at_risk_text(count: int, min_cell: int | None) -> str:
+    """A number-at-risk cell; counts 1..min_cell−1 are shown as '<min_cell' (disclosure rule)."""
+    if min_cell is not None and 0 < count < min_cell:
+        return f"<{min_cell}"
+    return str(int(count))
+
+
+def _at_risk_at(curve: pd.DataFrame, t: float) -> int:
+    later = curve[curve["time"] >= t]
+    return int(later["at_risk"].iloc[0]) if len(later) else 0
+
+
+def plot_kaplan_meier(km_result, ax=None, *, language: str = "nb", min_cell: int | None = None,
+                      show_ci: bool = True, at_risk_times=None):
+    """Kaplan–Meier curves per group with log-log bands, censoring marks and numbers at risk.
+
+    Parameters
+    ----------
+    km_result : KaplanMeierResult
+        From :func:`alis_research.retention.kaplan_meier`.
+    ax : matplotlib Axes, optional
+    language : "nb" or "en"
+    min_cell : int, optional
+        Numbers at risk from 1 to ``min_cell − 1`` are printed as ``<min_cell``.
+    show_ci : bool
+        Draw the confidence bands.
+    at_risk_times : sequence of float, optional
+        Times for the at-risk table (default: whole years to the longest follow-up).
+    """
+    words = _labels(language)
+    curves = km_result.curves
+    if curves is None or curves.empty:
+        raise AlisError("the Kaplan–Meier result holds no curves to plot")
+    keys = ["group"] + (["stratum"] if "stratum" in curves.columns else [])
+    with house_style():
+        ax = _new_axes(ax)
+        groups = list(curves.groupby(keys, sort=True, observed=True))
+        if at_risk_times is None:
+            at_risk_times = np.arange(0, int(np.floor(curves["time"].max())) + 1)
+        for i, (key, curve) in enumerate(groups):
+            key = key if isinstance(key, tuple) else (key,)
+            name = ", ".join(label(k, language) for k in key)
+            c = colour(key[0], i) if len(key) == 1 else OTHER_COLOURS[i % len(OTHER_COLOURS)]
+            ax.step(curve["time"], curve["survival"], where="post", color=c, label=name, linewidth=1.6)
+            if show_ci:
+                # S = 1 has no log-log interval; draw the band as the curve itself there
+                lower = curve["ci_lower"].where(curve["ci_lower"].notna(), curve["survival"])
+                upper = curve["ci_upper"].where(curve["ci_upper"].notna(), curve["survival"])
+                defined = curve["survival"] > 0
+                ax.fill_between(curve["time"][defined], lower[defined], upper[defined], step="post",
+                                color=c, alpha=0.18, linewidth=0)
+            censored = curve[curve["censored"] > 0]
+            ax.plot(censored["time"], censored["survival"], linestyle="none", marker="|", markersize=8,
+                    color=c, label=f"_{words['censored']}")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, max(float(curves["time"].max()), max(at_risk_times, default=0)) * 1.02 or 1)
+        ax.set_xticks(list(at_risk_times))
+        ax.set_xlabel(words["years_since_start"])
+        ax.set_ylabel(words["retention"])
+        _decimal_axes(ax, language)
+        ax.legend(loc="lower left")
+        _at_risk_table(ax, groups, at_risk_times, language, min_cell)
+    return ax
+
+
+def _at_risk_table(ax, groups, times, language, min_cell):
+    words = _labels(language)
+    transform = blended_transform_factory(ax.transData, ax.transAxes)
+    label_transform = ax.transAxes
+    top = -0.22
+    ax.text(0.0, top, words["at_risk"], transform=label_transform, ha="left", va="top",
+            fontweight="bold", gid="at_risk_title")
+    for row, (key, curve) in enumerate(groups, start=1):
+        key = key if isinstance(key, tuple) else (key,)
+        y = top - 0.07 * row
+        c = colour(key[0], row - 1) if len(key) == 1 else OTHER_COLOURS[(row - 1) % len(OTHER_COLOURS)]
+        ax.text(-0.02, y, ", ".join(label(k, language) for k in key), transform=label_transform,
+                ha="right", va="top", color=c, gid="at_risk_label")
+        for t in times:
+            ax.text(t, y, at_risk_text(_at_risk_at(curve, t), min_cell), transform=transform,
+                    ha="center", va="top", color=c, gid=f"at_risk:{'|'.join(map(str, key))}:{t:g}")
+    ax.figure.subplots_adjust(bottom=0.22 + 0.07 * (len(groups) + 1))
+
+
+def plot_turnover_rates(result, ax=None, *, language: str = "nb"):
+    """Exit rates per 100 person-years with exact Poisson intervals.
+
+    With ``year`` in the result's split: one line per contract type (or area) over
+    calendar years; otherwise points with error bars per category.
+    """
+    words = _labels(language)
+    rates = result.rates
+    if rates is None or rates.empty:
+        raise AlisError("the turnover result holds no rates to plot")
+    by = [c for c in ("contract_type", "area", "unit", "year") if c in rates.columns]
+    with house_style():
+        ax = _new_axes(ax)
+        if "year" in by:
+            series_key = next((c for c in by if c != "year"), None)
+            parts = list(rates.groupby(series_key, sort=True)) if series_key else [(words["all"], rates)]
+            width = 0.08 * (len(parts) - 1)
+            for i, (key, part) in enumerate(parts):
+                c = colour(key, i)
+                x = part["year"].to_numpy(float) - width / 2 + 0.08 * i
+                ax.errorbar(x, part["rate_per_100"], yerr=[part["rate_per_100"] - part["ci_lower"],
+                                                           part["ci_upper"] - part["rate_per_100"]],
+                            color=c, marker="o", capsize=3, label=label(key, language))
+            ax.set_xlabel(words["year"])
+            ax.set_xticks(sorted(rates["year"].unique()))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{int(round(x))}"))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p: format_number(round(y, 10), language)))
+        else:
+            category = by[0] if by else None
+            names = rates[category].tolist() if category else [words["all"]]
+            positions = np.arange(len(names))
+            for i, name in enumerate(names):
+                row = rates.iloc[i]
+                ax.errorbar([positions[i]], [row["rate_per_100"]],
+                            yerr=[[row["rate_per_100"] - row["ci_lower"]], [row["ci_upper"] - row["rate_per_100"]]],
+                            color=colour(name, i), marker="o", capsize=4, linestyle="none",
+                            label=label(name, language))
+            ax.set_xticks(positions)
+            ax.set_xticklabels([label(n, language) for n in names])
+            ax.set_xlim(-0.6, len(names) - 0.4)
+            ax.set_xlabel(words.get(category, "") if category else "")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p: format_number(round(y, 10), language)))
+        ax.set_ylabel(words["rate"])
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left")
+    return ax

@@ -1,0 +1,464 @@
+"""Retention by cohort (contract type at start): Kaplan–Meier, log-rank, RMST.
+
+Every estimate is computed here from the product-limit table and checked
+against R's ``survival`` package (``tests/reference/retention.R``):
+
+* survival and its log-log ("exponential Greenwood") confidence interval, as
+  ``survfit(..., conf.type = "log-log")``;
+* the median and its confidence interval as ``quantile.survfit`` finds them
+  (where the lower / upper confidence curves cross 0.5, with R's midpoint rule
+  for a curve that is exactly 0.5 over a stretch) — lifelines' median interval
+  differs from R's (lifelines #861);
+* the log-rank test, plain and stratified, as ``survdiff``;
+* the restricted mean survival time and the Greenwood-based standard error that
+  ``print(survfit, rmean = tau)`` reports — lifelines' ``return_variance`` is the
+  variance of the restricted survival *time*, not of the estimate.
+
+lifelines' ``KaplanMeierFitter`` objects are fitted too and kept on the result
+for plotting and further use; the tests check that their curves agree with ours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from scipy import stats
+
+from . import config
+from .errors import AlisError
+from .result import AnalysisResult
+
+#: Fewer events than this in a group makes its estimates "unstable" (a note).
+MIN_STABLE_EVENTS = 5
+#: Tolerance R's quantile.survfit uses to decide that a curve equals a probability.
+_R_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+_EPISODE_COLUMNS = ("episode_id", "duration", "exit")
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _episodes_frame(data, columns) -> pd.DataFrame:
+    """The episodes table of a PreparedDataset (or a DataFrame), checked for ``columns``."""
+    episodes = getattr(data, "episodes", data)
+    if not isinstance(episodes, pd.DataFrame):
+        raise AlisError(f"expected a PreparedDataset or an episodes DataFrame, got {type(data).__name__}")
+    missing = [c for c in columns if c not in episodes.columns]
+    if missing:
+        raise AlisError(
+            f"episodes table lacks column(s) {', '.join(missing)}; "
+            f"it has {', '.join(map(str, episodes.columns))}. Pass the prepared episodes (cohort.prepare)."
+        )
+    ids = episodes["episode_id"] if "episode_id" in episodes.columns else pd.Series(episodes.index)
+    for column in columns:
+        bad = episodes[column].isna().to_numpy()
+        if bad.any():
+            raise AlisError(
+                f"episodes column '{column}' is empty for episode(s) {', '.join(map(str, ids[bad][:10]))}; "
+                "every analysed episode needs a value"
+            )
+    duration = pd.to_numeric(episodes["duration"], errors="coerce")
+    bad = (duration.isna() | (duration < 0)).to_numpy()
+    if bad.any():
+        raise AlisError(
+            f"episodes column 'duration' must be a non-negative number of years; "
+            f"episode {ids[bad].iloc[0]} has {episodes['duration'][bad].iloc[0]}"
+        )
+    bad = ~episodes["exit"].isin([0, 1]).to_numpy()
+    if bad.any():
+        raise AlisError(
+            f"episodes column 'exit' must be 0 (censored) or 1 (left); "
+            f"episode {ids[bad].iloc[0]} has {episodes['exit'][bad].iloc[0]}"
+        )
+    return episodes
+
+
+def _split(episodes: pd.DataFrame, group: str, strata: str | None):
+    """Yield (group value, stratum value or None, durations, exits) in sorted order."""
+    keys = [group] if strata is None else [group, strata]
+    for key, part in episodes.groupby(keys, sort=True, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        yield (
+            key[0],
+            key[1] if strata is not None else None,
+            part["duration"].to_numpy(float),
+            part["exit"].to_numpy(int),
+        )
+
+
+def _label(group_value, stratum_value) -> str:
+    return str(group_value) if stratum_value is None else f"{group_value}, {stratum_value}"
+
+
+# ---------------------------------------------------------------- product limit
+
+
+def product_limit_table(durations, exits, *, alpha: float = config.DEFAULT_ALPHA) -> pd.DataFrame:
+    """Kaplan–Meier table at every distinct time (event or censoring), as R's ``survfit``.
+
+    .. math::
+
+        \\hat S(t) = \\prod_{t_j \\le t} (1 - d_j / n_j), \\qquad
+        \\sigma^2(t) = \\sum_{t_j \\le t} \\frac{d_j}{n_j (n_j - d_j)}
+
+    and the log-log interval
+    :math:`\\exp(-\\exp(\\log(-\\log \\hat S) \\pm z\\,\\sigma / \\log \\hat S))`,
+    undefined (NaN) where :math:`\\hat S` is 0 or 1.
+
+    Returns columns ``time, at_risk, events, censored, survival, greenwood``
+    (:math:`\\sigma^2`), ``std_err`` (of :math:`\\hat S`), ``ci_lower, ci_upper``.
+    """
+    durations = np.asarray(durations, float)
+    exits = np.asarray(exits, int)
+    times = np.unique(durations)
+    events = np.array([exits[durations == t].sum() for t in times], dtype=int)
+    counts = np.array([(durations == t).sum() for t in times], dtype=int)
+    at_risk = np.array([(durations >= t).sum() for t in times], dtype=int)
+    survival = np.cumprod(1.0 - events / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0)
+        greenwood = np.cumsum(terms)
+        z = stats.norm.ppf(1 - alpha / 2)
+        defined = (survival > 0) & (survival < 1) & np.isfinite(greenwood)
+        log_s = np.log(np.where(defined, survival, 0.5))
+        shift = z * np.sqrt(greenwood) / log_s
+        a = np.exp(-np.exp(np.log(-log_s) + shift))
+        b = np.exp(-np.exp(np.log(-log_s) - shift))
+    return pd.DataFrame(
+        {
+            "time": times,
+            "at_risk": at_risk,
+            "events": events,
+            "censored": counts - events,
+            "survival": survival,
+            "greenwood": greenwood,
+            "std_err": survival * np.sqrt(greenwood),
+            "ci_lower": np.where(defined, np.minimum(a, b), np.nan),
+            "ci_upper": np.where(defined, np.maximum(a, b), np.nan),
+        }
+    )
+
+
+def _r_quantile(times, curve, p: float = 0.5, tol: float = _R_TOLERANCE) -> float:
+    """The time where ``curve`` first falls to ``p``: a port of R's ``survival:::findq``.
+
+    Where the curve equals ``p`` (within ``tol``) over a stretch, the answer is the
+    midpoint between the start of that stretch and the next drop (or the last
+    observed time if the curve never drops again).  NaN if the curve never reaches ``p``.
+    """
+    x = np.r_[0.0, np.asarray(times, float)]
+    y = np.r_[0.0, 1.0 - np.asarray(curve, float)]
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return float("nan")
+    last_time = x[-1]
+    first = ~pd.Series(y).duplicated().to_numpy()
+    x, y = x[first], y[first]
+
+    def right_index(shifted):
+        # approx(shifted, seq_along, p, method = "constant", f = 1): NA pairs dropped
+        ok = ~np.isnan(shifted)
+        values, index = shifted[ok], np.flatnonzero(ok)
+        order = np.argsort(values, kind="stable")
+        values, index = values[order], index[order]
+        if len(values) == 0 or p < values[0] or p > values[-1]:
+            return None
+        return index[np.searchsorted(values, p, side="left")]
+
+    i1, i2 = right_index(y + tol), right_index(y - tol)
+    if i1 is not None and not np.isnan(y[-1]) and abs(p - y[-1]) < tol:
+        return float((x[i1] + last_time) / 2)
+    if i1 is None or i2 is None:
+        return float("nan")
+    return float((x[i1] + x[i2]) / 2)
+
+
+def _step_value(table: pd.DataFrame, column: str, t: float, before_first: float):
+    """Right-continuous step function value of ``table[column]`` at time ``t``."""
+    rows = table[table["time"] <= t]
+    return before_first if rows.empty else rows[column].iloc[-1]
+
+
+def restricted_mean(durations, exits, tau: float) -> tuple[float, float]:
+    """RMST to ``tau`` and its Greenwood-based SE, as ``print(survfit, rmean = tau)``.
+
+    .. math::
+
+        \\mathrm{RMST}(\\tau) = \\int_0^\\tau \\hat S(t)\\,dt, \\qquad
+        \\widehat{\\mathrm{Var}} = \\sum_{t_j \\le \\tau} A_j^2 \\frac{d_j}{n_j (n_j - d_j)},
+        \\quad A_j = \\int_{t_j}^{\\tau} \\hat S(t)\\,dt
+
+    with the term set to 0 where :math:`n_j = d_j` (R's convention).  Beyond the
+    last observed time the curve is held at its last value, as R does.
+    """
+    table = product_limit_table(durations, exits)
+    keep = table[table["time"] <= tau]
+    times = np.r_[keep["time"].to_numpy(), tau]
+    surv = np.r_[keep["survival"].to_numpy(), keep["survival"].iloc[-1] if len(keep) else 1.0]
+    n, d = keep["at_risk"].to_numpy(float), keep["events"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazard_terms = np.where(n - d == 0, 0.0, d / (n * (n - d)))
+    rectangles = np.diff(np.r_[0.0, times]) * np.r_[1.0, surv[:-1]]
+    area_beyond = np.cumsum(rectangles[1:][::-1])[::-1]  # area from t_j to tau
+    variance = float(np.sum(area_beyond**2 * hazard_terms))
+    return float(rectangles.sum()), float(np.sqrt(variance))
+
+
+# ---------------------------------------------------------------- Kaplan–Meier
+
+
+@dataclass
+class KaplanMeierResult(AnalysisResult):
+    """Kaplan–Meier retention per group (and stratum)."""
+
+    survival: pd.DataFrame | None = None
+    median: pd.DataFrame | None = None
+    curves: pd.DataFrame | None = None
+    fitters: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    title: ClassVar[str] = "Kaplan–Meier retention (log-log 95 % CI)"
+    _tables: ClassVar[tuple[str, ...]] = ("survival", "median")
+
+
+def kaplan_meier(
+    data,
+    *,
+    group: str = "cohort",
+    strata: str | None = None,
+    timepoints=config.KM_TIMEPOINTS,
+    alpha: float = config.DEFAULT_ALPHA,
+) -> KaplanMeierResult:
+    """Kaplan–Meier retention per ``group`` (and ``strata``) with log-log intervals.
+
+    Parameters
+    ----------
+    data : PreparedDataset or DataFrame
+        The prepared episodes (``duration`` in years, ``exit`` 0/1).
+    group : str
+        Column compared, by default ``cohort`` (contract type at start).
+    strata : str, optional
+        A second column (``area``, ``size_class``): one curve per group × stratum.
+    timepoints : sequence of float
+        Years at which survival is reported.
+    alpha : float
+        1 − confidence level.
+
+    Returns
+    -------
+    KaplanMeierResult
+        ``survival``: group, [stratum], time, survival, std_err, ci_lower, ci_upper,
+        at_risk (still in post at ``time``), events (exits in (previous time point, time]),
+        cumulative_events (exits up to ``time``).  Survival beyond the longest follow-up
+        of a group is NaN (not the last value) unless everyone had already left.
+        ``median``: group, [stratum], median, ci_lower, ci_upper (NaN = not reached).
+        ``curves``: the full step function per group for plotting (time 0 row first;
+        ``censored`` > 0 marks censoring times).
+    """
+    columns = _EPISODE_COLUMNS + (group,) + ((strata,) if strata else ())
+    episodes = _episodes_frame(data, columns)
+    result = KaplanMeierResult(
+        params={"group": group, "strata": strata, "timepoints": tuple(timepoints), "alpha": alpha,
+                "conf_type": "log-log"}
+    )
+    survival_rows, median_rows, curves = [], [], []
+    for group_value, stratum_value, durations, exits in _split(episodes, group, strata):
+        label = _label(group_value, stratum_value)
+        key = {"group": group_value} | ({"stratum": stratum_value} if strata else {})
+        table = product_limit_table(durations, exits, alpha=alpha)
+        result.fitters[label] = KaplanMeierFitter(alpha=alpha).fit(durations, exits, label=label)
+        start = pd.DataFrame([{"time": 0.0, "at_risk": len(durations), "events": 0, "censored": 0,
+                               "survival": 1.0, "greenwood": 0.0, "std_err": 0.0,
+                               "ci_lower": 1.0, "ci_upper": 1.0}])
+        curve = pd.concat([start, table], ignore_index=True)
+        curves.append(curve.assign(**key))
+        last_time = durations.max()
+        previous = 0.0
+        for t in timepoints:
+            s = _step_value(table, "survival", t, 1.0)
+            estimable = t <= last_time or s == 0
+            if not estimable:
+                result.add_note(
+                    f"{label}: survival at {t:g} years not estimable: no one followed that long "
+                    f"(longest follow-up {last_time:.2f} years)"
+                )
+            events_to_t = int(exits[durations <= t].sum())
+            survival_rows.append(key | {
+                "time": t,
+                "survival": s if estimable else np.nan,
+                "std_err": _step_value(table, "std_err", t, 0.0) if estimable else np.nan,
+                "ci_lower": _step_value(table, "ci_lower", t, np.nan) if estimable else np.nan,
+                "ci_upper": _step_value(table, "ci_upper", t, np.nan) if estimable else np.nan,
+                "at_risk": int((durations >= t).sum()),
+                "events": int(exits[(durations > previous) & (durations <= t)].sum()),
+                "cumulative_events": events_to_t,
+            })
+            previous = t
+        median = _r_quantile(table["time"], table["survival"])
+        median_rows.append(key | {
+            "median": median,
+            "ci_lower": _r_quantile(table["time"], table["ci_lower"]),
+            "ci_upper": _r_quantile(table["time"], table["ci_upper"]),
+            "events": int(exits.sum()),
+            "n": len(durations),
+        })
+        _small_sample_notes(result, label, int(exits.sum()))
+        if np.isnan(median):
+            result.add_note(f"{label}: median retention not reached (survival stays above 0.5)", warn=False)
+        elif np.isnan(median_rows[-1]["ci_upper"]):
+            result.add_note(f"{label}: upper confidence limit of the median not reached", warn=False)
+    result.survival = pd.DataFrame(survival_rows)
+    result.median = pd.DataFrame(median_rows)
+    result.curves = pd.concat(curves, ignore_index=True)[
+        list(key) + ["time", "at_risk", "events", "censored", "survival", "std_err", "ci_lower", "ci_upper"]
+    ] if curves else pd.DataFrame()
+    if not survival_rows:
+        raise AlisError("no episodes to analyse: the episodes table is empty")
+    return result
+
+
+def _small_sample_notes(result: AnalysisResult, label: str, events: int) -> None:
+    if events == 0:
+        result.add_note(
+            f"{label}: no events (no one has left): survival is 1 throughout, it has no confidence "
+            "interval, and the median is not reached"
+        )
+    elif events < MIN_STABLE_EVENTS:
+        result.add_note(f"{label}: only {events} event(s): estimates are unstable")
+
+
+# ---------------------------------------------------------------- log-rank
+
+
+@dataclass
+class LogRankResult(AnalysisResult):
+    """Log-rank test (R's ``survdiff``), optionally stratified."""
+
+    statistic: float = float("nan")
+    df: int = 0
+    p_value: float = float("nan")
+    test: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+
+    title: ClassVar[str] = "Log-rank test"
+    _tables: ClassVar[tuple[str, ...]] = ("test", "groups")
+
+
+def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRankResult:
+    """Log-rank test of equal retention across ``group``; stratified by ``strata`` if given.
+
+    As ``survdiff(Surv(duration, exit) ~ group + strata(s))``: observed minus
+    expected exits and the hypergeometric covariance are summed over the strata,
+
+    .. math::
+
+        U = \\sum (O - E), \\quad V_{kl} = \\sum_j \\frac{d_j (n_j - d_j)}{n_j - 1}
+            \\frac{n_{jk}}{n_j}\\Big(\\delta_{kl} - \\frac{n_{jl}}{n_j}\\Big),
+        \\quad X^2 = U^\\top V^{-} U,
+
+    on (number of groups with expected > 0) − 1 degrees of freedom.
+    """
+    columns = _EPISODE_COLUMNS + (group,) + ((strata,) if strata else ())
+    episodes = _episodes_frame(data, columns)
+    levels = sorted(episodes[group].unique())
+    k = len(levels)
+    result = LogRankResult(params={"group": group, "strata": strata})
+    if k < 2:
+        result.add_note(f"log-rank test not estimable: only one {group} ({levels[0] if levels else 'none'})")
+        return result
+    observed, expected, covariance = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    parts = [episodes] if strata is None else [p for _, p in episodes.groupby(strata, sort=True, observed=True)]
+    for part in parts:
+        codes = pd.Categorical(part[group], categories=levels).codes
+        duration = part["duration"].to_numpy(float)
+        exit_ = part["exit"].to_numpy(int)
+        for t in np.unique(duration[exit_ == 1]):
+            at_risk = np.bincount(codes[duration >= t], minlength=k).astype(float)
+            died = np.bincount(codes[(duration == t) & (exit_ == 1)], minlength=k).astype(float)
+            n, d = at_risk.sum(), died.sum()
+            observed += died
+            expected += d * at_risk / n
+            if n > 1:
+                share = at_risk / n
+                covariance += d * (n - d) / (n - 1) * (np.diag(share) - np.outer(share, share))
+    used = expected > 0
+    difference = (observed - expected)[used]
+    statistic = float(difference @ np.linalg.pinv(covariance[np.ix_(used, used)]) @ difference)
+    df = int(used.sum()) - 1
+    result.statistic, result.df = statistic, df
+    result.p_value = float(stats.chi2.sf(statistic, df)) if df > 0 else float("nan")
+    result.test = pd.DataFrame([{"statistic": statistic, "df": df, "p_value": result.p_value,
+                                 "strata": strata or ""}])
+    result.groups = pd.DataFrame({"group": levels, "n": episodes[group].value_counts().reindex(levels).to_numpy(),
+                                  "observed": observed, "expected": expected})
+    for level, events in zip(levels, observed):
+        _small_sample_notes(result, str(level), int(events))
+    return result
+
+
+# ---------------------------------------------------------------- RMST
+
+
+@dataclass
+class RMSTResult(AnalysisResult):
+    """Restricted mean survival time per group and the difference between cohorts."""
+
+    rmst: pd.DataFrame | None = None
+
+    title: ClassVar[str] = "Restricted mean survival time"
+    _tables: ClassVar[tuple[str, ...]] = ("rmst",)
+
+
+def rmst(
+    data,
+    *,
+    group: str = "cohort",
+    tau: float = config.DEFAULT_RMST_HORIZON,
+    alpha: float = config.DEFAULT_ALPHA,
+) -> RMSTResult:
+    """Restricted mean time in post up to ``tau`` years per group, with Greenwood-based SE.
+
+    The ``difference`` row is næring − fastlønn when ``group`` holds the two
+    contract types (otherwise the second minus the first group, in sorted order,
+    when there are exactly two), with :math:`se = \\sqrt{se_1^2 + se_2^2}`, a
+    normal-theory interval and a two-sided p-value.  When ``tau`` exceeds a
+    group's longest follow-up the curve is held at its last value (as R does) and
+    a note says so.
+    """
+    if not np.isfinite(tau) or tau <= 0:
+        raise AlisError(f"RMST horizon tau must be a positive number of years, got {tau!r}")
+    episodes = _episodes_frame(data, _EPISODE_COLUMNS + (group,))
+    result = RMSTResult(params={"group": group, "tau": tau, "alpha": alpha})
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    for group_value, _, durations, exits in _split(episodes, group, None):
+        mean, se = restricted_mean(durations, exits, tau)
+        rows.append({"group": group_value, "tau": tau, "rmst": mean, "se": se,
+                     "ci_lower": mean - z * se, "ci_upper": mean + z * se, "p_value": np.nan})
+        if durations.max() < tau and not (exits[durations == durations.max()] == 1).all():
+            result.add_note(
+                f"{group_value}: tau = {tau:g} years is beyond the longest follow-up "
+                f"({durations.max():.2f} years); the survival curve is held at its last value "
+                "up to tau (as R's survival package does), so the RMST assumes no exits after follow-up ends"
+            )
+        _small_sample_notes(result, str(group_value), int(exits.sum()))
+    levels = [r["group"] for r in rows]
+    pair = None
+    if set(config.CONTRACT_TYPES) <= set(levels):
+        reference = config.REFERENCE_CONTRACT
+        other = next(c for c in config.CONTRACT_TYPES if c != reference)
+        pair = (levels.index(reference), levels.index(other))
+    elif len(levels) == 2:
+        pair = (0, 1)
+    if pair is not None:
+        first, second = rows[pair[0]], rows[pair[1]]
+        diff = second["rmst"] - first["rmst"]
+        se = float(np.hypot(first["se"], second["se"]))
+        rows.append({"group": "difference", "tau": tau, "rmst": diff, "se": se,
+                     "ci_lower": diff - z * se, "ci_upper": diff + z * se,
+                     "p_value": float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else np.nan})
+        result.params["difference"] = f"{second['group']} − {first['group']}"
+    result.rmst = pd.DataFrame(rows)
+    return result
