@@ -1,0 +1,816 @@
+"""``alis-research regenerate``: bring every report of a report matrix up to date.
+
+The matrix (datasets × health-trust areas × languages) is read from a TOML file,
+by default ``reports/reports.toml``.  For each report the cheap *inputs key*
+(:func:`alis_research.report.report_inputs_key`: SHA-256 over the data files,
+the parameters, the package version and the notebook/template contents) is
+compared with the ``inputs_key`` in the published report's ``manifest.json``;
+a report whose key is unchanged and whose files are all present is skipped,
+the others are built in parallel, at most ``jobs`` at a time (each build starts
+one kernel, so at most ``jobs`` kernels run at once).
+
+Safe to run from cron or a systemd timer:
+
+* a non-blocking lock file (``<out>/.regenerate.lock``) makes a second run that
+  starts while one is busy exit at once with status :data:`EXIT_LOCKED` (75,
+  ``EX_TEMPFAIL`` of ``sysexits.h``: "try again later");
+* the builder writes each report into a temporary folder and moves it into
+  place only when complete, so a run killed at any moment leaves every
+  previous report intact; the next run puts back a report that a kill left
+  under its aside name and removes temporary folders older than
+  :data:`STALE_TEMP_SECONDS`;
+* one failing report does not stop the others; the exit status is 1 when any
+  failed, with a summary naming the report, the notebook, the failing cell and
+  the folder where the executed notebook was kept;
+* every run writes ``<out>/logs/regenerate-<UTC time>.log`` (per-report status,
+  inputs key and timings) and points ``<out>/logs/latest.log`` at it.
+
+Relative paths in the config file are resolved against the folder holding the
+config file, so a run does not depend on the working directory (cron starts
+jobs in the home folder).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime as _dt
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import time
+import tomllib
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, config
+from ..errors import AlisError
+
+#: Name of the report matrix file under ``config.REPORTS``.
+CONFIG_FILE_NAME = "reports.toml"
+#: Lock file, in the output folder, held for the whole run.
+LOCK_FILE_NAME = ".regenerate.lock"
+#: Beside the lock: who holds it (pid, host, start time), for the "busy" message.
+LOCK_OWNER_FILE_NAME = ".regenerate.lock.owner"
+#: Folder (under the output folder) for the per-run logs.
+LOG_DIR_NAME = "logs"
+#: Link (or copy, where links are not allowed) to the newest run's log.
+LATEST_LOG_NAME = "latest.log"
+#: Exit status when another run holds the lock (EX_TEMPFAIL in sysexits.h).
+EXIT_LOCKED = 75
+#: Exit status when at least one report failed.
+EXIT_FAILED = 1
+#: Files every published report folder must hold for it to count as complete.
+REQUIRED_REPORT_FILES = ("manifest.json", "report.pdf", "report.html", "results.json")
+#: Temporary folders left by a killed build are removed once this old (seconds).
+STALE_TEMP_SECONDS = 3600.0
+
+AREAS = ("all", *config.HEALTH_TRUST_AREAS)
+LANGUAGES = ("nb", "en")
+
+_DEFAULTS_KEYS = {"as_of", "min_cell", "out_dir"}
+_TOP_KEYS = {"defaults", "datasets", "areas", "languages"}
+_DATASET_KEYS = {"name", "path", "as_of", "min_cell"}
+_DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Folder names io.atomic_output_dir / io.atomic_replace_dir use beside a report folder.
+_TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-[0-9a-f]+$")
+_ASIDE_PATTERN = re.compile(r"^\.(?P<name>.+)\.old-[0-9a-f]+$")
+
+
+# --------------------------------------------------------------------------- errors
+class RegenerationLocked(AlisError):
+    """Another ``regenerate`` run holds the lock of the output folder."""
+
+
+# --------------------------------------------------------------------------- the matrix
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report of the matrix: a dataset seen for one area in one language."""
+
+    dataset: str
+    dataset_path: Path
+    as_of: str
+    area: str
+    language: str
+    min_cell: int
+
+    @property
+    def name(self) -> str:
+        """The report folder's name, ``<dataset>_<area>_<language>`` (as the builder names it)."""
+        return f"{self.dataset}_{self.area}_{self.language}"
+
+
+@dataclass(frozen=True)
+class ReportMatrix:
+    """The validated contents of a report matrix file."""
+
+    config_path: Path
+    out_dir: Path
+    reports: tuple[ReportSpec, ...]
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
+
+
+def _check_date(value: Any, where: str, problems: list[str]) -> str | None:
+    """Accept a TOML date (``2024-12-31``) or a string ``"2024-12-31"``; return ISO text."""
+    if isinstance(value, _dt.datetime):
+        problems.append(f"{where} = {value.isoformat()}: expected a date YYYY-MM-DD without a time")
+        return None
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        if _DATE_PATTERN.match(value):
+            with contextlib.suppress(ValueError):  # e.g. 2024-02-30
+                return _dt.date.fromisoformat(value).isoformat()
+    problems.append(f"{where} = {_describe(value)}: expected a date YYYY-MM-DD, e.g. 2024-12-31")
+    return None
+
+
+def _check_min_cell(value: Any, where: str, problems: list[str]) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    problems.append(f"{where} = {_describe(value)}: expected a whole number ≥ 1 (e.g. 5)")
+    return None
+
+
+def _check_choices(value: Any, key: str, allowed: tuple[str, ...], problems: list[str]) -> tuple[str, ...]:
+    expected = f"expected a non-empty list of distinct values from {list(allowed)}"
+    if not isinstance(value, list) or not value:
+        problems.append(f"{key} = {_describe(value)}: {expected}")
+        return ()
+    chosen: list[str] = []
+    for position, item in enumerate(value, start=1):
+        if item not in allowed:
+            problems.append(f"{key}[{position}] = {_describe(item)}: {expected}")
+        elif item in chosen:
+            problems.append(f"{key}[{position}] = {item!r} is listed twice: {expected}")
+        else:
+            chosen.append(item)
+    return tuple(chosen)
+
+
+def _unknown_keys(table: dict, allowed: set[str], where: str, problems: list[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def load_matrix(path: str | os.PathLike) -> ReportMatrix:
+    """Read and validate a report matrix file.
+
+    Parameters
+    ----------
+    path
+        A TOML file with top-level ``areas`` and ``languages`` lists, an optional
+        ``[defaults]`` table (``as_of``, ``min_cell``, ``out_dir``) and one or more
+        ``[[datasets]]`` tables (``name``, ``path``, and optionally ``as_of`` and
+        ``min_cell`` overriding the defaults).  Relative paths are resolved
+        against the config file's folder; a dataset without ``path`` is looked
+        up as ``data/raw/<name>``; ``out_dir`` defaults to the config file's folder.
+
+    Returns
+    -------
+    ReportMatrix
+        The reports in the order datasets × areas × languages of the file.
+
+    Raises
+    ------
+    AlisError
+        The file is missing or not TOML, or any value is wrong; the message
+        lists every problem found, each naming the file, key, value and what
+        was expected.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AlisError(
+            f"{path}: report matrix file not found (create it, see docs on scheduling, or pass --config FILE)"
+        )
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AlisError(f"{path}: not a valid TOML file ({exc})") from exc
+    base = path.resolve().parent
+    problems: list[str] = []
+    _unknown_keys(document, _TOP_KEYS, "top level", problems)
+
+    defaults = document.get("defaults", {})
+    if not isinstance(defaults, dict):
+        problems.append(f"defaults = {_describe(defaults)}: expected a table [defaults]")
+        defaults = {}
+    _unknown_keys(defaults, _DEFAULTS_KEYS, "[defaults]", problems)
+    default_as_of = _check_date(defaults["as_of"], "[defaults] as_of", problems) if "as_of" in defaults else None
+    default_min_cell = (
+        _check_min_cell(defaults["min_cell"], "[defaults] min_cell", problems)
+        if "min_cell" in defaults
+        else config.DEFAULT_MIN_CELL
+    )
+    out_dir = base
+    if "out_dir" in defaults:
+        if isinstance(defaults["out_dir"], str) and defaults["out_dir"].strip():
+            out_dir = (base / defaults["out_dir"]).resolve()
+        else:
+            problems.append(f"[defaults] out_dir = {_describe(defaults['out_dir'])}: expected a folder path as text")
+
+    areas = _check_choices(document.get("areas"), "areas", AREAS, problems)
+    languages = _check_choices(document.get("languages"), "languages", LANGUAGES, problems)
+
+    datasets = document.get("datasets")
+    if not isinstance(datasets, list) or not datasets or not all(isinstance(d, dict) for d in datasets):
+        problems.append(
+            f"datasets = {_describe(datasets)}: expected at least one [[datasets]] table with name and path"
+        )
+        datasets = []
+    resolved: list[tuple[str, Path, str | None, int | None]] = []
+    seen_names: set[str] = set()
+    for position, entry in enumerate(datasets, start=1):
+        where = f"[[datasets]] #{position}"
+        _unknown_keys(entry, _DATASET_KEYS, where, problems)
+        dataset_path = None
+        if "path" in entry:
+            if isinstance(entry["path"], str) and entry["path"].strip():
+                dataset_path = (base / entry["path"]).resolve()
+            else:
+                problems.append(f"{where} path = {_describe(entry['path'])}: expected a folder path as text")
+        name = entry.get("name", dataset_path.name if dataset_path is not None else None)
+        if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+            problems.append(
+                f"{where} name = {_describe(name)}: expected a name of letters, digits, '.', '_' or '-' "
+                "(it becomes part of the report folder names)"
+            )
+            name, dataset_path = None, None  # go on checking the other keys of this table
+        elif dataset_path is None and "path" not in entry:
+            dataset_path = (config.DATA_RAW / name).resolve()
+        if name is not None and dataset_path is not None and dataset_path.name != name:
+            # The builder names report folders after the data folder; a different
+            # name here would make every run look for reports that never appear.
+            problems.append(
+                f"{where} name = {name!r} but path {entry.get('path')!r} ends in {dataset_path.name!r}: "
+                f"report folders are named after the data folder, so set name = {dataset_path.name!r}"
+            )
+        if name is not None and name in seen_names:
+            problems.append(f"{where} name = {name!r}: another [[datasets]] has the same name")
+        seen_names.add(name)
+        as_of = _check_date(entry["as_of"], f"{where} as_of", problems) if "as_of" in entry else default_as_of
+        if as_of is None and "as_of" not in entry and "as_of" not in defaults:
+            problems.append(f"{where} ({name or 'unnamed'}): no as_of: give as_of here or in [defaults]")
+        min_cell = (
+            _check_min_cell(entry["min_cell"], f"{where} min_cell", problems)
+            if "min_cell" in entry
+            else default_min_cell
+        )
+        if dataset_path is not None:
+            resolved.append((name, dataset_path, as_of, min_cell))
+
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        raise AlisError(f"{path}: {len(problems)} problem(s) in the report matrix:\n{listing}")
+    reports = tuple(
+        ReportSpec(name, dataset_path, as_of, area, language, min_cell)
+        for name, dataset_path, as_of, min_cell in resolved
+        for area in areas
+        for language in languages
+    )
+    return ReportMatrix(config_path=path.resolve(), out_dir=out_dir, reports=reports)
+
+
+# --------------------------------------------------------------------------- up-to-date check
+def read_manifest(report_dir: Path) -> dict | None:
+    """The report's ``manifest.json`` as a dict, or ``None`` when missing or unreadable."""
+    try:
+        manifest = json.loads((report_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _listed_files(manifest: dict) -> list[str]:
+    """Output files the manifest itself lists.
+
+    ``files``/``outputs`` (a list, or a name → hash map) and the executed
+    notebooks (``notebooks.<name>.executed``, as :func:`build_report` writes them).
+    """
+    names: list[str] = []
+    notebooks = manifest.get("notebooks")
+    if isinstance(notebooks, dict):
+        names.extend(str(entry["executed"]) for entry in notebooks.values()
+                     if isinstance(entry, dict) and entry.get("executed"))
+    for key in ("files", "outputs"):
+        listed = manifest.get(key)
+        if isinstance(listed, dict):
+            names.extend(str(name) for name in listed)
+        elif isinstance(listed, list):
+            names.extend(str(item.get("path", "")) if isinstance(item, dict) else str(item) for item in listed)
+    return [name for name in names if name]
+
+
+def stale_reason(report_dir: Path, inputs_key: str) -> str | None:
+    """Why the report in ``report_dir`` must be rebuilt, or ``None`` when it is up to date.
+
+    Up to date means: ``manifest.json`` is readable, its ``inputs_key`` equals
+    ``inputs_key``, and every file of :data:`REQUIRED_REPORT_FILES` and every
+    file the manifest lists exists and is not empty.
+    """
+    if not report_dir.is_dir():
+        return "not built yet"
+    manifest = read_manifest(report_dir)
+    if manifest is None:
+        return "manifest.json missing or unreadable"
+    if manifest.get("inputs_key") != inputs_key:
+        return "inputs changed"
+    for name in (*REQUIRED_REPORT_FILES, *_listed_files(manifest)):
+        target = report_dir / name
+        if not target.is_file() or target.stat().st_size == 0:
+            return f"{name} missing or empty"
+    return None
+
+
+# --------------------------------------------------------------------------- outcomes
+@dataclass
+class ReportStatus:
+    """What happened to one report in a run."""
+
+    spec: ReportSpec
+    status: str  # "skipped", "built" or "failed"
+    seconds: float = 0.0
+    inputs_key: str | None = None
+    reason: str = ""
+    message: str = ""
+    notebook: str | None = None
+    cell: str | None = None
+    kept_notebook: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    traceback: str | None = None
+
+
+@dataclass
+class RegenerationRun:
+    """The result of :func:`regenerate`: one :class:`ReportStatus` per report, and the log."""
+
+    statuses: list[ReportStatus]
+    log_path: Path
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for item in self.statuses if item.status == status)
+
+    @property
+    def failed(self) -> list[ReportStatus]:
+        return [item for item in self.statuses if item.status == "failed"]
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every report is up to date, :data:`EXIT_FAILED` when any failed."""
+        return EXIT_FAILED if self.failed else 0
+
+    def summary(self) -> str:
+        """A few lines for the terminal or a cron mail."""
+        lines = [
+            f"{len(self.statuses)} report(s): {self.count('built')} built, {self.count('skipped')} up to date, "
+            f"{self.count('failed')} failed in {self.seconds:.1f} s (log: {self.log_path})"
+        ]
+        for item in self.failed:
+            lines.append(f"FAILED {item.spec.name}: {_failure_text(item)}")
+        return "\n".join(lines)
+
+
+def _failure_text(item: ReportStatus) -> str:
+    """The failure message, plus notebook, cell and kept notebook where the message lacks them."""
+    message = item.message or "failed"
+    parts = [message]
+    if item.notebook and Path(item.notebook).name not in message:
+        parts.append(f"notebook {item.notebook}")
+    if item.cell and f"cell {item.cell}" not in message:
+        parts.append(f"cell {item.cell}")
+    if item.kept_notebook and item.kept_notebook not in message:
+        parts.append(f"executed notebook kept in {item.kept_notebook}")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- building (worker side)
+def _first_attribute(obj: Any, names: Iterable[str]) -> str | None:
+    for name in names:
+        value = getattr(obj, name, None)
+        if value not in (None, ""):
+            return str(value)
+    return None
+
+
+def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
+    """Build one report; never raises: the result is a plain dict (pickles across processes).
+
+    Custom exception classes do not always survive pickling back from a worker
+    process, so the failure is described here, in the worker.
+    """
+    global _building
+    started = time.perf_counter()
+    _building = True
+    try:
+        outcome = builder(
+            str(spec.dataset_path),
+            as_of=spec.as_of,
+            area=spec.area,
+            language=spec.language,
+            min_cell=spec.min_cell,
+            out_dir=str(out_dir),
+        )
+    except _Terminated:
+        # concurrent.futures would send the exception back and keep the worker
+        # alive; the parent asked it to stop, so stop (the clean-up has run).
+        os._exit(128 + signal.SIGTERM)
+    except Exception as exc:  # one failing report must not stop the others
+        kept = out_dir / f"{spec.name}.failed"
+        return {
+            "status": "failed",
+            "seconds": time.perf_counter() - started,
+            "message": f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc),
+            "notebook": _first_attribute(exc, ("notebook", "notebook_name")),
+            "cell": _first_attribute(exc, ("cell", "cell_index", "failing_cell")),
+            "kept_notebook": _first_attribute(exc, ("kept", "kept_dir", "failed_dir", "executed_notebook"))
+            or (str(kept) if kept.exists() else None),
+            "traceback": None if isinstance(exc, AlisError) else traceback.format_exc(),
+        }
+    finally:
+        _building = False
+    timings = getattr(outcome, "timings", None) or {}
+    return {
+        "status": "built",
+        "seconds": time.perf_counter() - started,
+        "path": str(getattr(outcome, "path", "")),
+        "timings": {str(k): float(v) for k, v in dict(timings).items() if isinstance(v, (int, float))},
+    }
+
+
+class _Terminated(BaseException):
+    """Raised in a worker on SIGTERM; a ``BaseException`` so that builders do not swallow it."""
+
+
+_building = False  # in a worker process: is a build running right now?
+
+
+def _exit_on_sigterm(signum, frame):
+    if _building:
+        raise _Terminated  # unwinds the build: its with-blocks remove temporary folders, stop the kernel
+    os._exit(128 + signum)
+
+
+def _init_worker(log_path: str | None) -> None:
+    """Set up a build worker process: signals, and where its output goes.
+
+    Ctrl-C reaches the whole process group; the parent decides what to do, so a
+    worker ignores SIGINT. SIGTERM (sent by the parent when it is interrupted)
+    unwinds the running build, so that the builder's ``with`` blocks remove its
+    temporary folder and shut its kernel down instead of leaving them behind.
+    The worker's standard output and error — and so its kernels', which inherit
+    them (e.g. ipykernel's start-up warnings) — are appended to the run's log:
+    chatter of a successful run must not end up in a cron mail.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if log_path:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+        os.dup2(descriptor, 1)
+        os.dup2(descriptor, 2)
+        os.close(descriptor)
+
+
+# --------------------------------------------------------------------------- run-level helpers
+class _RunLog:
+    """The per-run log file: one timestamped line per event, flushed at once."""
+
+    def __init__(self, log_dir: Path, started: _dt.datetime):
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stamp = started.strftime("%Y%m%dT%H%M%SZ")
+        path = log_dir / f"regenerate-{stamp}.log"
+        suffix = 1
+        while path.exists():  # two runs in the same second
+            path = log_dir / f"regenerate-{stamp}-{suffix}.log"
+            suffix += 1
+        self.path = path
+        open(path, "x").close()  # claim the name, then append: workers append their output too
+        self._handle = open(path, "a", encoding="utf-8")
+        self._point_latest_here(log_dir)
+
+    def _point_latest_here(self, log_dir: Path) -> None:
+        latest = log_dir / LATEST_LOG_NAME
+        temporary = log_dir / f".{LATEST_LOG_NAME}.{os.getpid()}"
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            temporary.symlink_to(self.path.name)
+            os.replace(temporary, latest)
+            self._copy_latest_to = None
+        except OSError:  # no symlinks (some Windows set-ups): copy at the end instead
+            self._copy_latest_to = latest
+
+    def line(self, text: str) -> None:
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for part in text.splitlines() or [""]:
+            self._handle.write(f"{stamp} {part}\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+        if self._copy_latest_to is not None:
+            from ..io import atomic_write_bytes
+
+            atomic_write_bytes(self._copy_latest_to, self.path.read_bytes())
+
+
+def _acquire_lock(out_dir: Path):
+    """Take the run lock without waiting; raise :class:`RegenerationLocked` when busy."""
+    import filelock
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(out_dir / LOCK_FILE_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        owner = ""
+        with contextlib.suppress(OSError):
+            owner = (out_dir / LOCK_OWNER_FILE_NAME).read_text(encoding="utf-8").strip()
+        raise RegenerationLocked(
+            f"another regenerate run is busy with {out_dir} ({owner or 'owner unknown'}); "
+            f"nothing done. The lock is {out_dir / LOCK_FILE_NAME} and is freed when that run ends."
+        ) from None
+    from ..io import atomic_write_text
+
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    atomic_write_text(
+        out_dir / LOCK_OWNER_FILE_NAME, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n"
+    )
+    return lock
+
+
+def recover_interrupted(out_dir: Path, names: Iterable[str], log: Callable[[str], None], *,
+                        now: float | None = None) -> None:
+    """Repair what a killed run can leave beside the report folders.
+
+    A kill between the two renames of :func:`alis_research.io.atomic_replace_dir`
+    leaves the previous report only under ``.<name>.old-<hex>``: put it back.
+    A kill during a build leaves ``.<name>.tmp-<hex>``: remove it once older
+    than :data:`STALE_TEMP_SECONDS` (a younger one may belong to a
+    ``alis-research report`` started by hand, which does not take the lock).
+    """
+    now = time.time() if now is None else now
+    wanted = set(names)
+    if not out_dir.is_dir():
+        return
+    for entry in sorted(out_dir.iterdir()):
+        aside = _ASIDE_PATTERN.match(entry.name)
+        temp = _TEMP_PATTERN.match(entry.name)
+        if aside and aside["name"] in wanted and entry.is_dir():
+            final = out_dir / aside["name"]
+            if not final.exists():
+                os.replace(entry, final)
+                log(f"RESTORED {aside['name']}: the previous report was left aside by an interrupted run")
+            elif now - entry.stat().st_mtime > STALE_TEMP_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+        elif temp and temp["name"] in wanted and entry.is_dir():
+            if now - entry.stat().st_mtime > STALE_TEMP_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+                log(f"CLEANED {entry.name}: temporary folder of an interrupted build")
+
+
+def _default_builder() -> Callable:
+    from . import build_report  # imported lazily: heavy, and only needed when something is built
+
+    return build_report
+
+
+def _default_key_fn() -> Callable:
+    try:
+        from . import report_inputs_key
+    except ImportError:
+        from .build import report_inputs_key
+    return report_inputs_key
+
+
+# --------------------------------------------------------------------------- the run
+def regenerate(
+    matrix: ReportMatrix,
+    *,
+    jobs: int = 2,
+    force: bool = False,
+    progress: bool = False,
+    builder: Callable | None = None,
+    key_fn: Callable | None = None,
+    executor: str = "process",
+) -> RegenerationRun:
+    """Bring every report of ``matrix`` up to date.
+
+    Parameters
+    ----------
+    matrix
+        The validated matrix (:func:`load_matrix`).
+    jobs
+        Reports built at once (each build runs one kernel), ≥ 1.
+    force
+        Rebuild every report even when its inputs are unchanged.
+    progress
+        Show a progress bar on standard error.
+    builder, key_fn
+        The report builder and the inputs-key function; default
+        :func:`alis_research.report.build_report` and
+        :func:`alis_research.report.report_inputs_key` (tests pass fakes).
+    executor
+        ``"process"`` (default: each build in a worker process, started with
+        ``spawn`` so that no lock or thread state is inherited) or ``"thread"``.
+
+    Returns
+    -------
+    RegenerationRun
+        Per-report status and the log path; ``exit_status`` is non-zero when
+        any report failed.
+
+    Raises
+    ------
+    RegenerationLocked
+        Another run holds the lock of the output folder; nothing was done.
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise AlisError(f"--jobs {jobs!r}: expected a whole number ≥ 1")
+    if executor not in ("process", "thread"):
+        raise ValueError(f"executor must be 'process' or 'thread', not {executor!r}")
+    out_dir = matrix.out_dir
+    lock = _acquire_lock(out_dir)
+    try:
+        return _run_locked(matrix, jobs=jobs, force=force, progress=progress, builder=builder,
+                           key_fn=key_fn, executor=executor)
+    finally:
+        with contextlib.suppress(OSError):
+            (out_dir / LOCK_OWNER_FILE_NAME).unlink()
+        lock.release()
+
+
+def _run_locked(matrix: ReportMatrix, *, jobs: int, force: bool, progress: bool, builder: Callable | None,
+                key_fn: Callable | None, executor: str) -> RegenerationRun:
+    started_wall = _dt.datetime.now(_dt.timezone.utc)
+    started = time.perf_counter()
+    out_dir = matrix.out_dir
+    log = _RunLog(out_dir / LOG_DIR_NAME, started_wall)
+    log.line(
+        f"START alis-research {__version__} regenerate config={matrix.config_path} out={out_dir} "
+        f"reports={len(matrix.reports)} jobs={jobs} force={force} pid={os.getpid()} host={socket.gethostname()}"
+    )
+    statuses: dict[str, ReportStatus] = {}
+    try:
+        recover_interrupted(out_dir, (spec.name for spec in matrix.reports), log.line)
+        key_fn = key_fn or _default_key_fn()
+        to_build: list[ReportStatus] = []
+        for spec in matrix.reports:
+            item = _check_one(spec, out_dir, key_fn, force)
+            statuses[spec.name] = item
+            if item.status == "skipped":
+                log.line(f"SKIPPED {spec.name} inputs unchanged key={item.inputs_key[:16]}")
+            elif item.status == "failed":
+                log.line(f"FAILED {spec.name} 0.00 s inputs key not computable: {item.message}")
+            else:
+                to_build.append(item)
+                log.line(f"QUEUED {spec.name} reason={item.reason!r}")
+        if to_build:
+            _build_all(to_build, out_dir, jobs=jobs, progress=progress, builder=builder or _default_builder(),
+                       executor=executor, log=log, skipped=len(matrix.reports) - len(to_build))
+    except KeyboardInterrupt:
+        log.line("INTERRUPTED: reports already published, and every previous report, are intact")
+        log.close()
+        raise
+    except BaseException as exc:
+        log.line(f"ABORTED {type(exc).__name__}: {exc}")
+        log.close()
+        raise
+    run = RegenerationRun(statuses=[statuses[spec.name] for spec in matrix.reports], log_path=log.path,
+                          seconds=time.perf_counter() - started)
+    for part in run.summary().splitlines():
+        log.line(f"END {part}")
+    log.close()
+    return run
+
+
+def _check_one(spec: ReportSpec, out_dir: Path, key_fn: Callable, force: bool) -> ReportStatus:
+    started = time.perf_counter()
+    try:
+        key = key_fn(str(spec.dataset_path), as_of=spec.as_of, area=spec.area, language=spec.language,
+                     min_cell=spec.min_cell)
+    except Exception as exc:  # e.g. the data folder vanished: that report fails, the others go on
+        return ReportStatus(spec, "failed", seconds=time.perf_counter() - started,
+                            message=str(exc) if isinstance(exc, AlisError) else f"{type(exc).__name__}: {exc}")
+    reason = "--force" if force else stale_reason(out_dir / spec.name, key)
+    status = "skipped" if reason is None else "queued"
+    return ReportStatus(spec, status, seconds=time.perf_counter() - started, inputs_key=key, reason=reason or "")
+
+
+def _make_executor(kind: str, jobs: int, log_path: Path | None = None) -> concurrent.futures.Executor:
+    if kind == "thread":
+        return concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="regenerate")
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+        initargs=(str(log_path) if log_path else None,),
+    )
+
+
+def _terminate_workers(pool: concurrent.futures.Executor) -> None:
+    # ProcessPoolExecutor.shutdown waits for running builds; on Ctrl-C / SIGTERM stop them
+    # instead (the builder's temporary folders keep the published reports intact).
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+
+
+def _build_all(items: list[ReportStatus], out_dir: Path, *, jobs: int, progress: bool, builder: Callable,
+               executor: str, log: _RunLog, skipped: int) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(items) + skipped, initial=skipped, unit="report", disable=not progress,
+               file=sys.stderr, desc="regenerate", dynamic_ncols=True)
+    pool = _make_executor(executor, min(jobs, len(items)), log.path)
+    interrupted = True
+    try:
+        futures = {pool.submit(_build_one, builder, item.spec, out_dir): item for item in items}
+        for future in concurrent.futures.as_completed(futures):
+            item = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # the worker process itself died (e.g. killed, out of memory)
+                result = {"status": "failed", "seconds": 0.0,
+                          "message": f"the build process died ({type(exc).__name__}: {exc})"}
+            _record(item, result, out_dir, log)
+            bar.update(1)
+            bar.set_postfix_str(f"{item.spec.name} {item.status}", refresh=True)
+        interrupted = False
+    finally:
+        if interrupted:
+            _terminate_workers(pool)
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            pool.shutdown(wait=True)
+        bar.close()
+
+
+def _record(item: ReportStatus, result: dict, out_dir: Path, log: _RunLog) -> None:
+    item.status = result["status"]
+    item.seconds = float(result.get("seconds", 0.0))
+    item.timings = result.get("timings", {}) or {}
+    if item.status == "built":
+        timings = " ".join(f"{name}={value:.2f}" for name, value in item.timings.items())
+        log.line(f"BUILT {item.spec.name} {item.seconds:.2f} s key={item.inputs_key[:16]} {timings}".rstrip())
+        path = result.get("path")
+        if path and Path(path).resolve() != (out_dir / item.spec.name).resolve():
+            log.line(f"WARNING {item.spec.name}: the builder wrote {path}, not {out_dir / item.spec.name}; "
+                     "it will be rebuilt on every run")
+        elif stale_reason(out_dir / item.spec.name, item.inputs_key) is not None:
+            log.line(f"WARNING {item.spec.name}: built, but its manifest does not match the inputs key "
+                     f"({stale_reason(out_dir / item.spec.name, item.inputs_key)}); it will be rebuilt next run")
+        return
+    item.message = result.get("message", "")
+    item.notebook = result.get("notebook")
+    item.cell = result.get("cell")
+    item.kept_notebook = result.get("kept_notebook")
+    item.traceback = result.get("traceback")
+    log.line(f"FAILED {item.spec.name} {item.seconds:.2f} s {_failure_text(item)}")
+    if item.traceback:
+        log.line(item.traceback.rstrip())
+
+
+# --------------------------------------------------------------------------- command line
+def cli_regenerate(args) -> int:
+    """``alis-research regenerate [--config FILE] [--jobs N] [--force] [--no-progress]``.
+
+    Exit status: 0 all reports up to date; 1 a report failed or the config is
+    wrong; :data:`EXIT_LOCKED` (75) another run holds the lock. The progress
+    bar is drawn only when standard error is a terminal (never into cron mail).
+    """
+    config_path = Path(args.config) if getattr(args, "config", None) else config.REPORTS / CONFIG_FILE_NAME
+    matrix = load_matrix(config_path)
+    show_progress = bool(getattr(args, "progress", True)) and sys.stderr.isatty()
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+
+    def _sigterm_as_interrupt(signum, frame):  # systemd/cron stop: clean up like Ctrl-C
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not in the main thread (e.g. called from a test runner thread)
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        run = regenerate(matrix, jobs=getattr(args, "jobs", 2), force=bool(getattr(args, "force", False)),
+                         progress=show_progress)
+    except RegenerationLocked as exc:
+        print(f"alis-research regenerate: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    finally:
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signal.SIGTERM, previous_sigterm)
+    stream = sys.stderr if run.failed else sys.stdout
+    print(run.summary(), file=stream)
+    return run.exit_status
