@@ -525,11 +525,35 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
+def _refuse_foreign_folder(out_dir: Path) -> None:
+    """Refuse to replace anything but an empty folder or an earlier prepared dataset.
+
+    Writing swaps the whole folder, so ``--out`` pointing at a folder of other files
+    would delete them.
+    """
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise AlisError(f"{out_dir} is a file, not a folder; choose a folder for the prepared dataset")
+    contents = sorted(p.name for p in out_dir.iterdir())
+    if not contents:
+        return
+    try:
+        schema = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8")).get("schema")
+    except (OSError, ValueError, AttributeError):
+        schema = None
+    if schema != MANIFEST_SCHEMA:
+        shown = ", ".join(contents[:5]) + (" …" if len(contents) > 5 else "")
+        raise AlisError(f"{out_dir} already holds files that are not a prepared dataset ({shown}); "
+                        "refusing to replace it. Choose an empty or new folder with --out.")
+
+
 def write_prepared(prepared: PreparedDataset, out_dir) -> Path:
     """Write ``episodes``, ``intervals``, ``exclusions`` (Parquet) and ``manifest.json`` atomically.
 
     Everything is written into a temporary folder beside ``out_dir`` and swapped in
-    at the end, so an interrupted run leaves the previous output intact.
+    at the end, so an interrupted run leaves the previous output intact. Only an
+    empty folder or an earlier prepared dataset is ever replaced.
 
     Returns
     -------
@@ -540,6 +564,7 @@ def write_prepared(prepared: PreparedDataset, out_dir) -> Path:
     if _inside(out_dir, config.DATA_RAW):
         raise AlisError(f"refusing to write the prepared dataset into {out_dir}: data/raw/ is read-only; "
                         "choose a folder under data/processed/")
+    _refuse_foreign_folder(out_dir)
     with atomic_output_dir(out_dir) as tmp:
         tmp = Path(tmp)
         prepared.episodes.to_parquet(tmp / EPISODES_FILE, index=False)

@@ -168,7 +168,8 @@ def cox_model(
     -------
     CoxResult
         ``coefficients``: term, coef, se (model-based), robust_se, hr, ci_lower, ci_upper,
-        p_value (Wald z with the robust SE when clustered); ``summary``: n, events,
+        p_value (Wald z with the robust SE when clustered by at least :data:`MIN_CLUSTERS`
+        groups, else with the model-based SE and a note); ``summary``: n, events,
         clusters, loglik, loglik_null, iterations.
     """
     frame = _table(intervals, "intervals")
@@ -220,15 +221,28 @@ def cox_model(
         return result
 
     se = np.sqrt(np.diag(fit.variance))
-    if cluster:
+    if cluster and n_clusters < 2:
+        # The dfbeta residuals sum to zero at the maximum, so one cluster gives a robust variance
+        # of exactly 0 (rounding noise): an interval of zero width, not an estimate.
+        robust = np.full_like(se, np.nan)
+        used_se = se
+        result.add_note(
+            f"cluster-robust standard error not estimable: all intervals are in one {cluster}; "
+            "hazard-ratio intervals and p-values use the model-based standard error"
+        )
+    elif cluster:
         robust = np.sqrt(np.diag(coxph.cluster_robust_variance(fit, complete[cluster].to_numpy())))
-        used_se = robust
-        result.add_note(_CI_NOTE_COX, warn=False)
         if n_clusters < MIN_CLUSTERS:
+            # A sandwich over so few clusters underestimates the variance badly.
+            used_se = se
             result.add_note(
                 f"only {n_clusters} cluster(s) of {cluster}: the cluster-robust standard error is unreliable "
-                f"with fewer than {MIN_CLUSTERS}; compare with the model-based one"
+                f"with fewer than {MIN_CLUSTERS}; hazard-ratio intervals and p-values use the model-based "
+                "standard error (the robust one is reported beside it)"
             )
+        else:
+            used_se = robust
+            result.add_note(_CI_NOTE_COX, warn=False)
     else:
         robust = np.full_like(se, np.nan)
         used_se = se

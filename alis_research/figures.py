@@ -35,6 +35,9 @@ LABELS = {
         "contract_type": "Kontraktsform",
         "unit": "Enhet",
         "all": "Alle",
+        "vacancy": "Andel stillingstid uten lege",
+        "schoenfeld": "Skalert Schoenfeld-residual (β(t))",
+        "km_time": "Tid (Kaplan–Meier-skala)",
     },
     "en": {
         "fastlønn": "Salaried (fastlønn)",
@@ -49,6 +52,9 @@ LABELS = {
         "contract_type": "Contract type",
         "unit": "Unit",
         "all": "All",
+        "vacancy": "Share of position-time with nobody in post",
+        "schoenfeld": "Scaled Schoenfeld residual (β(t))",
+        "km_time": "Time (Kaplan–Meier scale)",
     },
 }
 
@@ -235,4 +241,53 @@ def plot_turnover_rates(result, ax=None, *, language: str = "nb"):
         ax.set_ylabel(words["rate"])
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left")
+    return ax
+
+
+def plot_vacancy(result, ax=None, *, language: str = "nb"):
+    """Vacant share of position-time per calendar year, one line per ALIS unit; returns the axes.
+
+    Takes the result of :func:`alis_research.turnover.vacancy` (``by_year=True``).
+    """
+    words = _labels(language)
+    table = result.vacancy
+    if table is None or table.empty or not pd.api.types.is_numeric_dtype(table["year"]):
+        raise AlisError("the vacancy result holds no yearly shares to plot (use vacancy(..., by_year=True))")
+    with house_style():
+        ax = _new_axes(ax)
+        for i, (unit, part) in enumerate(table.groupby("unit", sort=True)):
+            ax.plot(part["year"], part["vacancy_share"], marker="o", color=colour(unit, i), label=str(unit))
+        ax.set_xlabel(words["year"])
+        ax.set_ylabel(words["vacancy"])
+        ax.set_ylim(0, 1)
+        ax.set_xticks(sorted(table["year"].unique()))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{int(round(x))}"))
+        _decimal_axes(ax, language, axis="y")
+        if table["unit"].nunique() <= 12:
+            ax.legend(loc="upper left", fontsize=7, ncol=2)
+    return ax
+
+
+def plot_schoenfeld(ph_result, ax=None, *, term: str = "næring", language: str = "nb"):
+    """Scaled Schoenfeld residuals of one Cox term against KM-transformed time; returns the axes.
+
+    A flat cloud around the estimated coefficient (dashed line) supports proportional
+    hazards; a trend means the hazard ratio changes over the follow-up.  Takes the
+    result of :func:`alis_research.duration.proportional_hazards_test`.
+    """
+    words = _labels(language)
+    residuals = getattr(ph_result, "residuals", None)
+    if residuals is None or residuals.empty:
+        raise AlisError("the proportional-hazards result holds no residuals to plot (the Cox model was not estimable)")
+    if term not in residuals.columns:
+        terms = [c for c in residuals.columns if c not in ("time", "transformed_time")]
+        raise AlisError(f"no residuals for term {term!r}; the model has {', '.join(terms)}")
+    with house_style():
+        ax = _new_axes(ax)
+        ax.scatter(residuals["transformed_time"], residuals[term], s=14, color=colour(term, 0), alpha=0.8)
+        # their mean is the coefficient itself: the score is 0 at the estimate
+        ax.axhline(float(residuals[term].mean()), color="grey", linestyle="--", linewidth=1)
+        ax.set_xlabel(words["km_time"])
+        ax.set_ylabel(f"{words['schoenfeld']}: {label(term, language)}")
+        _decimal_axes(ax, language)
     return ax

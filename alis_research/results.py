@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import config
-from .errors import AlisWarning
+from .errors import AlisError, AlisWarning, NotEstimableWarning
 
 SCHEMA = "alis-research/results/1"
 
@@ -48,9 +48,27 @@ def _records(frame: pd.DataFrame, columns: dict[str, str], ints: tuple[str, ...]
     return rows
 
 
+def _notes(**results) -> list[str]:
+    """Every caveat of the analyses, prefixed with the analysis it belongs to, without repeats."""
+    notes = (f"{name}: {note}" for name, result in results.items() for note in result.notes)
+    return list(dict.fromkeys(notes))
+
+
+def _by_cohort(frame: pd.DataFrame, column: str, cohorts=config.CONTRACT_TYPES) -> dict:
+    """Rows of ``frame`` keyed by their ``column`` value (a cohort or contract type)."""
+    if frame is None or frame.empty or column not in frame:
+        return {}
+    return {row[column]: row for _, row in frame.iterrows() if row[column] in cohorts}
+
+
 def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
                   tau: float = config.DEFAULT_RMST_HORIZON) -> dict:
     """Run the headline analyses and return the ``alis-research/results/1`` document.
+
+    The document always has the same shape: a row for both cohorts (contract
+    types) at every time point even when one is absent from the data, with
+    ``null`` where an estimate does not exist; the reasons are listed under
+    ``notes`` (one string per caveat, prefixed with the analysis).
 
     Parameters
     ----------
@@ -60,15 +78,27 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         1 − confidence level of every interval.
     tau : float
         Horizon (years) of the restricted mean survival time.
+
+    Raises
+    ------
+    AlisError
+        When no episode is left to analyse (all excluded, e.g. an as-of date before every start).
     """
     from .duration import cox_model
     from .retention import kaplan_meier, logrank, rmst
     from .turnover import rate_ratio, turnover_rates
 
     episodes, intervals = prepared.episodes, prepared.intervals
+    if len(episodes) == 0:
+        reasons = prepared.exclusions["reason"].value_counts(sort=False) if len(prepared.exclusions) else {}
+        detail = "; ".join(f"{reason}: {count}" for reason, count in reasons.items()) or "the episodes table is empty"
+        raise AlisError(f"no episodes to analyse as of {prepared.as_of:%Y-%m-%d}: "
+                        f"{len(prepared.exclusions)} episode(s) excluded ({detail})")
     with warnings.catch_warnings():
-        # Caveats are carried in each result's notes; the document is not the place to shout them.
+        # Caveats are carried in each result's notes (and in the document's "notes");
+        # the document is not the place to shout them.
         warnings.simplefilter("ignore", AlisWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
         km = kaplan_meier(episodes, alpha=alpha)
         lr = logrank(episodes)
         rm = rmst(episodes, tau=tau, alpha=alpha)
@@ -76,23 +106,45 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         irr = rate_ratio(intervals, alpha=alpha)
         cox = cox_model(intervals, alpha=alpha)
 
-    survival = km.survival
-    survival = survival[survival["time"].isin(config.KM_TIMEPOINTS)]
-    km_rows = _records(survival, {"group": "cohort", "time": "time", "survival": "survival",
-                                  "ci_lower": "ci_lower", "ci_upper": "ci_upper", "at_risk": "at_risk"},
-                       ints=("time", "at_risk"))
-    median_rows = _records(km.median, {"group": "cohort", "median": "median",
-                                       "ci_lower": "ci_lower", "ci_upper": "ci_upper"})
+    # Both cohorts always appear: an absent one has nulls (at risk 0), so the shape never changes.
+    survival = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)]
+    km_rows = []
+    for cohort in config.CONTRACT_TYPES:
+        rows = {row["time"]: row for _, row in survival[survival["group"] == cohort].iterrows()}
+        for time in config.KM_TIMEPOINTS:
+            row = rows.get(time)
+            km_rows.append({
+                "cohort": cohort, "time": int(time),
+                "survival": None if row is None else _number(row["survival"]),
+                "ci_lower": None if row is None else _number(row["ci_lower"]),
+                "ci_upper": None if row is None else _number(row["ci_upper"]),
+                "at_risk": 0 if row is None else int(row["at_risk"]),
+            })
+    medians = _by_cohort(km.median, "group")
+    median_rows = [{"cohort": cohort, **{key: _number(medians[cohort][key]) if cohort in medians else None
+                                         for key in ("median", "ci_lower", "ci_upper")}}
+                   for cohort in config.CONTRACT_TYPES]
     logrank_row = lr.test.iloc[0]
-    rmst_rows = _records(rm.rmst, {"group": "cohort", "tau": "tau", "rmst": "rmst", "se": "se"})
-    rate_rows = _records(rates.rates, {"contract_type": "contract_type", "exits": "exits",
-                                       "person_years": "person_years", "rate_per_100": "rate_per_100",
-                                       "ci_lower": "ci_lower", "ci_upper": "ci_upper"}, ints=("exits",))
+    statistic = _number(logrank_row["statistic"])
+    rmst_table = _by_cohort(rm.rmst, "group", config.CONTRACT_TYPES + ("difference",))
+    rmst_rows = [{"cohort": cohort, "tau": float(tau),
+                  "rmst": _number(rmst_table[cohort]["rmst"]) if cohort in rmst_table else None,
+                  "se": _number(rmst_table[cohort]["se"]) if cohort in rmst_table else None}
+                 for cohort in config.CONTRACT_TYPES + ("difference",)]
+    rate_table = _by_cohort(rates.rates, "contract_type")
+    rate_rows = []
+    for contract in config.CONTRACT_TYPES:
+        row = rate_table.get(contract)
+        rate_rows.append({"contract_type": contract,
+                          "exits": 0 if row is None else int(row["exits"]),
+                          "person_years": 0.0 if row is None else _number(row["person_years"]),
+                          **{key: None if row is None else _number(row[key])
+                             for key in ("rate_per_100", "ci_lower", "ci_upper")}})
     poisson = irr.estimates[(irr.estimates["model"] == "poisson") & (irr.estimates["term"] == "næring")]
     irr_row = poisson.iloc[0]
-    cox_rows = _records(cox.coefficients, {"term": "term", "coef": "coef", "se": "se", "robust_se": "robust_se",
-                                           "hr": "hr", "ci_lower": "ci_lower", "ci_upper": "ci_upper",
-                                           "p_value": "p_value"})
+    cox_rows = _records(cox.coefficients[cox.coefficients["term"] == "næring"],
+                        {"term": "term", "coef": "coef", "se": "se", "robust_se": "robust_se",
+                         "hr": "hr", "ci_lower": "ci_lower", "ci_upper": "ci_upper", "p_value": "p_value"})
     return {
         "schema": SCHEMA,
         "as_of": prepared.as_of.strftime("%Y-%m-%d"),
@@ -108,7 +160,7 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         "retention": {
             "km": km_rows,
             "median": median_rows,
-            "logrank": {"statistic": _number(logrank_row["statistic"]), "df": int(logrank_row["df"]),
+            "logrank": {"statistic": statistic, "df": None if statistic is None else int(logrank_row["df"]),
                         "p_value": _number(logrank_row["p_value"])},
             "rmst": rmst_rows,
         },
@@ -119,6 +171,7 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
                     "p_value": _number(irr_row["p_value"])},
         },
         "cox": cox_rows,
+        "notes": _notes(kaplan_meier=km, logrank=lr, rmst=rm, turnover=rates, rate_ratio=irr, cox=cox),
     }
 
 
@@ -141,37 +194,77 @@ def cli_analyse(args) -> int:
     return 0
 
 
+def _reason(document: dict, analysis: str) -> str:
+    """The first 'not estimable' note of ``analysis`` in the document, for the text rendering."""
+    prefix = f"{analysis}: "
+    for note in document.get("notes", []):
+        if note.startswith(prefix) and "not estimable" in note:
+            return note[len(prefix):]
+    return "not estimable"
+
+
 def format_results(document: dict) -> str:
-    """A plain-text rendering of the headline results for the terminal."""
+    """A plain-text rendering of the headline results for the terminal.
+
+    Every missing estimate is printed as "not estimable" (with the reason where the
+    document's notes give one), never as a bare dash.
+    """
     lines = [f"Results as of {document['as_of']} (dataset {document['dataset']['fingerprint'][:12]}"
              + (", SYNTHETIC" if document["dataset"]["synthetic"] else "") + ")"]
 
     def fmt(x, digits=2):
         return "–" if x is None else f"{x:.{digits}f}"
 
+    def interval(lower, upper, digits=2):
+        return f" ({fmt(lower, digits)}–{fmt(upper, digits)})" if lower is not None and upper is not None else ""
+
     lines.append("\nKaplan–Meier retention (95 % CI, log-log):")
+    observed = set()
     for row in document["retention"]["km"]:
-        lines.append(f"  {row['cohort']:<9} {row['time']} yr  {fmt(row['survival'])} "
-                     f"({fmt(row['ci_lower'])}–{fmt(row['ci_upper'])})  at risk {row['at_risk']}")
+        if row["survival"] is None:
+            value = "not estimable (no one followed that long)"
+        else:
+            observed.add(row["cohort"])
+            value = fmt(row["survival"]) + (interval(row["ci_lower"], row["ci_upper"])
+                                            or (" (no interval: no exits yet)" if row["survival"] == 1 else ""))
+        lines.append(f"  {row['cohort']:<9} {row['time']} yr  {value}  at risk {row['at_risk']}")
     lines.append("Median retention (years):")
     for row in document["retention"]["median"]:
+        if row["cohort"] not in observed and row["median"] is None:
+            lines.append(f"  {row['cohort']:<9} not estimable")
+            continue
         median = "not reached" if row["median"] is None else fmt(row["median"])
-        lines.append(f"  {row['cohort']:<9} {median} (95 % CI {fmt(row['ci_lower'])} to "
-                     f"{'not reached' if row['ci_upper'] is None else fmt(row['ci_upper'])})")
+        limits = ("–" if row["ci_lower"] is None else fmt(row["ci_lower"])) + " to " + \
+            ("not reached" if row["ci_upper"] is None else fmt(row["ci_upper"]))
+        lines.append(f"  {row['cohort']:<9} {median} (95 % CI {limits})")
     lr = document["retention"]["logrank"]
-    lines.append(f"Log-rank: chi² = {fmt(lr['statistic'])}, df = {lr['df']}, p = {fmt(lr['p_value'], 3)}")
+    if lr["statistic"] is None:
+        lines.append(f"Log-rank: {_reason(document, 'logrank')}")
+    else:
+        lines.append(f"Log-rank: chi² = {fmt(lr['statistic'])}, df = {lr['df']}, p = {fmt(lr['p_value'], 3)}")
     lines.append("Restricted mean survival time:")
     for row in document["retention"]["rmst"]:
-        lines.append(f"  {row['cohort']:<10} tau {fmt(row['tau'], 1)}: {fmt(row['rmst'])} yr (SE {fmt(row['se'])})")
+        value = "not estimable" if row["rmst"] is None else f"{fmt(row['rmst'])} yr (SE {fmt(row['se'])})"
+        lines.append(f"  {row['cohort']:<10} tau {fmt(row['tau'], 1)}: {value}")
     lines.append("\nTurnover per 100 person-years (exact Poisson CI):")
     for row in document["turnover"]["rates"]:
-        lines.append(f"  {row['contract_type']:<9} exits {row['exits']}, PY {fmt(row['person_years'], 1)}: "
-                     f"{fmt(row['rate_per_100'], 1)} ({fmt(row['ci_lower'], 1)}–{fmt(row['ci_upper'], 1)})")
+        rate = ("not estimable (no person-time)" if row["rate_per_100"] is None else
+                fmt(row["rate_per_100"], 1) + interval(row["ci_lower"], row["ci_upper"], 1))
+        lines.append(f"  {row['contract_type']:<9} exits {row['exits']}, PY {fmt(row['person_years'], 1)}: {rate}")
     irr = document["turnover"]["irr"]
-    lines.append(f"Rate ratio {irr['contrast']}: {fmt(irr['estimate'])} ({fmt(irr['ci_lower'])}–{fmt(irr['ci_upper'])}), "
-                 f"p = {fmt(irr['p_value'], 3)}")
+    if irr["estimate"] is None:
+        lines.append(f"Rate ratio {irr['contrast']}: {_reason(document, 'rate_ratio')}")
+    else:
+        lines.append(f"Rate ratio {irr['contrast']}: {fmt(irr['estimate'])}"
+                     f"{interval(irr['ci_lower'], irr['ci_upper'])}, p = {fmt(irr['p_value'], 3)}")
     lines.append("\nCox model, current contract type (robust SE clustered by municipality):")
     for row in document["cox"]:
-        lines.append(f"  {row['term']}: HR {fmt(row['hr'])} ({fmt(row['ci_lower'])}–{fmt(row['ci_upper'])}), "
-                     f"p = {fmt(row['p_value'], 3)}")
+        if row["hr"] is None:
+            lines.append(f"  {row['term']}: {_reason(document, 'cox')}")
+        else:
+            lines.append(f"  {row['term']}: HR {fmt(row['hr'])}{interval(row['ci_lower'], row['ci_upper'])}, "
+                         f"p = {fmt(row['p_value'], 3)}")
+    if document.get("notes"):
+        lines.append("\nNotes:")
+        lines.extend(f"  - {note}" for note in document["notes"])
     return "\n".join(lines)

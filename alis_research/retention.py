@@ -77,6 +77,25 @@ def _episodes_frame(data, columns) -> pd.DataFrame:
     return episodes
 
 
+def _with_strata(episodes: pd.DataFrame, strata: str | None, result: AnalysisResult) -> pd.DataFrame:
+    """The episodes that have a value of ``strata``; those without are left out with a note.
+
+    A municipality outside Northern Norway has no health-trust area, and one whose
+    population is unknown has no size class: they cannot sit in any stratum.
+    """
+    if strata is None:
+        return episodes
+    if strata not in episodes.columns:
+        raise AlisError(f"episodes table lacks the strata column '{strata}'; "
+                        f"it has {', '.join(map(str, episodes.columns))}")
+    missing = episodes[strata].isna()
+    if missing.any():
+        ids = episodes.loc[missing, "episode_id"] if "episode_id" in episodes.columns else episodes.index[missing]
+        result.add_note(f"{int(missing.sum())} episode(s) without a value of {strata} left out of the stratified "
+                        f"analysis: {', '.join(map(str, list(ids)[:10]))}")
+    return episodes.loc[~missing]
+
+
 def _split(episodes: pd.DataFrame, group: str, strata: str | None):
     """Yield (group value, stratum value or None, durations, exits) in sorted order."""
     keys = [group] if strata is None else [group, strata]
@@ -128,6 +147,8 @@ def product_limit_table(durations, exits, *, alpha: float = config.DEFAULT_ALPHA
         shift = z * np.sqrt(greenwood) / log_s
         a = np.exp(-np.exp(np.log(-log_s) + shift))
         b = np.exp(-np.exp(np.log(-log_s) - shift))
+        # S = 0 after everyone left (n = d makes the Greenwood sum infinite): 0 * inf is NaN, as R
+        std_err = survival * np.sqrt(greenwood)
     return pd.DataFrame(
         {
             "time": times,
@@ -136,7 +157,7 @@ def product_limit_table(durations, exits, *, alpha: float = config.DEFAULT_ALPHA
             "censored": counts - events,
             "survival": survival,
             "greenwood": greenwood,
-            "std_err": survival * np.sqrt(greenwood),
+            "std_err": std_err,
             "ci_lower": np.where(defined, np.minimum(a, b), np.nan),
             "ci_upper": np.where(defined, np.maximum(a, b), np.nan),
         }
@@ -257,12 +278,11 @@ def kaplan_meier(
         ``curves``: the full step function per group for plotting (time 0 row first;
         ``censored`` > 0 marks censoring times).
     """
-    columns = _EPISODE_COLUMNS + (group,) + ((strata,) if strata else ())
-    episodes = _episodes_frame(data, columns)
     result = KaplanMeierResult(
         params={"group": group, "strata": strata, "timepoints": tuple(timepoints), "alpha": alpha,
                 "conf_type": "log-log"}
     )
+    episodes = _with_strata(_episodes_frame(data, _EPISODE_COLUMNS + (group,)), strata, result)
     survival_rows, median_rows, curves = [], [], []
     for group_value, stratum_value, durations, exits in _split(episodes, group, strata):
         label = _label(group_value, stratum_value)
@@ -360,14 +380,13 @@ def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRan
 
     on (number of groups with expected > 0) − 1 degrees of freedom.
     """
-    columns = _EPISODE_COLUMNS + (group,) + ((strata,) if strata else ())
-    episodes = _episodes_frame(data, columns)
+    result = LogRankResult(params={"group": group, "strata": strata})
+    episodes = _with_strata(_episodes_frame(data, _EPISODE_COLUMNS + (group,)), strata, result)
     levels = sorted(episodes[group].unique())
     k = len(levels)
-    result = LogRankResult(params={"group": group, "strata": strata})
     if k < 2:
-        result.add_note(f"log-rank test not estimable: only one {group} ({levels[0] if levels else 'none'})")
-        return result
+        return _logrank_not_estimable(
+            result, f"only one {group} ({levels[0] if levels else 'none'}), nothing to compare", strata)
     observed, expected, covariance = np.zeros(k), np.zeros(k), np.zeros((k, k))
     parts = [episodes] if strata is None else [p for _, p in episodes.groupby(strata, sort=True, observed=True)]
     for part in parts:
@@ -384,6 +403,14 @@ def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRan
                 share = at_risk / n
                 covariance += d * (n - d) / (n - 1) * (np.diag(share) - np.outer(share, share))
     used = expected > 0
+    group_table = pd.DataFrame({"group": levels, "n": episodes[group].value_counts().reindex(levels).to_numpy(),
+                                "observed": observed, "expected": expected})
+    if observed.sum() == 0 or used.sum() < 2:
+        # R's survdiff would print a chi-square of 0 on -1 or 0 df here: there is no test.
+        reason = ("no exits in any group" if observed.sum() == 0 else
+                  f"no exit while more than one {group} was at risk")
+        result.groups = group_table
+        return _logrank_not_estimable(result, reason, strata)
     difference = (observed - expected)[used]
     statistic = float(difference @ np.linalg.pinv(covariance[np.ix_(used, used)]) @ difference)
     df = int(used.sum()) - 1
@@ -391,10 +418,17 @@ def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRan
     result.p_value = float(stats.chi2.sf(statistic, df)) if df > 0 else float("nan")
     result.test = pd.DataFrame([{"statistic": statistic, "df": df, "p_value": result.p_value,
                                  "strata": strata or ""}])
-    result.groups = pd.DataFrame({"group": levels, "n": episodes[group].value_counts().reindex(levels).to_numpy(),
-                                  "observed": observed, "expected": expected})
+    result.groups = group_table
     for level, events in zip(levels, observed):
         _small_sample_notes(result, str(level), int(events))
+    return result
+
+
+def _logrank_not_estimable(result: LogRankResult, reason: str, strata: str | None) -> LogRankResult:
+    """Mark the test not estimable: NaN statistic and p-value, 0 df, the reason as a note."""
+    result.statistic, result.df, result.p_value = float("nan"), 0, float("nan")
+    result.test = pd.DataFrame([{"statistic": np.nan, "df": 0, "p_value": np.nan, "strata": strata or ""}])
+    result.add_note(f"log-rank test not estimable: {reason}")
     return result
 
 

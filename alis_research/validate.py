@@ -779,7 +779,9 @@ def load_validated(dataset_dir, *, as_of=None) -> ValidatedData:
         raise DataValidationError(
             problems,
             f"{len(problems)} problem(s) in {dataset_dir}:\n{lines}{more}\n"
-            f"Run `alis-research validate {dataset_dir}` for the full list.",
+            f"Run `alis-research validate {dataset_dir}"
+            + (f" --as-of {_parse_as_of(as_of):%Y-%m-%d}" if _parse_as_of(as_of) is not None else "")
+            + "` for the full list.",
         )
     return data
 

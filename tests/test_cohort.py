@@ -653,3 +653,15 @@ def test_cli_prepare_user_errors(raw_dataset, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "episodes.csv, row 2, column start_date" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_write_refuses_to_replace_a_folder_of_other_files(tmp_path):
+    # Writing swaps the whole folder: --out pointing at a folder of the user's own files must not delete them.
+    out = tmp_path / "documents"
+    out.mkdir()
+    (out / "thesis.txt").write_text("important", encoding="utf-8")
+    with pytest.raises(AlisError, match=r"already holds files that are not a prepared dataset \(thesis.txt\)"):
+        write_prepared(_small_prepared(tmp_path), out)
+    assert [p.name for p in out.iterdir()] == ["thesis.txt"]
+    (tmp_path / "empty").mkdir()
+    assert write_prepared(_small_prepared(tmp_path), tmp_path / "empty") == tmp_path / "empty"

@@ -236,6 +236,23 @@ def test_few_clusters_note():
     with pytest.warns(AlisWarning, match="only 2 cluster"):
         result = duration.cox_model(frame)
     assert result.estimable
+    # with so few clusters the interval rests on the model-based SE (R, unadjusted: 0.45214094684065)
+    row = result.coefficients.iloc[0]
+    assert row["se"] == pytest.approx(0.45214094684065, rel=SE)
+    assert np.isfinite(row["robust_se"])
+    assert row["ci_upper"] == pytest.approx(np.exp(0.592598873649075 + 1.959963984540054 * 0.45214094684065), rel=SE)
+
+
+def test_one_cluster_has_no_robust_standard_error():
+    # One municipality: the dfbeta residuals sum to 0 at the maximum, so the sandwich is 0
+    # (R prints a robust se of ~1e-16): not an estimate. The model-based SE carries the interval.
+    frame = _load("handmade_cox", "intervals").assign(municipality_code="1804")
+    with pytest.warns(AlisWarning, match="cluster-robust standard error not estimable"):
+        result = duration.cox_model(frame)
+    row = result.coefficients.iloc[0]
+    assert np.isnan(row["robust_se"])
+    assert row["coef"] == pytest.approx(0.592598873649075, rel=EST)  # R, unadjusted
+    assert row["ci_lower"] == pytest.approx(np.exp(0.592598873649075 - 1.959963984540054 * 0.45214094684065), rel=SE)
 
 
 def test_few_events_per_coefficient_is_flagged_unstable():

@@ -95,3 +95,41 @@ def test_turnover_plot_draws_rates_and_intervals():
 def test_unknown_language_is_a_user_error(km):
     with pytest.raises(AlisError, match="figure language must be one of nb, en"):
         figures.plot_kaplan_meier(km, language="de")
+
+
+def test_vacancy_plot_draws_one_line_per_unit():
+    # Unit A (2 positions): 2021 vacant 181 of 730 position-days, 2022 365 of 730 (see test_turnover).
+    roster = pd.DataFrame({"unit": ["A", "B"], "fastlønn": [1, 1], "næring": [1, 0]})
+    episodes = pd.DataFrame({"unit": ["A", "A", "B"],
+                             "start_date": pd.to_datetime(["2021-01-01", "2021-07-01", "2021-01-01"]),
+                             "stop_date": pd.to_datetime(["2022-01-01", "2023-01-01", "2023-01-01"]),
+                             "exit": [1, 0, 0]})
+    result = turnover.vacancy(episodes, roster=roster, as_of="2023-01-01")
+    ax = figures.plot_vacancy(result, language="en")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"A", "B"}
+    np.testing.assert_allclose(lines["A"].get_ydata(), [181 / 730, 0.5])
+    np.testing.assert_allclose(lines["B"].get_ydata(), [0.0, 0.0])
+    assert ax.get_ylabel() == "Share of position-time with nobody in post"
+    plt.close(ax.figure)
+    with pytest.raises(AlisError, match="by_year=True"):
+        figures.plot_vacancy(turnover.vacancy(episodes, roster=roster, as_of="2023-01-01", by_year=False))
+
+
+def test_schoenfeld_plot_centres_on_the_cox_coefficient():
+    from alis_research import duration
+
+    intervals = pd.read_csv(DATA.parent / "handmade_cox" / "intervals.csv", dtype={"municipality_code": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cox = duration.cox_model(intervals)
+        ph = duration.proportional_hazards_test(cox)
+    ax = figures.plot_schoenfeld(ph, language="nb")
+    points = ax.collections[0].get_offsets()
+    assert len(points) == 24  # one residual per exit (R: 24 events)
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"][0]
+    assert dashed.get_ydata()[0] == pytest.approx(0.592598873649075, rel=1e-6)  # R coxph coefficient
+    assert ax.get_xlabel() == "Tid (Kaplan–Meier-skala)"
+    plt.close(ax.figure)
+    with pytest.raises(AlisError, match="no residuals for term 'sex'"):
+        figures.plot_schoenfeld(ph, term="sex")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def document():
 
 
 def test_document_has_exactly_the_published_shape(document):
-    assert set(document) == {"schema", "as_of", "dataset", "retention", "turnover", "cox"}
+    # the published keys, plus "notes" (caveats and not-estimable reasons; issue 3 allows other keys)
+    assert set(document) == {"schema", "as_of", "dataset", "retention", "turnover", "cox", "notes"}
+    assert all(isinstance(note, str) for note in document["notes"])
     assert document["schema"] == "alis-research/results/1"
     assert document["as_of"] == "2024-12-31"
     assert set(document["dataset"]) == {"fingerprint", "synthetic", "episodes", "persons", "excluded", "publishable"}
@@ -114,3 +117,162 @@ def test_cli_analyse_text_and_bad_date(capsys):
     assert main(["analyse", str(DEMO), "--as-of", "31/12/2024"]) == 1
     err = capsys.readouterr().err
     assert "31/12/2024" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- independent of prepare
+INDEPENDENT = pd.read_csv(REFERENCE / "independent_demo.csv", keep_default_na=False, na_values=["NA"])
+
+
+@pytest.mark.parametrize("as_of", ["2024-12-31", "2022-06-30"])
+def test_prepare_and_estimators_equal_an_independent_r_computation_from_the_raw_files(as_of):
+    # tests/reference/independent.R applies the censoring, exclusion and switch definitions
+    # itself to data/raw/synthetic (not to the package's prepared intervals) and fits with survival.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        document = build_results(prepare_dataset(DEMO, as_of=as_of))
+    ref = INDEPENDENT[INDEPENDENT["as_of"] == as_of]
+
+    def value(quantity, cohort="", time=None):
+        rows = ref[(ref["quantity"] == quantity) & (ref["cohort"] == cohort)]
+        if time is not None:
+            rows = rows[rows["time"] == time]
+        return rows["value"].iloc[0] if len(rows) else None
+
+    assert document["dataset"]["excluded"] == value("excluded")
+    for row in document["retention"]["km"]:
+        survival = value("km_survival", row["cohort"], row["time"])
+        if survival is None:  # R drops a time beyond the follow-up: no estimate
+            assert row["survival"] is None and row["at_risk"] == 0
+            continue
+        assert row["survival"] == pytest.approx(survival, rel=1e-9)
+        assert row["ci_lower"] == pytest.approx(value("km_lower", row["cohort"], row["time"]), rel=1e-6)
+        assert row["ci_upper"] == pytest.approx(value("km_upper", row["cohort"], row["time"]), rel=1e-6)
+        assert row["at_risk"] == value("km_at_risk", row["cohort"], row["time"])
+    assert document["retention"]["logrank"]["statistic"] == pytest.approx(value("logrank"), rel=1e-9)
+    for row in document["retention"]["rmst"][:2]:
+        assert row["rmst"] == pytest.approx(value("rmst", row["cohort"], 5), rel=1e-9)
+        assert row["se"] == pytest.approx(value("rmst_se", row["cohort"], 5), rel=1e-6)
+    cox = document["cox"][0]
+    assert cox["coef"] == pytest.approx(value("cox_coef", "næring"), rel=1e-6)
+    assert cox["se"] == pytest.approx(value("cox_se", "næring"), rel=1e-6)
+    assert cox["robust_se"] == pytest.approx(value("cox_robust_se", "næring"), rel=1e-6)
+    for row in document["turnover"]["rates"]:
+        assert row["exits"] == value("exits", row["contract_type"])
+        assert row["person_years"] == pytest.approx(value("person_years", row["contract_type"]), rel=1e-12)
+        assert row["ci_lower"] == pytest.approx(value("rate_lower", row["contract_type"]), rel=1e-6)
+        assert row["ci_upper"] == pytest.approx(value("rate_upper", row["contract_type"]), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- small and degenerate data
+HEADER = "person_id,municipality,contract_type,start_date,end_date,end_reason\n"
+
+
+def _dataset(tmp_path, *rows):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "episodes.csv").write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def _analyse_json(capsys, folder):
+    code = main(["analyse", str(folder), "--as-of", "2024-12-31", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err and "Warning" not in captured.err
+    return json.loads(captured.out)
+
+
+def _same_shape(document, demo):
+    """Keys at every level and the row identities agree with the demo document."""
+    assert set(document) == set(demo)
+    for section in ("dataset", "retention", "turnover"):
+        assert set(document[section]) == set(demo[section])
+    for key in ("km", "median", "rmst"):
+        assert [(r["cohort"], r.get("time")) for r in document["retention"][key]] == \
+            [(r["cohort"], r.get("time")) for r in demo["retention"][key]]
+        assert all(set(a) == set(b) for a, b in zip(document["retention"][key], demo["retention"][key]))
+    assert [r["contract_type"] for r in document["turnover"]["rates"]] == ["fastlønn", "næring"]
+    assert [r["term"] for r in document["cox"]] == ["næring"]
+    assert set(document["cox"][0]) == set(demo["cox"][0])
+
+
+def test_one_cohort_keeps_the_shape_with_nulls_and_says_why(tmp_path, capsys, document):
+    folder = _dataset(tmp_path, "P1,1804,fastlønn,2019-08-01,2021-01-01,left_region", "P2,1833,fastlønn,2019-09-01,,",
+                      "P3,5501,fastlønn,2020-01-01,2023-05-01,other")
+    result = _analyse_json(capsys, folder)
+    _same_shape(result, document)
+    naering = [r for r in result["retention"]["km"] if r["cohort"] == "næring"]
+    assert all(r["survival"] is None and r["at_risk"] == 0 for r in naering)
+    assert result["retention"]["logrank"] == {"statistic": None, "df": None, "p_value": None}
+    assert result["retention"]["rmst"][2]["rmst"] is None  # no difference without næring
+    assert result["turnover"]["rates"][1] == {"contract_type": "næring", "exits": 0, "person_years": 0.0,
+                                              "rate_per_100": None, "ci_lower": None, "ci_upper": None}
+    assert result["turnover"]["irr"]["estimate"] is None and result["cox"][0]["hr"] is None
+    notes = " | ".join(result["notes"])
+    assert "logrank: log-rank test not estimable: only one cohort (fastlønn)" in notes
+    assert "rate_ratio: rate ratio not estimable: no person-time under næring" in notes
+    assert "cox: not estimable: no variation in næring" in notes
+    # the fastlønn numbers are still there: S(1) = 1 (first exit at 1.42 years), S(2) = 2/3
+    fast = {r["time"]: r for r in result["retention"]["km"] if r["cohort"] == "fastlønn"}
+    assert fast[1]["survival"] == 1.0 and fast[2]["survival"] == pytest.approx(2 / 3)
+    assert main(["analyse", str(folder), "--as-of", "2024-12-31"]) == 0
+    text = capsys.readouterr().out
+    assert "Log-rank: log-rank test not estimable: only one cohort" in text
+    assert "næring: not estimable: no variation in næring" in text
+
+
+def test_no_exits_at_all_is_not_estimable_not_a_chi_square_of_zero(tmp_path, capsys):
+    folder = _dataset(tmp_path, "P1,1804,fastlønn,2019-08-01,,", "P2,1833,næring,2019-09-01,,",
+                      "P3,5501,fastlønn,2020-01-01,,", "P4,1806,næring,2019-10-01,2026-01-01,")
+    result = _analyse_json(capsys, folder)
+    assert result["retention"]["logrank"] == {"statistic": None, "df": None, "p_value": None}
+    assert "logrank: log-rank test not estimable: no exits in any group" in result["notes"]
+    assert all(r["survival"] == 1.0 and r["ci_lower"] is None for r in result["retention"]["km"])
+    assert [r["median"] for r in result["retention"]["median"]] == [None, None]
+    assert result["turnover"]["irr"]["estimate"] is None and result["cox"][0]["coef"] is None
+
+
+def test_all_exits_in_one_cohort_gives_no_infinite_ratio(tmp_path, capsys):
+    folder = _dataset(tmp_path, "P1,1804,fastlønn,2019-08-01,2021-01-01,left_region", "P2,1833,næring,2019-09-01,,",
+                      "P3,5501,fastlønn,2020-01-01,2023-05-01,other", "P4,1806,næring,2019-10-01,,")
+    result = _analyse_json(capsys, folder)
+    assert result["turnover"]["irr"]["estimate"] is None
+    assert result["cox"][0]["hr"] is None
+    assert any(n.startswith("cox: not estimable: the partial likelihood has no maximum") for n in result["notes"])
+    # the log-rank test exists: R survdiff gives chisq 2.88235294117647 on 1 df here
+    assert result["retention"]["logrank"]["df"] == 1
+    assert result["retention"]["logrank"]["statistic"] == pytest.approx(2.88235294117647, rel=1e-9)
+
+
+def test_one_municipality_gives_no_zero_width_robust_interval(tmp_path, capsys):
+    # All in one cluster: the dfbeta residuals sum to 0, so the "robust" SE is 0 (R gives ~1e-16).
+    folder = _dataset(tmp_path, "P1,1804,fastlønn,2019-08-01,2021-01-01,left_region",
+                      "P2,1804,næring,2019-09-01,2022-02-01,hospital", "P3,1804,fastlønn,2020-01-01,,",
+                      "P4,1804,næring,2019-10-01,2023-01-01,other", "P5,1804,næring,2019-10-01,,")
+    cox = _analyse_json(capsys, folder)["cox"][0]
+    assert cox["robust_se"] is None
+    assert cox["ci_lower"] == pytest.approx(cox["hr"] * math.exp(-1.959963984540054 * cox["se"]))
+    assert cox["ci_upper"] / cox["ci_lower"] > 10  # 3 exits: a wide interval, not a point
+
+
+def test_no_episode_left_is_a_clean_error(tmp_path, capsys):
+    folder = _dataset(tmp_path, "P1,1804,fastlønn,2025-08-01,,", "P2,1833,næring,2025-09-01,,")
+    assert main(["analyse", str(folder), "--as-of", "2024-12-31", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert "no episodes to analyse as of 2024-12-31: 2 episode(s) excluded (starts after the as-of date: 2)" \
+        in captured.err
+
+
+def test_json_is_byte_identical_under_other_hash_seeds():
+    import os
+    import subprocess
+    import sys
+
+    outputs = set()
+    for seed in ("0", "1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run([sys.executable, "-m", "alis_research.cli", "analyse", str(DEMO), "--as-of",
+                              "2024-12-31", "--json"], capture_output=True, env=env, check=True)
+        outputs.add(run.stdout)
+    assert len(outputs) == 1

@@ -209,3 +209,51 @@ def test_rmst_beyond_follow_up_is_noted():
     # handmade: næring's longest follow-up is 4.93 years
     with pytest.warns(AlisWarning, match="næring: tau = 5 years is beyond the longest follow-up"):
         retention.rmst(_episodes("handmade"), tau=5.0)
+
+
+def test_logrank_without_any_exit_is_not_estimable():
+    # R's survdiff prints chisq 0 on -1 df here; there is no test to report.
+    frame = pd.concat([_frame([1, 2, 3], [0, 0, 0], "fastlønn"), _frame([2, 4], [0, 0], "næring")])
+    with pytest.warns(AlisWarning, match="log-rank test not estimable: no exits in any group"):
+        result = retention.logrank(frame)
+    assert np.isnan(result.statistic) and result.df == 0 and np.isnan(result.p_value)
+    assert np.isnan(result.test.loc[0, "statistic"]) and result.test.loc[0, "df"] == 0
+
+
+def test_logrank_with_one_group_is_not_estimable_but_has_a_test_row():
+    with pytest.warns(AlisWarning, match="only one cohort \\(fastlønn\\)"):
+        result = retention.logrank(_frame([1, 2, 3], [1, 0, 1]))
+    assert result.df == 0 and np.isnan(result.test.loc[0, "p_value"])
+
+
+def test_logrank_when_exits_happen_only_after_the_other_group_left():
+    # næring is censored at 0.5 and 0.8, before the first exit (1.0): only fastlønn is ever at
+    # risk at an exit time, so every expected count falls on fastlønn. survdiff: chisq 0 on 0 df.
+    frame = pd.concat([_frame([1, 2, 3], [1, 1, 0], "fastlønn"), _frame([0.5, 0.8], [0, 0], "næring")])
+    with pytest.warns(AlisWarning, match="no exit while more than one cohort was at risk"):
+        result = retention.logrank(frame)
+    assert np.isnan(result.statistic)
+    assert list(result.groups["observed"]) == [2, 0]
+
+
+def test_kaplan_meier_everyone_left_raises_no_numpy_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", AlisWarning)
+        table = retention.kaplan_meier(_frame([1, 2], [1, 1])).curves
+    assert table["survival"].iloc[-1] == 0.0
+
+
+def test_episodes_without_a_stratum_are_left_out_with_a_note():
+    # E003 is in a municipality outside the north (no area): only E001, E002 and E004 are stratified.
+    frame = _frame([1, 2, 3, 4], [1, 0, 1, 1]).assign(cohort=["fastlønn", "næring", "næring", "fastlønn"],
+                                                      area=["UNN", "UNN", None, "UNN"])
+    with pytest.warns(AlisWarning, match="1 episode\\(s\\) without a value of area left out .*: E003"):
+        km = retention.kaplan_meier(frame, strata="area")
+    assert set(km.survival["stratum"]) == {"UNN"}
+    assert km.median["n"].sum() == 3
+    with pytest.warns(AlisWarning, match="left out"):
+        stratified = retention.logrank(frame, strata="area")
+    # with one stratum the stratified test is the plain test on the three episodes
+    plain = _quiet(retention.logrank, frame.drop(index=2))
+    assert stratified.statistic == pytest.approx(plain.statistic, rel=1e-12)
