@@ -1,0 +1,706 @@
+"""The report's sections, computed from a prepared dataset.
+
+Each ``*_section(prepared, *, language, min_cell)`` runs the analyses it needs
+through the analysis modules, passes every count through
+:mod:`alis_research.disclosure`, formats numbers for the language
+(:mod:`alis_research.report.text`) and returns a
+:class:`~alis_research.report.content.Section` that a notebook displays and
+hands to :func:`~alis_research.report.content.write_section`.
+
+Small samples are the norm (one health-trust area can hold a handful of
+positions): an analysis that cannot be estimated makes its section say so
+instead of stopping the report. The reason goes to the notebook's output
+(the audit log), not into the publication, because exception messages may
+quote data.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__, config
+from ..disclosure import (
+    SuppressionEntry,
+    format_at_risk,
+    format_count,
+    mask_small_numbers,
+    suppress_counts,
+)
+from ..errors import AlisError, AlisWarning, NotEstimableWarning
+from .content import Section
+from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_percent, fmt_years
+
+AREAS = ("all",) + tuple(config.HEALTH_TRUST_AREAS)
+
+#: Published medians of GP contract duration (Abelsen, Gaski, Brandstorp 2015), years.
+ABELSEN_MEDIANS = {"<2000": 2.75, ">=50000": 8.37}
+ABELSEN_NATIONAL_MEDIAN = 5.91
+
+
+# --------------------------------------------------------------------------- data selection
+def check_area(area: str) -> str:
+    if area not in AREAS:
+        raise AlisError(f"area must be one of {', '.join(AREAS)}, got {area!r}")
+    return area
+
+
+def select_area(prepared, area: str = "all"):
+    """The prepared dataset restricted to one health-trust area (``'all'`` = unchanged).
+
+    Exclusions carry no area; an area report lists those of the persons who
+    have an analysed episode in the area.
+    """
+    check_area(area)
+    if area == "all":
+        return prepared
+    episodes = prepared.episodes[prepared.episodes["area"] == area].reset_index(drop=True)
+    intervals = prepared.intervals[prepared.intervals["episode_id"].isin(episodes["episode_id"])].reset_index(drop=True)
+    exclusions = prepared.exclusions[prepared.exclusions["person_id"].isin(episodes["person_id"])].reset_index(drop=True)
+    manifest = {**prepared.manifest, "area": area}
+    return replace(prepared, episodes=episodes, intervals=intervals, exclusions=exclusions, manifest=manifest)
+
+
+def load_for_report(dataset, *, as_of, area: str = "all"):
+    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with)."""
+    from ..cohort import prepare_dataset
+
+    check_area(area)
+    prepared = prepare_dataset(config.dataset_dir(dataset), as_of=as_of)
+    return select_area(prepared, area)
+
+
+def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, made: str | None = None) -> dict:
+    """Title-page facts of a report (no person-level data)."""
+    import datetime as _dt
+
+    from pathlib import Path
+
+    return {
+        "language": language,
+        "area": area,
+        "as_of": f"{prepared.as_of:%Y-%m-%d}",
+        "min_cell": int(min_cell),
+        "fingerprint": prepared.fingerprint,
+        "synthetic": bool(prepared.synthetic),
+        "package_version": __version__,
+        "dataset": Path(str(dataset)).name,
+        "made": made or _dt.date.today().isoformat(),
+    }
+
+
+# --------------------------------------------------------------------------- helpers
+def _attempt(section: Section, language: str, what: str, func: Callable, /, *args, **kwargs):
+    """Run one analysis; on failure add a 'not estimable' paragraph and return None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AlisWarning)
+            warnings.simplefilter("ignore", NotEstimableWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return func(*args, **kwargs)
+    except Exception as exc:  # a small area must still give an honest report
+        print(f"[{section.key}] {what}: not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
+        section.paragraph(T("analysis_not_estimable", language, what=what))
+        return None
+
+
+def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: str, result, /, *,
+                figsize, **kwargs) -> None:
+    """Draw ``figures.<plot>(result, ax=..., **kwargs)`` into the section; leave it out if it fails."""
+    import matplotlib.pyplot as plt
+
+    from .. import figures
+
+    fig, ax = plt.subplots(figsize=figsize)
+    if _attempt(section, lang, caption, getattr(figures, plot), result, ax=ax, **kwargs) is not None:
+        section.figure(figure_id, fig, caption)
+    else:
+        plt.close(fig)
+
+
+#: At most this many caveat notes of one analysis are listed; the rest are counted.
+MAX_NOTES = 6
+
+
+def _notes(section: Section, result, language: str, min_cell: int) -> None:
+    """Publish an analysis's caveat notes, with small counts in them masked."""
+    if result is None or not getattr(result, "notes", None):
+        return
+    notes = [mask_small_numbers(n, min_cell) for n in result.notes]
+    if len(notes) > MAX_NOTES:
+        notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
+    section.paragraph(T("analysis_notes", language))
+    section.items(notes)
+
+
+def _num(value, decimals=2, language="nb") -> str:
+    return fmt_number(value, decimals, language)
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or bool(pd.isna(value))
+
+
+def _safe_float(value):
+    return None if _is_missing(value) else float(value)
+
+
+def _small_group_caveat(section: Section, counts: dict, language: str, min_cell: int) -> None:
+    small = [contract_label(k, language) for k, n in counts.items() if n < 2 * min_cell]
+    if small:
+        section.paragraph(T("few_episodes_caveat", language, groups=", ".join(small), twice=2 * min_cell))
+
+
+# --------------------------------------------------------------------------- data quality
+def data_quality_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """How many episodes came in, how many were excluded and why, and what is analysed."""
+    section = Section("data_quality", T("data_quality", language))
+    episodes, exclusions = prepared.episodes, prepared.exclusions
+    n_in = len(episodes) + len(exclusions)
+    section.paragraph(T("dq_intro", language, as_of=f"{prepared.as_of:%Y-%m-%d}"))
+    rows = [(T("dq_analysed", language), len(episodes))]
+    for reason, count in exclusions["reason"].value_counts(sort=False).sort_index().items():
+        rows.append((T("dq_excluded", language, reason=reason), int(count)))
+    flow = pd.DataFrame(rows, columns=[T("col_episodes_flow", language), T("col_n", language)])
+    sup = suppress_counts(flow, [flow.columns[1]], min_cell=min_cell, totals="columns", name="flow",
+                          label_column=flow.columns[0])
+    table = pd.concat([sup.table, pd.DataFrame([[T("dq_in", language), format_count(n_in, min_cell)]],
+                                               columns=flow.columns)], ignore_index=True)
+    section.table("flow", table, T("cap_flow", language),
+                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=sup.log)
+
+    # person-level follow-up facts (counts only)
+    stats = [
+        (T("dq_persons", language), episodes["person_id"].nunique()),
+        (T("dq_exits", language), int(episodes["exit"].sum())),
+        (T("dq_censored", language), int((episodes["exit"] == 0).sum())),
+        (T("dq_switches", language), int(episodes["n_switches"].sum()) if "n_switches" in episodes else 0),
+    ]
+    frame = pd.DataFrame(stats, columns=[T("col_measure", language), T("col_n", language)])
+    frame[T("col_n", language)] = [format_count(v, min_cell) for v in frame[T("col_n", language)]]
+    section.table("follow_up", frame, T("cap_follow_up", language))
+
+    # by start year (counts per cohort, secondary suppression within years and cohorts)
+    if len(episodes):
+        counts = pd.crosstab(episodes["start_year"], episodes["cohort"]).reindex(columns=list(config.CONTRACT_TYPES),
+                                                                                  fill_value=0)
+        counts = counts.reset_index().rename(columns={"start_year": T("col_start_year", language)})
+        counts[T("col_start_year", language)] = counts[T("col_start_year", language)].astype(str)
+        sup = suppress_counts(counts, list(config.CONTRACT_TYPES), min_cell=min_cell, totals="both",
+                              name="start_year", label_column=T("col_start_year", language))
+        shown = sup.table.rename(columns={c: contract_label(c, language) for c in config.CONTRACT_TYPES})
+        section.table("start_year", shown, T("cap_start_year", language), suppression=sup.log)
+    section.facts = {"episodes_in": int(n_in), "excluded": int(len(exclusions)), "analysed": int(len(episodes)),
+                     "persons": int(episodes["person_id"].nunique()), "exits": int(episodes["exit"].sum())}
+    return section
+
+
+# --------------------------------------------------------------------------- cohort description
+def _category_block(episodes: pd.DataFrame, column: str, label: str, levels, language: str, min_cell: int):
+    """Rows of Table 1 for one categorical variable: counts per cohort and total, suppressed."""
+    values = episodes[column].astype(object).where(episodes[column].notna(), "__missing__")
+    counts = pd.crosstab(values, episodes["cohort"]).reindex(columns=list(config.CONTRACT_TYPES), fill_value=0)
+    order = [lv for lv in levels if lv in counts.index] + (["__missing__"] if "__missing__" in counts.index else [])
+    counts = counts.reindex(order).fillna(0).astype(int)
+    names = [T("missing", language) if lv == "__missing__" else str(lv) for lv in order]
+    frame = counts.reset_index(drop=True)
+    frame.insert(0, "label", [f"{label}: {n}" for n in names])
+    frame["total"] = frame[list(config.CONTRACT_TYPES)].sum(axis=1)
+    # rows: cohorts sum to the total; columns: each sums to its cohort's N (shown), the total to N
+    sup = suppress_counts(frame, [*config.CONTRACT_TYPES, "total"], min_cell=min_cell, totals="columns",
+                          total_column="total", name="table1", label_column="label")
+    return sup.table, sup.log
+
+
+def _count_row(label: str, counts: dict, total: int, min_cell: int):
+    """One Table 1 row of counts per cohort plus the total, the total being known to the reader."""
+    frame = pd.DataFrame([{"label": label, **{c: int(counts[c]) for c in config.CONTRACT_TYPES}, "total": int(total)}])
+    sup = suppress_counts(frame, [*config.CONTRACT_TYPES, "total"], min_cell=min_cell, total_column="total",
+                          name="table1", label_column="label")
+    return sup.table, sup.log
+
+
+def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Table 1: the two cohorts (contract type at start) described side by side."""
+    section = Section("cohort_description", T("cohort_description", language))
+    ep = prepared.episodes
+    n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
+    section.paragraph(T("cohort_intro", language))
+    blocks, log = [], []
+    persons = {c: ep.loc[ep["cohort"] == c, "person_id"].nunique() for c in config.CONTRACT_TYPES}
+    for label, counts, total in ((T("t1_episodes", language), n, len(ep)),
+                                 (T("t1_persons", language), persons, ep["person_id"].nunique())):
+        table, entries = _count_row(label, counts, total, min_cell)
+        blocks.append(table)
+        log += entries
+    categorical = [
+        ("sex", T("t1_sex", language), ["K", "M"]),
+        ("size_class", T("t1_size_class", language), list(config.SIZE_CLASS_LABELS)),
+        ("area", T("area", language), list(config.HEALTH_TRUST_AREAS)),
+        ("scheme", T("t1_scheme", language), ["new", "old"]),
+        ("exit", T("t1_status", language), [1, 0]),
+    ]
+    for column, label, levels in categorical:
+        if column not in ep:
+            continue
+        table, entries = _category_block(ep, column, label, levels, language, min_cell)
+        if column == "exit":
+            table["label"] = table["label"].str.replace(": 1", ": " + T("t1_exited", language), regex=False)
+            table["label"] = table["label"].str.replace(": 0", ": " + T("t1_in_post", language), regex=False)
+        blocks.append(table)
+        log += entries
+    # continuous: median (IQR) only for groups of at least min_cell, otherwise withheld
+    for column, label, decimals in (("age_at_start", T("t1_age", language), 0),
+                                    ("list_size", T("t1_list_size", language), 0),
+                                    ("duration", T("t1_follow_up", language), 1)):
+        if column not in ep:
+            continue
+        row = {"label": label}
+        for key, frame in [*((c, ep[ep["cohort"] == c]) for c in config.CONTRACT_TYPES), ("total", ep)]:
+            values = pd.to_numeric(frame[column], errors="coerce").dropna()
+            if len(values) < min_cell:
+                row[key] = ":" if len(values) else "–"
+            else:
+                q1, med, q3 = np.percentile(values.to_numpy(float), [25, 50, 75])
+                row[key] = f"{_num(med, decimals, language)} ({_num(q1, decimals, language)}–{_num(q3, decimals, language)})"
+        blocks.append(pd.DataFrame([row]))
+    py = {c: ep.loc[ep["cohort"] == c, "duration"].sum() for c in config.CONTRACT_TYPES}
+    blocks.append(pd.DataFrame([{"label": T("t1_person_years", language),
+                                 **{c: _num(py[c], 1, language) for c in config.CONTRACT_TYPES},
+                                 "total": _num(ep["duration"].sum(), 1, language)}]))
+    table = pd.concat(blocks, ignore_index=True)
+    table = table.rename(columns={"label": "", "total": T("total", language),
+                                  **{c: contract_label(c, language) for c in config.CONTRACT_TYPES}})
+    section.table("table1", table, T("cap_table1", language),
+                  notes=[T("t1_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)],
+                  suppression=log)
+    small_classes = ["<2000", "2000-4999"]
+    section.facts = {"n": n, "small_municipality": {
+        c: int((ep["size_class"].isin(small_classes) & (ep["cohort"] == c)).sum()) for c in config.CONTRACT_TYPES}}
+    return section
+
+
+# --------------------------------------------------------------------------- retention
+def retention_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Kaplan–Meier retention by cohort, survival at 1/2/3/5 years, median, log-rank and RMST."""
+    from ..retention import kaplan_meier, logrank, rmst
+
+    section = Section("retention", T("retention", language))
+    ep = prepared.episodes
+    section.paragraph(T("retention_intro", language))
+    counts = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
+    _small_group_caveat(section, counts, language, min_cell)
+    facts: dict = {"n": counts}
+    km = _attempt(section, language, "Kaplan–Meier", kaplan_meier, ep)
+    if km is not None:
+        # a curve of fewer than min_cell people shows each one's exit time: withhold it
+        tiny = {g for g, k in counts.items() if 0 < k < min_cell}
+        if tiny:
+            section.paragraph(T("km_withheld", language, m=min_cell))
+        else:
+            _add_figure(section, language, "km", T("cap_km", language, m=min_cell, m1=min_cell - 1),
+                        "plot_kaplan_meier", km, language=language, min_cell=min_cell, figsize=(6.4, 4.6))
+        surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)].copy()
+        rows = []
+        for _, r in surv.iterrows():
+            rows.append({
+                T("col_cohort", language): contract_label(r["group"], language),
+                T("col_years", language): fmt_int(r["time"], language),
+                T("col_survival_ci", language): ":" if r["group"] in tiny else fmt_ci(
+                    _safe_float(r["survival"]), _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"]), language),
+                T("col_at_risk", language): format_at_risk(r["at_risk"], min_cell),
+            })
+            if r["group"] not in tiny:
+                facts.setdefault("survival", {}).setdefault(r["group"], {})[str(int(r["time"]))] = _safe_float(r["survival"])
+        if rows:
+            section.table("km_survival", pd.DataFrame(rows), T("cap_km_table", language),
+                          notes=[T("km_ci_note", language)],
+                          suppression=[SuppressionEntry("km_survival", f"{r['group']} {r['time']}", "at_risk", "primary")
+                                       for _, r in surv.iterrows() if 0 < r["at_risk"] < min_cell])
+        med_rows = []
+        for _, r in km.median.iterrows():
+            if r["group"] in tiny:
+                med_rows.append({T("col_cohort", language): contract_label(r["group"], language),
+                                 T("col_median", language): ":", T("col_ci", language): ":"})
+                continue
+            median = _safe_float(r["median"])
+            med_rows.append({
+                T("col_cohort", language): contract_label(r["group"], language),
+                T("col_median", language): fmt_years(median, language) if median is not None else T("not_reached", language),
+                T("col_ci", language): f"{_num(_safe_float(r['ci_lower']), 2, language)}–"
+                                      f"{_num(_safe_float(r['ci_upper']), 2, language) if _safe_float(r['ci_upper']) is not None else T('not_reached', language)}",
+            })
+            facts.setdefault("median", {})[r["group"]] = median
+        section.table("km_median", pd.DataFrame(med_rows), T("cap_median", language))
+        _notes(section, km, language, min_cell)
+    lr = _attempt(section, language, "log-rank", logrank, ep)
+    if lr is not None:
+        section.paragraph(T("logrank_text", language, chi2=_num(lr.statistic, 2, language), df=lr.df,
+                            p=fmt_p(lr.p_value, language)))
+        facts["logrank_p"] = _safe_float(lr.p_value)
+    rm = _attempt(section, language, "RMST", rmst, ep, tau=config.DEFAULT_RMST_HORIZON)
+    if rm is not None:
+        rows = []
+        for _, r in rm.rmst.iterrows():
+            label = T("difference", language) if r["group"] == "difference" else contract_label(r["group"], language)
+            rows.append({T("col_group", language): label,
+                         T("col_rmst", language): fmt_ci(_safe_float(r["rmst"]), _safe_float(r.get("ci_lower")),
+                                                         _safe_float(r.get("ci_upper")), language),
+                         T("col_se", language): _num(_safe_float(r["se"]), 3, language)})
+            facts.setdefault("rmst", {})[r["group"]] = _safe_float(r["rmst"])
+        section.table("rmst", pd.DataFrame(rows), T("cap_rmst", language, tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
+    section.facts = facts
+    return section
+
+
+# --------------------------------------------------------------------------- turnover
+def _rates_table(rates: pd.DataFrame, key: str, language: str, min_cell: int):
+    """Rates per 100 person-years with exits suppressed and rates withheld with them."""
+    frame = rates.copy()
+    label_col = key
+    frame["_rate"] = [fmt_ci(_safe_float(r), _safe_float(lo), _safe_float(hi), language, 1)
+                      for r, lo, hi in zip(frame["rate_per_100"], frame["ci_lower"], frame["ci_upper"])]
+    frame["_py"] = [_num(v, 1, language) for v in frame["person_years"]]
+    frame["_label"] = [contract_label(str(v), language) for v in frame[label_col]]
+    frame = frame[["_label", "exits", "_py", "_rate"]].reset_index(drop=True)
+    sup = suppress_counts(frame, ["exits"], min_cell=min_cell, totals="columns", linked={"exits": ["_rate"]},
+                          name=f"rates_{key}", label_column="_label")
+    shown = sup.table.rename(columns={"_label": T("col_group", language), "exits": T("col_exits", language),
+                                      "_py": T("col_person_years", language), "_rate": T("col_rate", language)})
+    return shown, sup.log
+
+
+def turnover_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Turnover per 100 person-years by current contract type, rate ratio, and vacancy."""
+    from .. import turnover as tv
+
+    section = Section("turnover", T("turnover", language))
+    section.paragraph(T("turnover_intro", language))
+    facts: dict = {}
+    rates = _attempt(section, language, T("turnover", language), tv.turnover_rates, prepared.intervals)
+    if rates is not None:
+        table = rates.rates
+        key = "contract_type" if "contract_type" in table else table.columns[0]
+        shown, log = _rates_table(table, key, language, min_cell)
+        section.table("rates", shown, T("cap_rates", language),
+                      notes=[T("rates_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)],
+                      suppression=log)
+        facts["rates"] = {str(r[key]): _safe_float(r["rate_per_100"]) for _, r in table.iterrows()}
+        if any(0 < e < min_cell for e in table["exits"]):
+            section.paragraph(T("rates_fig_withheld", language))
+        else:
+            _add_figure(section, language, "rates", T("cap_rates_fig", language), "plot_turnover_rates", rates,
+                        language=language, figsize=(6.0, 3.6))
+        _notes(section, rates, language, min_cell)
+    irr = _attempt(section, language, T("irr", language), tv.rate_ratio, prepared.intervals)
+    if irr is not None:
+        table = getattr(irr, "estimates", None)
+        table = table if table is not None else getattr(irr, "ratio")
+        r = table.iloc[0]
+        estimate = r["irr"] if "irr" in table else r["estimate"]
+        section.paragraph(T("irr_text", language, est=fmt_ci(_safe_float(estimate), _safe_float(r["ci_lower"]),
+                                                             _safe_float(r["ci_upper"]), language),
+                            p=fmt_p(_safe_float(r["p_value"]), language)))
+        facts["irr"] = {"estimate": _safe_float(estimate), "ci_lower": _safe_float(r["ci_lower"]),
+                        "ci_upper": _safe_float(r["ci_upper"])}
+        _notes(section, irr, language, min_cell)
+    vac = _attempt(section, language, T("vacancy", language), tv.vacancy, prepared.episodes, as_of=prepared.as_of)
+    if vac is not None and getattr(vac, "vacancy", None) is not None and len(vac.vacancy):
+        # per year over all units: a single unit's vacancy would date one person's leaving
+        by_year = vac.vacancy.groupby("year", sort=True)[["position_years", "vacant_position_years"]].sum()
+        by_year["vacancy_share"] = by_year["vacant_position_years"] / by_year["position_years"]
+        by_year = by_year.reset_index()
+        shown = pd.DataFrame({
+            T("col_year", language): by_year["year"].astype(int).astype(str),
+            T("col_position_years", language): [_num(v, 1, language) for v in by_year["position_years"]],
+            T("col_vacant_years", language): [_num(v, 1, language) for v in by_year["vacant_position_years"]],
+            T("col_vacancy_share", language): [fmt_percent(v, language, 1) for v in by_year["vacancy_share"]],
+        })
+        section.table("vacancy", shown, T("cap_vacancy", language))
+        _notes(section, vac, language, min_cell)
+    section.facts = facts
+    return section
+
+
+#: Columns holding counts of people/episodes/events in analysis tables (suppressed when shown).
+COUNT_COLUMNS = {"n", "events", "exits", "at_risk", "censored", "observed", "n_events", "n_episodes",
+                 "episodes", "persons", "count", "cumulative_events", "n_at_risk", "n_risk"}
+#: Columns that identify places or people and are never shown.
+HIDDEN_COLUMNS = {"person_id", "episode_id", "unit", "municipality_code", "municipality_name",
+                  "start_date", "end_date", "stop_date", "date"}
+
+
+def _generic_table(table: pd.DataFrame, language: str, min_cell: int, *, name: str = "table",
+                   totals: str | None = None, linked: dict | None = None, withhold_groups=()):
+    """A tidy analysis table for print: ids dropped, counts suppressed, numbers formatted.
+
+    Returns ``(frame, suppression log)``. Count columns (:data:`COUNT_COLUMNS`)
+    go through :func:`~alis_research.disclosure.suppress_counts` (with
+    ``totals`` and ``linked`` as given); the rest is formatted for the language.
+    """
+    frame = table[[c for c in table.columns if c not in HIDDEN_COLUMNS]].reset_index(drop=True)
+    counts = [c for c in frame.columns if c in COUNT_COLUMNS]
+    label_column = next((c for c in frame.columns if frame[c].dtype == object), None)
+    sup = suppress_counts(frame, counts, min_cell=min_cell, totals=totals, linked=linked, name=name,
+                          label_column=label_column) if counts else None
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        withheld = sup.table[column] if sup is not None else None
+        if column in counts:
+            out[column] = withheld
+            continue
+        if column in ("group", "cohort", "contract_type", "destination"):
+            shown = [contract_label(str(v), language) if column != "destination" else
+                     (T(f"dest_{v}", language) if has_text(f"dest_{v}") else str(v)) for v in values]
+        elif pd.api.types.is_bool_dtype(values):
+            shown = [T("yes", language) if bool(v) else T("no", language) for v in values]
+        elif pd.api.types.is_integer_dtype(values):
+            shown = [fmt_int(v, language) if not _is_missing(v) else "–" for v in values]
+        elif pd.api.types.is_float_dtype(values):
+            shown = [fmt_p(v, language) if column == "p_value" else _num(v, 2, language) for v in values]
+        else:
+            shown = ["–" if _is_missing(v) else str(v) for v in values]
+        if withheld is not None and any(str(v) == ":" for v in withheld):
+            shown = [":" if str(w) == ":" else s for s, w in zip(shown, withheld)]
+        out[column] = shown
+    log = list(sup.log) if sup is not None else []
+    if withhold_groups and "group" in frame:
+        # estimates of a group smaller than min_cell describe individuals: withhold them
+        hidden = frame["group"].isin(list(withhold_groups)).to_numpy()
+        keep = {"group", "destination", "time", "distribution"}
+        for column in out.columns:
+            if column not in keep:
+                out.loc[hidden, column] = ":"
+        log += [SuppressionEntry(name, str(g), "*", "derived") for g in sorted(set(frame.loc[hidden, "group"]))]
+    out = out.rename(columns=lambda c: T(f"col_{c}", language) if has_text(f"col_{c}") else c)
+    return out, log
+
+
+def _tiny_groups(episodes: pd.DataFrame, min_cell: int) -> set:
+    """Cohorts with 1 .. min_cell - 1 episodes."""
+    sizes = episodes["cohort"].value_counts()
+    return {g for g, k in sizes.items() if 0 < k < min_cell}
+
+
+# --------------------------------------------------------------------------- contract duration
+def _cox_rows(result, language: str) -> dict[str, str]:
+    coef = result.coefficients
+    return {str(r["term"]): fmt_ci(_safe_float(r["hr"]), _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"]), language)
+            for _, r in coef.iterrows()}
+
+
+def contract_duration_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Cox models (crude and adjusted for size class), PH check, competing risks, parametric medians, Abelsen view."""
+    from .. import duration as du
+
+    section = Section("contract_duration", T("contract_duration", language))
+    section.paragraph(T("duration_intro", language))
+    facts: dict = {}
+    iv, ep = prepared.intervals, prepared.episodes
+    crude = _attempt(section, language, T("cox_crude", language), du.cox_model, iv)
+    adjusted = _attempt(section, language, T("cox_adjusted", language), du.cox_model, iv, covariates=["size_class"])
+    if crude is not None or adjusted is not None:
+        crude_rows = _cox_rows(crude, language) if crude is not None else {}
+        adj_rows = _cox_rows(adjusted, language) if adjusted is not None else {}
+        terms = list(dict.fromkeys([*crude_rows, *adj_rows]))
+        table = pd.DataFrame({
+            T("col_term", language): [contract_label(t, language) if t in config.CONTRACT_TYPES else t for t in terms],
+            T("cox_crude", language): [crude_rows.get(t, "") for t in terms],
+            T("cox_adjusted", language): [adj_rows.get(t, "") for t in terms],
+        })
+        section.table("cox", table, T("cap_cox", language), notes=[T("cox_note", language)])
+        for name, res in (("crude", crude), ("adjusted", adjusted)):
+            if res is not None:
+                row = res.coefficients[res.coefficients["term"] == "næring"]
+                if len(row):
+                    r = row.iloc[0]
+                    facts[f"hr_{name}"] = {"hr": _safe_float(r["hr"]), "ci_lower": _safe_float(r["ci_lower"]),
+                                           "ci_upper": _safe_float(r["ci_upper"]), "p_value": _safe_float(r["p_value"])}
+        _notes(section, adjusted if adjusted is not None else crude, language, min_cell)
+        ph = _attempt(section, language, T("ph_test", language), du.proportional_hazards_test,
+                      adjusted if adjusted is not None else crude)
+        if ph is not None:
+            tables = ph.tables()
+            if tables:
+                shown, log = _generic_table(next(iter(tables.values())), language, min_cell, name="ph_test")
+                section.table("ph_test", shown, T("cap_ph", language), suppression=log)
+            _notes(section, ph, language, min_cell)
+    ci = _attempt(section, language, T("cif", language), du.cumulative_incidence, ep)
+    if ci is not None:
+        tables = ci.tables()
+        if tables:
+            table = next(iter(tables.values()))
+            table = table[[c for c in table.columns if c != "std_err"]]
+            shown, log = _generic_table(table, language, min_cell, name="cumulative_incidence",
+                                        withhold_groups=_tiny_groups(ep, min_cell))
+            section.table("cumulative_incidence", shown, T("cap_cif", language), suppression=log)
+        _notes(section, ci, language, min_cell)
+    pm = _attempt(section, language, T("parametric", language), du.parametric_duration, ep)
+    if pm is not None:
+        tables = pm.tables()
+        if tables:
+            shown, log = _generic_table(tables.get("medians", next(iter(tables.values()))), language, min_cell,
+                                        name="parametric", linked={"events": ["median", "ci_lower", "ci_upper"]})
+            section.table("parametric", shown, T("cap_parametric", language), suppression=log)
+        section.paragraph(T("parametric_caveat", language))
+        _notes(section, pm, language, min_cell)
+    ab = _attempt(section, language, T("abelsen", language), du.median_by_size_class, ep)
+    if ab is not None:
+        tables = ab.tables()
+        if tables:
+            table = next(iter(tables.values()))
+            inner = table[table.iloc[:, 0] != "all"]
+            shown, log = _generic_table(inner, language, min_cell, name="abelsen", totals="columns",
+                                        linked={"n": ["median", "ci_lower", "ci_upper"]})
+            section.table("abelsen", shown, T("cap_abelsen", language), suppression=log)
+        section.paragraph(T("abelsen_text", language, small=fmt_years(ABELSEN_MEDIANS["<2000"], language),
+                            large=fmt_years(ABELSEN_MEDIANS[">=50000"], language),
+                            national=fmt_years(ABELSEN_NATIONAL_MEDIAN, language)))
+        _notes(section, ab, language, min_cell)
+    section.facts = facts
+    return section
+
+
+def _at_timepoints(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a curve table at the report's time points (last value on or before each)."""
+    keys = [c for c in ("group", "cohort", "cause", "event", "destination") if c in table.columns]
+    rows = []
+    for _, part in table.sort_values("time").groupby(keys, sort=True) if keys else [((), table.sort_values("time"))]:
+        for t in config.KM_TIMEPOINTS:
+            before = part[part["time"] <= t]
+            if len(before):
+                row = before.iloc[-1].copy()
+                row["time"] = t
+                rows.append(row)
+    return pd.DataFrame(rows).reset_index(drop=True) if rows else table.head(0)
+
+
+# --------------------------------------------------------------------------- text sections
+def methods_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """The definitions, compactly (the full text is docs/methods.md)."""
+    section = Section("methods", T("methods", language))
+    for key in ("m_data", "m_cohort", "m_censoring", "m_km", "m_turnover", "m_cox", "m_competing", "m_parametric",
+                "m_disclosure"):
+        section.paragraph(T(key, language, m=min_cell, as_of=f"{prepared.as_of:%Y-%m-%d}",
+                            tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
+    return section
+
+
+def minimal_detectable_hr(events: int, share: float, *, alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """Smallest hazard ratio detectable with ``events`` events (Schoenfeld's formula).
+
+    .. math:: \\log HR = (z_{1-\\alpha/2} + z_{power}) / \\sqrt{D\\,p\\,(1-p)}
+    """
+    from scipy.stats import norm
+
+    if events <= 0 or not 0 < share < 1:
+        return None
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    return float(math.exp(z / math.sqrt(events * share * (1 - share))))
+
+
+def limitations_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    section = Section("limitations", T("limitations", language))
+    ep = prepared.episodes
+    events = int(ep["exit"].sum())
+    share = float((ep["cohort"] == "næring").mean()) if len(ep) else 0.0
+    mde = minimal_detectable_hr(events, share)
+    items = [T("lim_small", language, n=format_count(len(ep), min_cell), events=format_count(events, min_cell)),
+             T("lim_confounding", language), T("lim_followup", language), T("lim_synthetic", language)
+             if prepared.synthetic else T("lim_register", language)]
+    if mde is not None:
+        items.append(T("lim_mde", language, hr=_num(mde, 2, language), inv=_num(1 / mde, 2, language)))
+    section.items(items)
+    section.facts = {"mde_hr": mde, "events": events}
+    return section
+
+
+def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
+                     suppression: list | None = None) -> Section:
+    """Provenance (inputs' SHA-256, parameters, version) and the list of suppression applied."""
+    from pathlib import Path
+
+    section = Section("appendix", T("appendix", language))
+    section.heading(T("provenance", language))
+    files = prepared.manifest.get("input_files", {})
+    rows = [(name, sha[:16] + "…") for name, sha in sorted(files.items())]
+    section.table("inputs", pd.DataFrame(rows, columns=[T("col_file", language), T("col_sha", language)]),
+                  T("cap_inputs", language))
+    params = [
+        (T("col_dataset", language), Path(str(dataset)).name),
+        (T("as_of", language), f"{prepared.as_of:%Y-%m-%d}"),
+        (T("area", language), area),
+        (T("col_language", language), language),
+        (T("min_cell", language), str(min_cell)),
+        (T("fingerprint", language), prepared.fingerprint),
+        (T("package_version", language), __version__),
+    ]
+    section.table("parameters", pd.DataFrame(params, columns=[T("col_parameter", language), T("col_value", language)]),
+                  T("cap_parameters", language))
+    section.heading(T("suppression_applied", language))
+    entries = suppression or []
+    if entries:
+        frame = pd.DataFrame([{
+            T("col_table", language): e["table"] if isinstance(e, dict) else e.table,
+            T("col_row", language): e["row"] if isinstance(e, dict) else e.row,
+            T("col_column", language): e["column"] if isinstance(e, dict) else e.column,
+            T("col_reason", language): T(f"reason_{e['reason'] if isinstance(e, dict) else e.reason}", language),
+        } for e in entries])
+        frame = frame.rename(columns=lambda c: c)
+        section.paragraph(T("suppression_intro", language, m=min_cell, n=len(entries)))
+        section.table("suppression", frame, T("cap_suppression", language))
+    else:
+        section.paragraph(T("no_suppression", language, m=min_cell))
+    return section
+
+
+def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Plain-language summary written from the numbers in the other sections' facts.
+
+    Careful wording: an interval that includes "no difference" is said to
+    show no clear difference; few episodes are called out as such.
+    """
+    section = Section("summary", T("summary", language))
+    ep = prepared.episodes
+    n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
+    points = [T("s_data", language, f=format_count(n["fastlønn"], min_cell), n=format_count(n["næring"], min_cell),
+                as_of=f"{prepared.as_of:%Y-%m-%d}")]
+    if prepared.synthetic:
+        points.append(T("s_synthetic", language))
+    if min(n.values()) < 2 * min_cell:
+        points.append(T("s_few", language))
+    ret = facts.get("retention", {})
+    surv = ret.get("survival", {})
+    if all(c in surv and surv[c].get("3") is not None for c in config.CONTRACT_TYPES):
+        points.append(T("s_km3", language, f=fmt_percent(surv["fastlønn"]["3"], language),
+                        n=fmt_percent(surv["næring"]["3"], language)))
+    if ret.get("logrank_p") is not None:
+        key = "s_lr_diff" if ret["logrank_p"] < 0.05 else "s_lr_nodiff"
+        points.append(T(key, language, p=fmt_p(ret["logrank_p"], language)))
+    dur = facts.get("contract_duration", {})
+    for name in ("crude", "adjusted"):
+        hr = dur.get(f"hr_{name}")
+        if hr and hr.get("hr") is not None and hr.get("ci_lower") is not None:
+            includes_one = hr["ci_lower"] <= 1 <= hr["ci_upper"]
+            direction = "s_hr_none" if includes_one else ("s_hr_higher" if hr["hr"] > 1 else "s_hr_lower")
+            points.append(T(f"s_hr_{name}", language, hr=fmt_ci(hr["hr"], hr["ci_lower"], hr["ci_upper"], language))
+                          + " " + T(direction, language))
+    irr = facts.get("turnover", {}).get("irr")
+    if irr and irr.get("estimate") is not None:
+        points.append(T("s_irr", language, est=fmt_ci(irr["estimate"], irr["ci_lower"], irr["ci_upper"], language)))
+    small = facts.get("cohort_description", {}).get("small_municipality")
+    # a share reveals its count: say it only when neither part is a small cell
+    if small and all(n[c] and not (0 < small[c] < min_cell or 0 < n[c] - small[c] < min_cell)
+                     for c in config.CONTRACT_TYPES):
+        points.append(T("s_confounding", language, f=fmt_percent(small["fastlønn"] / n["fastlønn"], language),
+                        n=fmt_percent(small["næring"] / n["næring"], language)))
+    else:
+        points.append(T("s_confounding_plain", language))
+    section.items(points)
+    return section

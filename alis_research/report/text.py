@@ -1,0 +1,447 @@
+"""Language strings (bokmål ``nb`` and English ``en``) and number formatting for reports.
+
+In ``nb`` numbers follow Norwegian style: decimal comma and a (narrow,
+non-breaking) space between thousands, e.g. ``8,37 år`` and ``12 345``;
+in ``en`` a decimal point and a comma between thousands.
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import AlisError
+
+LANGUAGES = ("nb", "en")
+
+#: Narrow no-break space: the thousands separator in Norwegian typesetting.
+THIN_SPACE = "\u202f"
+
+
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise AlisError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    return language
+
+
+def fmt_number(value, decimals: int = 2, language: str = "nb") -> str:
+    """A number in the report's style (``'8,37'`` in nb, ``'8.37'`` in en); '–' for missing."""
+    if value is None:
+        return "–"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return "–"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    text = f"{x:,.{decimals}f}"
+    if text.startswith("-"):
+        text = "−" + text[1:]  # a true minus sign
+    if language == "nb":
+        text = text.replace(",", THIN_SPACE).replace(".", ",")
+    return text
+
+
+def fmt_int(value, language: str = "nb") -> str:
+    return fmt_number(value, 0, language)
+
+
+def fmt_years(value, language: str = "nb", decimals: int = 2) -> str:
+    """A duration in years: ``'8,37 år'`` / ``'8.37 years'``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return T("not_reached", language)
+    return f"{fmt_number(value, decimals, language)} {T('years', language)}"
+
+
+def fmt_percent(value, language: str = "nb", decimals: int = 0) -> str:
+    """A proportion (0–1) as percent: ``'83 %'`` (nb) / ``'83%'`` (en)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    number = fmt_number(100 * float(value), decimals, language)
+    return f"{number}\u00a0%" if language == "nb" else f"{number}%"
+
+
+def fmt_p(value, language: str = "nb") -> str:
+    """A p-value: three decimals, or ``'<0,001'``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if value < 0.001:
+        return "<" + fmt_number(0.001, 3, language)
+    return fmt_number(value, 3, language)
+
+
+def fmt_ci(estimate, lower, upper, language: str = "nb", decimals: int = 2) -> str:
+    """``'0,83 (0,61–0,94)'``."""
+    if estimate is None or (isinstance(estimate, float) and math.isnan(estimate)):
+        return T("not_estimable", language)
+    return (
+        f"{fmt_number(estimate, decimals, language)} "
+        f"({fmt_number(lower, decimals, language)}–{fmt_number(upper, decimals, language)})"
+    )
+
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    # key: (nb, en)
+    "programme": ("ALIS-Nord", "ALIS-Nord"),
+    "report_title": ("Oppfølgingsevaluering av ALIS-stillinger", "Follow-up evaluation of ALIS training positions"),
+    "report_subtitle": (
+        "Fastlønn og næring: bli-tid, turnover og avtalevarighet",
+        "Salaried (fastlønn) and self-employed (næring): retention, turnover and contract duration",
+    ),
+    "synthetic_banner": ("SYNTETISKE DATA – ikke reelle resultater", "SYNTHETIC DATA – not real results"),
+    "area": ("Område", "Area"),
+    "all_areas": ("Hele Nord-Norge (alle helseforetaksområder)", "All of Northern Norway (all health-trust areas)"),
+    "as_of": ("Data per", "Data as of"),
+    "fingerprint": ("Datafingeravtrykk", "Data fingerprint"),
+    "package_version": ("Programversjon", "Package version"),
+    "made": ("Laget", "Made"),
+    "min_cell": ("Minste viste antall", "Smallest count shown"),
+    "contents": ("Innhold", "Contents"),
+    "page": ("Side", "Page"),
+    "years": ("år", "years"),
+    "not_reached": ("ikke nådd", "not reached"),
+    "not_estimable": ("ikke estimerbar", "not estimable"),
+    "summary": ("Sammendrag", "Summary of findings"),
+    "methods": ("Metode", "Methods"),
+    "data_quality": ("Datakvalitet og flyt av forløp", "Data quality and flow of episodes"),
+    "cohort_description": ("Beskrivelse av kohortene", "Cohort description"),
+    "retention": ("Bli-tid (retensjon)", "Retention"),
+    "turnover": ("Turnover", "Turnover"),
+    "contract_duration": ("Avtalevarighet", "Contract duration"),
+    "limitations": ("Begrensninger", "Limitations"),
+    "appendix": ("Vedlegg: opphav og skjerming", "Appendix: provenance and suppression"),
+    "fastlønn": ("fastlønn", "salaried (fastlønn)"),
+    "næring": ("næring", "self-employed (næring)"),
+    "total": ("Totalt", "Total"),
+    "missing": ("mangler", "missing"),
+    # ---- generic
+    "analysis_not_estimable": (
+        "{what}: ikke estimerbar med disse dataene (for få forløp eller hendelser).",
+        "{what}: not estimable with these data (too few episodes or events).",
+    ),
+    "analysis_notes": ("Merknader fra analysene (på engelsk):", "Notes from the analyses:"),
+    "few_episodes_caveat": (
+        "Få forløp ({groups}: færre enn {twice}): anslagene er svært usikre og bør leses med forsiktighet.",
+        "Few episodes ({groups}: fewer than {twice}): the estimates are very uncertain and should be read with care.",
+    ),
+    "difference": ("Differanse (næring − fastlønn)", "Difference (næring − fastlønn)"),
+    # ---- column labels
+    "col_n": ("Antall", "Number"),
+    "col_episodes_flow": ("Forløp", "Episodes"),
+    "col_measure": ("Mål", "Measure"),
+    "col_start_year": ("Startår", "Start year"),
+    "col_cohort": ("Kohort", "Cohort"),
+    "col_group": ("Gruppe", "Group"),
+    "col_years": ("År", "Years"),
+    "col_survival_ci": ("Andel som blir (95 % KI)", "Retention (95% CI)"),
+    "col_at_risk": ("Under risiko", "At risk"),
+    "col_median": ("Median", "Median"),
+    "col_ci": ("95 % KI", "95% CI"),
+    "col_rmst": ("RMST, år (95 % KI)", "RMST, years (95% CI)"),
+    "col_se": ("SE", "SE"),
+    "col_exits": ("Avganger", "Exits"),
+    "col_person_years": ("Personår", "Person-years"),
+    "col_rate": ("Per 100 personår (95 % KI)", "Per 100 person-years (95% CI)"),
+    "col_term": ("Ledd", "Term"),
+    "col_file": ("Fil", "File"),
+    "col_sha": ("SHA-256 (start)", "SHA-256 (start)"),
+    "col_dataset": ("Datasett", "Dataset"),
+    "col_language": ("Språk", "Language"),
+    "col_parameter": ("Parameter", "Parameter"),
+    "col_value": ("Verdi", "Value"),
+    "col_table": ("Tabell", "Table"),
+    "col_row": ("Rad", "Row"),
+    "col_column": ("Kolonne", "Column"),
+    "col_reason": ("Grunn", "Reason"),
+    "col_time": ("År", "Years"),
+    "col_survival": ("Andel", "Proportion"),
+    "col_ci_lower": ("KI nedre", "CI lower"),
+    "col_ci_upper": ("KI øvre", "CI upper"),
+    "col_p_value": ("p", "p"),
+    "col_n_risk": ("Under risiko", "At risk"),
+    "col_events": ("Hendelser", "Events"),
+    "col_size_class": ("Kommunestørrelse", "Municipality size"),
+    "col_year": ("År", "Year"),
+    "col_cause": ("Årsak", "Cause"),
+    "col_cumulative_incidence": ("Kumulativ insidens", "Cumulative incidence"),
+    "col_median_years": ("Median, år", "Median, years"),
+    "col_model": ("Modell", "Model"),
+    "col_statistic": ("Testobservator", "Statistic"),
+    "col_vacancy_share": ("Andel ubesatt", "Share vacant"),
+    "col_position_years": ("Stillingsår", "Position-years"),
+    "col_vacant_years": ("Ubesatte stillingsår", "Vacant position-years"),
+    "col_destination": ("Destinasjon", "Destination"),
+    "col_distribution": ("Fordeling", "Distribution"),
+    "col_max_follow_up": ("Lengste oppfølging, år", "Longest follow-up, years"),
+    "col_extrapolated": ("Framskrevet", "Extrapolated"),
+    "col_reached": ("Nådd", "Reached"),
+    "col_published_median": ("Publisert median (Abelsen)", "Published median (Abelsen)"),
+    "col_chisq": ("χ²", "χ²"),
+    "col_df": ("fg", "df"),
+    "col_term_ph": ("Ledd", "Term"),
+    "dest_stayed_gp_region": ("ble i allmennpraksis i regionen", "stayed in general practice in the region"),
+    "dest_left": ("forlot", "left"),
+    "rates_fig_withheld": (
+        "Figuren over turnover er utelatt fordi et antall avganger er skjermet (raten ville avsløre det).",
+        "The turnover figure is left out because a number of exits is suppressed (the rate would reveal it).",
+    ),
+    "km_withheld": (
+        "Kaplan–Meier-figuren er utelatt fordi minst én kohort har færre enn {m} forløp (kurven ville vise enkeltpersoners avgangstid); anslagene for slike kohorter vises som «:».",
+        "The Kaplan–Meier figure is left out because at least one cohort has fewer than {m} episodes (the curve would show individual exit times); estimates for such cohorts show as ':'.",
+    ),
+    "more_notes": ("… og {n} merknader til (se den kjørte notatboken).", "… and {n} more notes (see the executed notebook)."),
+    "yes": ("ja", "yes"),
+    "no": ("nei", "no"),
+    "reason_primary": ("primær (1–4)", "primary (1–4)"),
+    "reason_secondary": ("sekundær (hindrer tilbakeregning)", "secondary (prevents derivation)"),
+    "reason_derived": ("avledet tall (rate) skjermet", "derived number (rate) withheld"),
+    "reason_total": ("sum skjermet", "total withheld"),
+    # ---- data quality
+    "dq_intro": (
+        "Alle forløp i datagrunnlaget ble kontrollert mot datakontrakten før analyse. Tabellen viser hvor mange forløp som kom inn, hvor mange som ble holdt utenfor og hvorfor, og hvor mange som er analysert (oppfølging til {as_of}).",
+        "Every episode in the data was checked against the data contract before analysis. The table shows how many episodes came in, how many were excluded and why, and how many are analysed (follow-up to {as_of}).",
+    ),
+    "dq_analysed": ("Analysert", "Analysed"),
+    "dq_excluded": ("Utelatt: {reason}", "Excluded: {reason}"),
+    "dq_in": ("Forløp inn i alt", "Episodes in, total"),
+    "dq_persons": ("Personer med analyserte forløp", "Persons with analysed episodes"),
+    "dq_exits": ("Avsluttede forløp (avgang)", "Ended episodes (exits)"),
+    "dq_censored": ("Fortsatt i stillingen (sensurert)", "Still in post (censored)"),
+    "dq_switches": ("Bytter av avtaleform underveis", "Contract switches during follow-up"),
+    "cap_flow": ("Flyt av forløp", "Flow of episodes"),
+    "cap_follow_up": ("Oppfølging", "Follow-up"),
+    "cap_start_year": ("Forløp etter startår og avtaleform ved start", "Episodes by start year and contract type at start"),
+    # ---- cohort
+    "cohort_intro": (
+        "Kohortene er definert ved avtaleformen ved start. Tabellen beskriver forløpene; antall under minste viste celle er skjermet.",
+        "The cohorts are defined by the contract type at start. The table describes the episodes; counts below the smallest cell shown are suppressed.",
+    ),
+    "t1_episodes": ("Forløp (N)", "Episodes (N)"),
+    "t1_persons": ("Personer", "Persons"),
+    "t1_sex": ("Kjønn", "Sex"),
+    "t1_size_class": ("Kommunestørrelse (innbyggere)", "Municipality size (inhabitants)"),
+    "t1_scheme": ("Ordning", "Scheme"),
+    "t1_status": ("Status", "Status"),
+    "t1_exited": ("avsluttet", "ended"),
+    "t1_in_post": ("i stillingen", "in post"),
+    "t1_age": ("Alder ved start, median (IQR)", "Age at start, median (IQR)"),
+    "t1_list_size": ("Listelengde, median (IQR)", "List size, median (IQR)"),
+    "t1_follow_up": ("Oppfølging i år, median (IQR)", "Follow-up in years, median (IQR)"),
+    "t1_person_years": ("Personår i alt", "Person-years, total"),
+    "t1_note": (
+        "Medianer vises bare for grupper med minst minste viste antall forløp (ellers «:»). K = kvinne, M = mann.",
+        "Medians are shown only for groups with at least the smallest cell size (otherwise ':'). K = women, M = men.",
+    ),
+    "cap_table1": ("Tabell 1: forløp etter avtaleform ved start", "Table 1: episodes by contract type at start"),
+    # ---- retention
+    "retention_intro": (
+        "Bli-tid er tiden fra start i ALIS-stillingen til avgang fra kommunen; forløp som pågår, er sensurert på datadatoen. Sykehusåret er ikke avgang.",
+        "Retention is the time from the start in the ALIS position to leaving the municipality; ongoing episodes are censored at the as-of date. The hospital year is not an exit.",
+    ),
+    "fig_km": ("Kaplan–Meier-figur", "Kaplan–Meier figure"),
+    "cap_km": (
+        "Andel som fortsatt er i kommunen etter tid siden start (Kaplan–Meier, 95 % KI). Antall under risiko under figuren; 1–{m1} vises som «<{m}».",
+        "Proportion still in the municipality by time since start (Kaplan–Meier, 95% CI). Numbers at risk below the figure; 1–{m1} show as '<{m}'.",
+    ),
+    "cap_km_table": ("Andel som blir etter 1, 2, 3 og 5 år", "Retention at 1, 2, 3 and 5 years"),
+    "km_ci_note": (
+        "Konfidensintervall med log-log-transformasjon (eksponentiell Greenwood).",
+        "Confidence intervals use the log-log transform (exponential Greenwood).",
+    ),
+    "cap_median": ("Median bli-tid", "Median retention"),
+    "logrank_text": (
+        "Log-rank-test mellom kohortene: χ² = {chi2} med {df} frihetsgrad, p = {p}.",
+        "Log-rank test between the cohorts: χ² = {chi2} on {df} degree of freedom, p = {p}.",
+    ),
+    "cap_rmst": ("Gjennomsnittlig tid i stillingen de første {tau} årene (RMST)", "Restricted mean time in post over the first {tau} years (RMST)"),
+    # ---- turnover
+    "turnover_intro": (
+        "Turnover er avganger per 100 personår etter gjeldende avtaleform (et bytte av avtaleform flytter persontiden, det er ikke en avgang).",
+        "Turnover is exits per 100 person-years by the current contract type (a contract switch moves the person-time; it is not an exit).",
+    ),
+    "irr": ("Rateratio", "Rate ratio"),
+    "vacancy": ("Ubesatt tid", "Vacancy"),
+    "cap_rates": ("Turnover etter gjeldende avtaleform", "Turnover by current contract type"),
+    "rates_note": (
+        "Eksakte Poisson-konfidensintervall. En rate skjermes når avgangene den bygger på er skjermet.",
+        "Exact Poisson confidence intervals. A rate is withheld when the exits it is computed from are suppressed.",
+    ),
+    "fig_rates": ("Turnoverfigur", "Turnover figure"),
+    "cap_rates_fig": ("Avganger per 100 personår (95 % KI)", "Exits per 100 person-years (95% CI)"),
+    "irr_text": (
+        "Rateratio næring mot fastlønn (Poisson-regresjon med log personår som offset): {est}, p = {p}.",
+        "Rate ratio næring vs fastlønn (Poisson regression with log person-years as offset): {est}, p = {p}.",
+    ),
+    "cap_vacancy": ("Andel stillingstid uten lege i stillingen", "Share of position-time with nobody in post"),
+    # ---- duration
+    "duration_intro": (
+        "Cox-modellen bruker gjeldende avtaleform (tidsavhengig), Efron-korreksjon for like tider og robuste standardfeil gruppert på kommune. Hazardratio over 1 betyr raskere avgang.",
+        "The Cox model uses the current contract type (time-varying), Efron ties and robust standard errors clustered by municipality. A hazard ratio above 1 means leaving sooner.",
+    ),
+    "cox_crude": ("Ujustert HR (95 % KI)", "Crude HR (95% CI)"),
+    "cox_adjusted": ("Justert for kommunestørrelse", "Adjusted for municipality size"),
+    "cap_cox": ("Hazardratio for avgang", "Hazard ratios of leaving"),
+    "cox_note": (
+        "Referanse: fastlønn og den minste kommunestørrelsen. Justerte og ujusterte anslag står side om side fordi fastlønn er vanligst i små kommuner.",
+        "Reference: fastlønn and the smallest municipality size class. Adjusted and crude estimates stand side by side because fastlønn is most common in small municipalities.",
+    ),
+    "ph_test": ("Test av proporsjonale hasarder", "Proportional-hazards test"),
+    "cap_ph": ("Test av proporsjonale hasarder (skalerte Schoenfeld-residualer)", "Proportional-hazards check (scaled Schoenfeld residuals)"),
+    "cif": ("Konkurrerende risiko", "Competing risks"),
+    "cap_cif": ("Kumulativ insidens av avgang etter destinasjon (Aalen–Johansen)", "Cumulative incidence of exit by destination (Aalen–Johansen)"),
+    "parametric": ("Parametrisk modell", "Parametric model"),
+    "cap_parametric": ("Estimert median varighet fra parametrisk modell", "Estimated median duration from a parametric model"),
+    "parametric_caveat": (
+        "Forbehold: den parametriske medianen bygger på en antatt fordeling (Weibull eller log-normal etter AIC) og kan ligge langt utenfor oppfølgingstiden; den er en framskriving, ikke en observasjon.",
+        "Caveat: the parametric median rests on an assumed distribution (Weibull or log-normal by AIC) and may lie far beyond the follow-up; it is an extrapolation, not an observation.",
+    ),
+    "abelsen": ("Sammenligning med Abelsen mfl.", "Comparison with Abelsen et al."),
+    "cap_abelsen": ("Median varighet etter kommunestørrelse (Kaplan–Meier)", "Median duration by municipality size (Kaplan–Meier)"),
+    "abelsen_text": (
+        "Til sammenligning: Abelsen, Gaski og Brandstorp (2015) fant at halvparten av fastlegeavtalene i kommuner under 2000 innbyggere var avsluttet etter {small}, mot {large} i kommuner med 50 000 innbyggere eller flere (landet: {national}).",
+        "For comparison: Abelsen, Gaski and Brandstorp (2015) found that half of all GP contracts in municipalities under 2,000 inhabitants had ended within {small}, against {large} in municipalities of 50,000 or more (national: {national}).",
+    ),
+    # ---- methods
+    "m_data": (
+        "Data: forløp i ALIS-stillinger (én rad per person og kommune) og hendelser (bytte av avtaleform, sykehusår, permisjon) fra kommunenes personalsystemer, kontrollert mot datakontrakten og med kommunenumre harmonisert til 2024-inndelingen. Oppfølging til {as_of}.",
+        "Data: episodes in ALIS positions (one row per person and municipality) and events (contract switches, hospital year, leave) from the municipalities' HR systems, checked against the data contract, with municipality codes harmonised to the 2024 division. Follow-up to {as_of}.",
+    ),
+    "m_cohort": (
+        "Kohort: avtaleformen ved start (fastlønn eller næring). I turnover- og Cox-analysene brukes gjeldende avtaleform, som endres ved hvert dokumentert bytte.",
+        "Cohort: contract type at start (fastlønn or næring). Turnover and Cox analyses use the current contract type, which changes at each documented switch.",
+    ),
+    "m_censoring": (
+        "Avgang: sluttdato på eller før datadatoen. Ellers er forløpet sensurert på datadatoen. Tid måles i år (dager / 365,25). Sykehusår og permisjon stopper ikke klokka.",
+        "Exit: an end date on or before the as-of date. Otherwise the episode is censored at the as-of date. Time is in years (days / 365.25). The hospital year and leave do not stop the clock.",
+    ),
+    "m_km": (
+        "Bli-tid: Kaplan–Meier per kohort med log-log-konfidensintervall, log-rank-test og RMST til {tau} år med Greenwood-basert standardfeil.",
+        "Retention: Kaplan–Meier per cohort with log-log confidence intervals, the log-rank test and RMST to {tau} years with its Greenwood-based standard error.",
+    ),
+    "m_turnover": (
+        "Turnover: avganger per 100 personår med eksakte Poisson-intervaller; rateratio fra Poisson-regresjon med log personår som offset, med kontroll for overspredning.",
+        "Turnover: exits per 100 person-years with exact Poisson intervals; rate ratio from a Poisson GLM with log person-years as offset, checked for overdispersion.",
+    ),
+    "m_cox": (
+        "Avtalevarighet: Cox-modell på tellingsprosessintervaller med gjeldende avtaleform, Efron-korreksjon og robuste standardfeil gruppert på kommune; ujustert og justert for kommunestørrelse. Proporsjonale hasarder kontrolleres med skalerte Schoenfeld-residualer.",
+        "Contract duration: Cox model on counting-process intervals with the current contract type, Efron ties and robust standard errors clustered by municipality; crude and adjusted for municipality size. Proportional hazards are checked with scaled Schoenfeld residuals.",
+    ),
+    "m_competing": (
+        "Konkurrerende risiko: Aalen–Johansen kumulativ insidens for å bli i allmennpraksis i regionen mot å forlate den.",
+        "Competing risks: Aalen–Johansen cumulative incidence of staying in general practice in the region versus leaving it.",
+    ),
+    "m_parametric": (
+        "Framskriving: Weibull- og log-normal-modeller (valgt etter AIC) gir en anslått median ut over oppfølgingen.",
+        "Extrapolation: Weibull and log-normal models (chosen by AIC) give an estimated median beyond the follow-up.",
+    ),
+    "m_disclosure": (
+        "Skjerming: antall fra 1 til {m} minus 1 vises som «<{m}», med sekundær skjerming («:») der summer ellers kunne avsløre en skjermet celle; rater fra skjermede antall skjermes også. Ingen personidentifikator, navn eller individuell dato publiseres.",
+        "Disclosure control: counts from 1 to {m} minus 1 show as '<{m}', with secondary suppression (':') where totals could otherwise reveal a suppressed cell; rates from suppressed counts are withheld too. No person identifier, name or individual date is published.",
+    ),
+    # ---- limitations
+    "lim_small": (
+        "Små tall: {n} forløp og {events} avganger. Konfidensintervallene er brede, og fravær av en påvist forskjell er ikke bevis for at det ikke finnes en.",
+        "Small numbers: {n} episodes and {events} exits. The confidence intervals are wide, and the absence of a detected difference is not evidence that there is none.",
+    ),
+    "lim_confounding": (
+        "Konfundering ved kommunestørrelse: fastlønnsstillingene ligger for det meste i små kommuner, som generelt beholder fastlegene kortere. Derfor står justerte anslag ved siden av de ujusterte; restkonfundering (sentralitet, fagmiljø, vaktbelastning) kan ikke utelukkes.",
+        "Confounding by municipality size: the fastlønn positions are mostly in small municipalities, which keep their GPs for shorter in general. Adjusted estimates therefore stand beside the crude ones; residual confounding (centrality, professional environment, on-call load) cannot be ruled out.",
+    ),
+    "lim_followup": (
+        "Oppfølgingen er kort sammenlignet med utdanningsløpet på fem år; anslag etter fem år bygger på få personer.",
+        "Follow-up is short compared with the five-year training; estimates beyond five years rest on few people.",
+    ),
+    "lim_synthetic": (
+        "Denne rapporten er laget fra SYNTETISKE data: tallene viser hvordan rapporten ser ut, ikke hva som har skjedd.",
+        "This report was made from SYNTHETIC data: the numbers show what the report looks like, not what happened.",
+    ),
+    "lim_register": (
+        "Dataene kommer fra kommunenes egne registre; feil og manglende hendelser kan ikke utelukkes, selv om alle rader er kontrollert.",
+        "The data come from the municipalities' own records; errors and missing events cannot be ruled out although every row was checked.",
+    ),
+    "lim_mde": (
+        "Med dette antallet avganger kan studien (80 % styrke, 5 % nivå) bare påvise hazardratioer på omtrent {hr} eller mer (eller {inv} eller mindre).",
+        "With this number of exits the study (80% power, 5% level) can only detect hazard ratios of about {hr} or more (or {inv} or less).",
+    ),
+    # ---- appendix
+    "provenance": ("Opphav", "Provenance"),
+    "cap_inputs": ("Inndatafiler (SHA-256)", "Input files (SHA-256)"),
+    "cap_parameters": ("Parametre for rapporten", "Parameters of the report"),
+    "suppression_applied": ("Skjerming som er brukt", "Suppression applied"),
+    "suppression_intro": (
+        "Skjermingsregelen (minste viste antall {m}) ble brukt på {n} celler:",
+        "The suppression rule (smallest count shown {m}) was applied to {n} cells:",
+    ),
+    "cap_suppression": ("Skjermede celler", "Suppressed cells"),
+    "no_suppression": (
+        "Ingen celler måtte skjermes (minste viste antall {m}).",
+        "No cell had to be suppressed (smallest count shown {m}).",
+    ),
+    # ---- summary
+    "s_data": (
+        "Rapporten følger {f} forløp som startet på fastlønn og {n} som startet i næring, til {as_of}.",
+        "The report follows {f} episodes that started on a salaried contract (fastlønn) and {n} that started self-employed (næring), to {as_of}.",
+    ),
+    "s_synthetic": ("Tallene er fra syntetiske data og sier ingenting om virkeligheten.", "The numbers come from synthetic data and say nothing about reality."),
+    "s_few": (
+        "Minst én av gruppene er liten, så alle anslag er svært usikre.",
+        "At least one of the groups is small, so every estimate is very uncertain.",
+    ),
+    "s_km3": (
+        "Etter tre år var anslagsvis {f} av fastlønnsforløpene og {n} av næringsforløpene fortsatt i kommunen.",
+        "After three years an estimated {f} of the fastlønn episodes and {n} of the næring episodes were still in the municipality.",
+    ),
+    "s_lr_diff": (
+        "Forskjellen i bli-tid mellom kohortene er statistisk signifikant (log-rank p = {p}).",
+        "The difference in retention between the cohorts is statistically significant (log-rank p = {p}).",
+    ),
+    "s_lr_nodiff": (
+        "Dataene viser ingen klar forskjell i bli-tid mellom kohortene (log-rank p = {p}).",
+        "The data show no clear difference in retention between the cohorts (log-rank p = {p}).",
+    ),
+    "s_hr_crude": ("Ujustert hazardratio for avgang, næring mot fastlønn: {hr}.", "Crude hazard ratio of leaving, næring vs fastlønn: {hr}."),
+    "s_hr_adjusted": (
+        "Justert for kommunestørrelse: {hr}.",
+        "Adjusted for municipality size: {hr}.",
+    ),
+    "s_hr_none": ("Intervallet omfatter ingen forskjell.", "The interval includes no difference."),
+    "s_hr_higher": ("Næring går raskere ut av stillingen.", "Næring leave sooner."),
+    "s_hr_lower": ("Næring blir lenger i stillingen.", "Næring stay longer."),
+    "s_irr": (
+        "Turnover (avganger per personår), næring mot fastlønn: rateratio {est}.",
+        "Turnover (exits per person-year), næring vs fastlønn: rate ratio {est}.",
+    ),
+    "s_confounding": (
+        "{f} av fastlønnsforløpene og {n} av næringsforløpene er i kommuner under 5000 innbyggere; les derfor de justerte anslagene.",
+        "{f} of the fastlønn episodes and {n} of the næring episodes are in municipalities under 5,000 inhabitants; read the adjusted estimates.",
+    ),
+    "s_confounding_plain": (
+        "Fastlønn er vanligst i små kommuner; les derfor de justerte anslagene ved siden av de ujusterte.",
+        "Fastlønn is most common in small municipalities; read the adjusted estimates beside the crude ones.",
+    ),
+    "suppression_footnote": (
+        "«<{m}»: 1–{m1} (skjermet). «:»: skjermet for å hindre tilbakeregning.",
+        "'<{m}': 1–{m1} (suppressed). ':': withheld so that a suppressed cell cannot be derived.",
+    ),
+}
+
+
+def T(key: str, language: str = "nb", **fields) -> str:
+    """The text for ``key`` in ``language``; ``fields`` fill ``{placeholders}``."""
+    check_language(language)
+    try:
+        nb, en = _STRINGS[key]
+    except KeyError:
+        raise KeyError(f"no report text for key {key!r}") from None
+    text = nb if language == "nb" else en
+    return text.format(**fields) if fields else text
+
+
+def has_text(key: str) -> bool:
+    """Whether a report text exists for ``key``."""
+    return key in _STRINGS
+
+
+def contract_label(value: str, language: str = "nb") -> str:
+    """Display name of a contract type (``fastlønn``/``næring``) in the report language."""
+    return T(value, language) if value in ("fastlønn", "næring") else str(value)

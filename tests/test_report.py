@@ -1,0 +1,252 @@
+"""The published report: build, PDF/HTML content, reproducibility, leaks, failures.
+
+The PDF's text is extracted with ``pypdf`` when installed, else with
+``pdftotext`` (poppler-utils); without either the PDF-text tests are skipped
+(the HTML, which holds the same content, is still checked).
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from alis_research import config
+from alis_research.disclosure import check_no_leaks
+from alis_research.errors import AlisError
+from alis_research.report import ReportFailed, build_report, report_inputs_key
+from alis_research.report.text import fmt_number, fmt_p, fmt_percent, fmt_years
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SMALL = FIXTURES / "report_small"
+AS_OF = "2024-12-31"
+
+
+# --------------------------------------------------------------------------- helpers
+def pdf_pages(path: Path) -> list[str]:
+    """Text of each page of a PDF."""
+    try:
+        import pypdf
+    except ImportError:
+        pypdf = None
+    if pypdf is not None:
+        return [page.extract_text() for page in pypdf.PdfReader(str(path)).pages]
+    if shutil.which("pdftotext") is None:
+        pytest.skip("neither pypdf nor pdftotext is available to read the PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return [page for page in text.split("\f") if page.strip()]
+
+
+def html_text(path: Path) -> str:
+    """Visible text of the HTML report (tags and inline SVG removed)."""
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<svg.*?</svg>", " ", page, flags=re.S)
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.fixture(scope="module")
+def demo_dataset(tmp_path_factory) -> Path:
+    shipped = config.DATA_RAW / config.DEMO_DATASET
+    if (shipped / "episodes.csv").exists():
+        return shipped
+    from alis_research.synthetic import write_synthetic
+
+    target = tmp_path_factory.mktemp("data") / "synthetic"
+    write_synthetic(target, seed=2019)
+    return target
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_dataset, tmp_path_factory):
+    return build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("reports"))
+
+
+# --------------------------------------------------------------------------- number style
+def test_norwegian_and_english_number_style():
+    assert fmt_years(8.37, "nb") == "8,37 år"
+    assert fmt_years(8.37, "en") == "8.37 years"
+    assert fmt_number(12345.6, 1, "nb") == "12\u202f345,6"
+    assert fmt_number(12345.6, 1, "en") == "12,345.6"
+    assert fmt_number(-0.5, 2, "nb") == "−0,50"
+    assert fmt_percent(0.834, "nb") == "83\u00a0%"
+    assert fmt_p(0.0004, "nb") == "<0,001"
+    assert fmt_years(float("nan"), "en") == "not reached"
+
+
+# --------------------------------------------------------------------------- the demo report
+def test_demo_report_publishes_every_file(demo_report):
+    folder = demo_report.path
+    assert folder.name.endswith("_all_nb")
+    for name in ("report.pdf", "report.html", "results.json", "manifest.json", "content.json",
+                 "notebooks/evaluation_report.ipynb"):
+        assert (folder / name).is_file(), name
+    assert (folder / "figures" / "km.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert not any(p.name.startswith(".") for p in folder.parent.iterdir()), "temporary folder left behind"
+
+
+def test_results_json_is_marked_internal(demo_report):
+    document = json.loads(demo_report.results_json.read_text(encoding="utf-8"))
+    assert document["schema"] == "alis-research/results/1"
+    assert document["dataset"]["publishable"] is False
+    assert document["dataset"]["synthetic"] is True
+
+
+def test_manifest_records_inputs_parameters_and_timings(demo_report, demo_dataset):
+    manifest = json.loads(demo_report.manifest.read_text(encoding="utf-8"))
+    assert manifest["parameters"] == {"dataset": demo_dataset.resolve().name, "as_of": AS_OF, "area": "all",
+                                      "language": "nb", "min_cell": 5}
+    assert set(manifest["input_files"]) >= {"episodes.csv"}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", sha) for sha in manifest["input_files"].values())
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["notebooks"]["evaluation_report.ipynb"]["template_sha256"])
+    assert manifest["inputs_key"] == report_inputs_key(demo_dataset, as_of=AS_OF, area="all", language="nb", min_cell=5)
+    assert {"prepare", "kernel_start", "analyses", "pdf", "html", "total"} <= set(manifest["timings_seconds"])
+    # the executed notebook is the audit log: parameters injected, every code cell ran
+    nb = nbformat.read(demo_report.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "area = \"all\"" in injected[0].source
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
+
+
+def test_inputs_key_changes_with_parameters(demo_dataset):
+    base = report_inputs_key(demo_dataset, as_of=AS_OF)
+    assert base == report_inputs_key(demo_dataset, as_of=AS_OF)
+    assert base != report_inputs_key(demo_dataset, as_of=AS_OF, language="en")
+    assert base != report_inputs_key(demo_dataset, as_of=AS_OF, min_cell=3)
+    assert base != report_inputs_key(demo_dataset, as_of="2023-12-31")
+
+
+def test_demo_pdf_text(demo_report):
+    pages = pdf_pages(demo_report.pdf)
+    assert len(pages) >= 5
+    for number, page in enumerate(pages, start=1):
+        assert "SYNTETISKE DATA – ikke reelle resultater" in page, f"page {number} lacks the synthetic banner"
+    text = "\n".join(pages)
+    assert " år" in text
+    assert re.search(r"\d,\d\d", text), "no decimal comma in the Norwegian report"
+    assert not re.search(r"\b0\.\d\d\b", text), "a decimal point in the Norwegian report"
+    for heading in ("Innhold", "Sammendrag", "Metode", "Bli-tid", "Turnover", "Avtalevarighet", "Begrensninger",
+                    "Vedlegg"):
+        assert heading in text
+    assert "Side 2" in text or "Side 2 /" in text.replace("\u2009", " ")
+    assert "import " not in text and "report." not in text, "code shown in the PDF"
+
+
+def test_demo_html_has_the_same_content(demo_report):
+    text = html_text(demo_report.html)
+    assert text.count("SYNTETISKE DATA – ikke reelle resultater") >= 2
+    content = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
+    for section in content["sections"]:
+        assert section["title"] in text
+    page = demo_report.html.read_text(encoding="utf-8")
+    assert "<svg" in page and "src=\"figures/" not in page, "figures must be inline"
+
+
+def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
+    again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
+    first, second = demo_report.path, again.path
+    assert (first / "results.json").read_bytes() == (second / "results.json").read_bytes()
+    for sub in ("figures", "tables"):
+        names = sorted(p.name for p in (first / sub).iterdir())
+        assert names == sorted(p.name for p in (second / sub).iterdir())
+        for name in names:
+            assert (first / sub / name).read_bytes() == (second / sub / name).read_bytes(), f"{sub}/{name} differs"
+    a = json.loads((first / "content.json").read_text(encoding="utf-8"))
+    b = json.loads((second / "content.json").read_text(encoding="utf-8"))
+    a["meta"].pop("made"), b["meta"].pop("made")
+    assert a == b
+
+
+# --------------------------------------------------------------------------- small cells and leaks
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory):
+    return build_report(SMALL, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("small"), min_cell=5)
+
+
+def test_small_cells_do_not_leak(small_report):
+    episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
+    identifiers = episodes["person_id"].tolist()
+    made = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))["meta"]["made"]
+    allowed = [AS_OF, made]
+    pages = pdf_pages(small_report.pdf)
+    for text in ("\n".join(pages), html_text(small_report.html)):
+        assert check_no_leaks(text, identifiers, 5, allowed_dates=allowed) == []
+        for date in pd.concat([episodes["start_date"], episodes["end_date"]]).dropna():
+            assert date not in text
+        assert "<5" in text
+    # every count shown in Table 1 is 0, suppressed or at least 5
+    content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    blocks = {b["id"]: b for s in content["sections"] for b in s["blocks"] if b["type"] == "table"}
+    table1 = blocks["table1"]
+    for row in table1["rows"]:
+        if "(" in "".join(row[1:]) or "," in "".join(row[1:]):
+            continue  # medians and person-years, not counts
+        for cell in row[1:]:
+            assert cell in ("0", "<5", ":", "–") or int(cell.replace("\u00a0", "")) >= 5, row
+    for row in blocks["rates"]["rows"]:
+        if row[1] == "<5":
+            assert row[3] == ":", "a rate from a suppressed count must be withheld"
+    appendix = next(s for s in content["sections"] if s["key"] == "appendix")
+    assert any(b.get("id") == "suppression" for b in appendix["blocks"])
+
+
+def test_real_data_report_has_no_synthetic_banner(small_report):
+    text = "\n".join(pdf_pages(small_report.pdf))
+    assert "SYNTETISKE" not in text
+
+
+def test_area_with_too_few_episodes_gives_an_honest_report(tmp_path):
+    outcome = build_report(SMALL, as_of=AS_OF, area="Finnmark", language="en", out_dir=tmp_path)
+    text = "\n".join(pdf_pages(outcome.pdf))
+    assert "Finnmark" in text
+    assert "not estimable" in text or "left out" in text
+    assert re.search(r"\d\.\d\d", text) and "SYNTHETIC" not in text
+
+
+# --------------------------------------------------------------------------- errors
+def test_user_errors_raise_before_any_kernel(tmp_path):
+    with pytest.raises(AlisError, match="does not exist"):
+        build_report(tmp_path / "nothing", as_of=AS_OF, out_dir=tmp_path)
+    with pytest.raises(AlisError, match="area must be one of"):
+        build_report(SMALL, as_of=AS_OF, area="Troms", out_dir=tmp_path)
+    with pytest.raises(AlisError, match="language"):
+        build_report(SMALL, as_of=AS_OF, language="se", out_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, monkeypatch, small_report):
+    out = small_report.path.parent
+    before = (small_report.path / "report.pdf").read_bytes()
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('dataset = ""\nas_of = ""\narea = "all"\nlanguage = "nb"\nmin_cell = 5\noutput_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0  # boom")]
+    nbformat.write(nb, notebooks / "evaluation_report.ipynb")
+    monkeypatch.setattr(config, "NOTEBOOKS", notebooks)
+    with pytest.raises(ReportFailed) as caught:
+        build_report(SMALL, as_of=AS_OF, out_dir=out)
+    message = str(caught.value)
+    assert "evaluation_report.ipynb" in message and "1 / 0  # boom" in message and "ZeroDivisionError" in message
+    kept = out / (small_report.path.name + ".failed") / "evaluation_report.ipynb"
+    assert kept.is_file() and caught.value.kept == kept
+    assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
+
+
+def test_cli_report(tmp_path, capsys):
+    from alis_research.cli import main
+
+    code = main(["report", str(SMALL), "--as-of", AS_OF, "--language", "en", "--out", str(tmp_path)])
+    output = capsys.readouterr().out
+    assert code == 0
+    assert str(tmp_path / "report_small_all_en") in output and "timings" in output
+    assert main(["report", str(tmp_path / "missing"), "--as-of", AS_OF, "--out", str(tmp_path)]) == 1
