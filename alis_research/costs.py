@@ -1,0 +1,682 @@
+"""What each contract model costs the municipality, and the cost per retained GP-year.
+
+Two questions:
+
+* **Yearly cost** (:func:`yearly_costs`): for a list of *N* patients, the
+  municipality's yearly cost of an ordinary private list, of an ALIS on næring
+  and of an ALIS on fastlønn, per training year, as a tidy table of components.
+  The grant lines reproduce seed 003's table exactly (800 patients: 360,800;
+  1,069,125; 569,125; extra cost 208,325).  Lines the seeds do not price
+  (fastlønn salary, office, fee income, supervision) come from documented
+  *assumptions* in ``reference/data/cost_parameters.csv`` (``source =
+  assumption``), every one of which the caller can override.
+* **Cost per retained GP-year** (:func:`cost_per_retained_year`): the expected
+  years in post within a horizon per cohort (RMST of the Kaplan–Meier curve, or
+  of the AIC-chosen parametric fit) combined with the yearly costs of the
+  cohort's model, with percentile bootstrap intervals.
+
+All amounts are in 2019 NOK (the parameters' price year).  No price index is
+shipped, so other price years are refused rather than silently mislabelled.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import config
+from .errors import AlisError, NotEstimableWarning
+from .reference import cost_parameter, load_cost_parameters
+from .result import AnalysisResult
+
+#: Price year of the cost parameters (seed 003's 2019 rates).
+PRICE_YEAR = 2019
+PRIVATE_LIST = "private list"
+ALIS_NAERING = "ALIS næring"
+ALIS_FASTLONN = "ALIS fastlønn"
+MODELS = (PRIVATE_LIST, ALIS_NAERING, ALIS_FASTLONN)
+#: The cost model that applies to each cohort (contract type at start).
+COHORT_MODEL = {"fastlønn": ALIS_FASTLONN, "næring": ALIS_NAERING}
+#: Components paid once, in full, when an ALIS is recruited (not in proportion to time in post).
+ONE_OFF_COMPONENTS = frozenset({"recruitment_grant"})
+#: Components within the scope of seed 003's table (recruitment and basic grants).
+GRANT_COMPONENTS = ("recruitment_grant", "basic_grant_first_500", "basic_grant_above_500")
+#: Components that are income or grants to the municipality (entered as negative amounts).
+PROGRAMME_GRANT = "programme_grant"
+#: A parametric fit needs at least this many exits (as duration.parametric_duration).
+MIN_EVENTS_PARAMETRIC = 3
+#: Bootstrap estimates are withheld when more than this share of resamples failed.
+MAX_FAILED_BOOTSTRAP_SHARE = 0.1
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class CostAssumptions:
+    """Cost lines the seeds do not price, with defaults from ``cost_parameters.csv``.
+
+    Attributes
+    ----------
+    salary : float
+        ALIS-fastlønn salary incl. social costs, NOK a year (assumption).
+    office : float
+        Office run by the municipality for an ALIS-fastlønn, NOK a year (assumption).
+    fee_income_per_patient : float
+        Patient fees and refunds the municipality collects per listed patient for a
+        salaried ALIS, NOK a year (assumption).
+    supervision_hours : float
+        Hours of structured supervision a year (promised 3 × 10.5 = 31.5, seed 000).
+    supervision_cost_per_hour : float
+        Municipal cost of one supervision hour, NOK (assumption); applies to both ALIS models.
+    course_cover : float
+        Course and income-loss cover paid for an ALIS-næring a year (default: the
+        50,000 cap of seed 003 × the assumed share used, 1).
+    programme_grant : float
+        ALIS-Nord grant to the municipality per ALIS position and year (seed 003: 200,000).
+    programme_grant_years : int
+        Training years in which the programme grant is paid (assumption: 5).
+    """
+
+    salary: float
+    office: float
+    fee_income_per_patient: float
+    supervision_hours: float
+    supervision_cost_per_hour: float
+    course_cover: float
+    programme_grant: float
+    programme_grant_years: int
+
+    @classmethod
+    def defaults(cls) -> "CostAssumptions":
+        """The shipped defaults (seeds 000 and 003 plus the documented assumptions)."""
+        p = cost_parameter
+        return cls(
+            salary=p("assumed_fastlonn_salary_incl_social_costs"),
+            office=p("assumed_fastlonn_office_cost"),
+            fee_income_per_patient=p("assumed_fastlonn_fee_income_per_patient"),
+            supervision_hours=p("nord_supervision_hours_per_month") * p("nord_supervision_months_per_year"),
+            supervision_cost_per_hour=p("assumed_supervision_cost_per_hour"),
+            course_cover=p("nord_course_income_loss_cap") * p("assumed_course_income_loss_share_of_cap"),
+            programme_grant=p("nord_alis_nord_grant"),
+            programme_grant_years=int(p("assumed_alis_nord_grant_years")),
+        )
+
+
+def _check_year(year) -> int:
+    if year is None:
+        return PRICE_YEAR
+    if int(year) != PRICE_YEAR:
+        raise AlisError(
+            f"--year {year}: the cost parameters are in {PRICE_YEAR} prices and no price index is shipped "
+            f"to convert them; omit --year (or pass {PRICE_YEAR}) and convert with SSB's consumer price index yourself"
+        )
+    return PRICE_YEAR
+
+
+def _check_patients(patients) -> int:
+    try:
+        value = float(patients)
+    except (TypeError, ValueError):
+        raise AlisError(f"patients must be a whole number of listed patients, got {patients!r}") from None
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        raise AlisError(f"patients must be a whole number >= 0 (a list size such as 800), got {patients!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- yearly costs
+
+
+@dataclass
+class CostTable(AnalysisResult):
+    """Yearly municipal cost per contract model and training year.
+
+    ``components``: model, training_year (NA for the private list), component,
+    amount (NOK, negative for income and grants), assumption (bool: a documented
+    assumption rather than a seed figure).  ``totals``: model, training_year,
+    grants (the scope of seed 003's table), other_costs, programme_grant,
+    net_cost, extra_grants_vs_private, extra_net_cost_vs_private.
+    """
+
+    components: pd.DataFrame | None = None
+    totals: pd.DataFrame | None = None
+    assumptions: CostAssumptions | None = None
+
+    title: ClassVar[str] = "Yearly municipal cost per contract model (2019 NOK)"
+    _tables: ClassVar[tuple[str, ...]] = ("totals", "components")
+
+    def cost(self, model: str, training_year: int | None = None, column: str = "net_cost") -> float:
+        """One total, e.g. ``cost('ALIS næring', 1, 'grants')`` -> 1,069,125 for 800 patients."""
+        rows = self.totals[self.totals["model"] == model]
+        if model != PRIVATE_LIST:
+            rows = rows[rows["training_year"] == training_year]
+        if len(rows) != 1:
+            raise AlisError(f"no cost for model {model!r}, training year {training_year!r}; models: {', '.join(MODELS)}")
+        return float(rows[column].iloc[0])
+
+    def to_json_dict(self) -> dict:
+        """A JSON-ready dict: parameters, components, totals, assumptions, notes."""
+        def records(frame):
+            out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+            return [{k: (int(v) if k == "training_year" and v is not None else v) for k, v in r.items()} for r in out]
+        return {"patients": self.params["patients"], "price_year": self.params["price_year"],
+                "currency": "NOK", "components": records(self.components), "totals": records(self.totals),
+                "assumptions": asdict(self.assumptions), "notes": list(self.notes)}
+
+
+def yearly_costs(patients: int, *, year: int | None = None, assumptions: CostAssumptions | None = None) -> CostTable:
+    """Yearly municipal cost of a list of ``patients`` under each contract model.
+
+    Private list (seed 003): basic grant :math:`451 n`.  ALIS næring (seed 003):
+    guaranteed 400,000 for the first 500 patients, :math:`1.25 \\cdot 451` per
+    patient above, the recruitment grant of 500,000 in training year 1, plus the
+    course and income-loss cover and supervision.  ALIS fastlønn: salary, office
+    and supervision minus the fees and refunds the municipality collects.  Both
+    ALIS models receive the ALIS-Nord grant (200,000 a year, assumed for
+    ``programme_grant_years`` years).
+
+    .. math::
+
+        C_\\text{næring}(n, y) = 500\\,000\\,[y = 1] + 400\\,000 + 1.25 \\cdot 451\\,(n - 500)^+
+            + c_\\text{course} + h\\,p_h - g
+
+    Parameters
+    ----------
+    patients : int
+        List size (listed patients).
+    year : int, optional
+        Price year; only 2019 (the parameters' year) is accepted.
+    assumptions : CostAssumptions, optional
+        Override the documented defaults (``CostAssumptions.defaults()``).
+
+    Returns
+    -------
+    CostTable
+    """
+    patients = _check_patients(patients)
+    price_year = _check_year(year)
+    a = assumptions or CostAssumptions.defaults()
+    p = cost_parameter
+    rate, limit = p("nord_basic_grant_per_patient"), p("nord_alis_guarantee_patient_limit")
+    below, above = min(patients, limit), max(patients - limit, 0)
+    rows: list[dict] = []
+
+    def add(model, training_year, component, amount, assumption=False):
+        rows.append({"model": model, "training_year": training_year, "component": component,
+                     "amount": float(amount), "assumption": assumption})
+
+    add(PRIVATE_LIST, None, "basic_grant_first_500", rate * below)
+    add(PRIVATE_LIST, None, "basic_grant_above_500", rate * above)
+    supervision = a.supervision_hours * a.supervision_cost_per_hour
+    for training_year in range(1, int(p("nord_training_years")) + 1):
+        grant = -a.programme_grant if training_year <= a.programme_grant_years else 0.0
+        if training_year <= p("nord_recruitment_grant_years"):
+            add(ALIS_NAERING, training_year, "recruitment_grant", p("nord_recruitment_grant"))
+        add(ALIS_NAERING, training_year, "basic_grant_first_500", p("nord_alis_guaranteed_basic_grant"))
+        add(ALIS_NAERING, training_year, "basic_grant_above_500", p("nord_alis_grant_factor_above_limit") * rate * above)
+        add(ALIS_NAERING, training_year, "course_income_loss_cover", a.course_cover, True)
+        add(ALIS_NAERING, training_year, "supervision", supervision, True)
+        # the 200,000 is seed 003's; that it is paid again after year 1 is an assumption
+        add(ALIS_NAERING, training_year, PROGRAMME_GRANT, grant, training_year > 1)
+        add(ALIS_FASTLONN, training_year, "salary", a.salary, True)
+        add(ALIS_FASTLONN, training_year, "office", a.office, True)
+        add(ALIS_FASTLONN, training_year, "supervision", supervision, True)
+        add(ALIS_FASTLONN, training_year, "fee_income", -a.fee_income_per_patient * patients, True)
+        add(ALIS_FASTLONN, training_year, PROGRAMME_GRANT, grant, training_year > 1)
+    components = pd.DataFrame(rows)
+    components["training_year"] = components["training_year"].astype("Int64")
+    components["component"] = components["component"].str.replace("500", str(int(limit)), regex=False)
+
+    grant_names = {c.replace("500", str(int(limit))) for c in GRANT_COMPONENTS}
+    kind = np.where(components["component"].isin(grant_names), "grants",
+                    np.where(components["component"] == PROGRAMME_GRANT, PROGRAMME_GRANT, "other_costs"))
+    with_kind = components.assign(kind=kind, training_key=components["training_year"].fillna(0))
+    totals = (with_kind.groupby(["model", "training_key", "kind"], sort=False)["amount"].sum()
+              .unstack("kind", fill_value=0.0)
+              .reindex(columns=["grants", "other_costs", PROGRAMME_GRANT], fill_value=0.0)
+              .reset_index())
+    totals.columns.name = None
+    totals.insert(1, "training_year", totals.pop("training_key").replace(0, None).astype("Int64"))
+    totals["net_cost"] = totals["grants"] + totals["other_costs"] + totals[PROGRAMME_GRANT]
+    private = totals[totals["model"] == PRIVATE_LIST].iloc[0]
+    totals["extra_grants_vs_private"] = totals["grants"] - private["grants"]
+    totals["extra_net_cost_vs_private"] = totals["net_cost"] - private["net_cost"]
+    totals["model"] = pd.Categorical(totals["model"], MODELS, ordered=True)
+    totals = totals.sort_values(["model", "training_year"]).reset_index(drop=True)
+    totals["model"] = totals["model"].astype(str)
+
+    result = CostTable(params={"patients": patients, "price_year": price_year, "currency": "NOK"},
+                       components=components, totals=totals, assumptions=a)
+    result.add_note(
+        "'grants' reproduces seed 003 (recruitment and basic grants); salary, office, fee income, "
+        "supervision cost and the period of the ALIS-Nord grant are documented assumptions "
+        "(cost_parameters.csv, source 'assumption'): replace them with local figures", warn=False)
+    result.add_note("costs during the hospital year and of recruiting a successor are not modelled", warn=False)
+    return result
+
+
+def _format_nok(value: float) -> str:
+    return f"{value:,.0f}".replace(",", " ")
+
+
+def format_cost_table(table: CostTable) -> str:
+    """The cost table as text: one column per model and training year, one row per component."""
+    comp = table.components.copy()
+    comp["column"] = [m if pd.isna(y) else f"{m} y{int(y)}" for m, y in zip(comp["model"], comp["training_year"])]
+    order = {model: i for i, model in enumerate(MODELS)}
+    columns = sorted(dict.fromkeys(comp["column"]), key=lambda c: (order[c.split(" y")[0]], c))
+    wide = comp.pivot_table(index="component", columns="column", values="amount", aggfunc="sum", sort=False)
+    wide = wide.reindex(columns=columns)
+    totals = table.totals.copy()
+    totals["column"] = [m if pd.isna(y) else f"{m} y{int(y)}" for m, y in zip(totals["model"], totals["training_year"])]
+    for name in ("grants", "extra_grants_vs_private", "net_cost", "extra_net_cost_vs_private"):
+        wide.loc[f"= {name}"] = totals.set_index("column")[name].reindex(columns).to_numpy()
+    text = wide.map(lambda v: "–" if pd.isna(v) else _format_nok(v))
+    header = (f"Yearly municipal cost, list of {table.params['patients']} patients "
+              f"({table.params['price_year']} NOK; * = documented assumption)")
+    assumed = set(table.components.loc[table.components["assumption"], "component"])
+    text.index = [f"{name} *" if name in assumed else name for name in text.index]
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        body = text.to_string()
+    return "\n".join([header, body, "", *[f"note: {n}" for n in table.notes]])
+
+
+def cli_costs(args) -> int:
+    """``alis-research costs --patients N [--year Y] [--json]``."""
+    table = yearly_costs(args.patients, year=getattr(args, "year", None))
+    if getattr(args, "json", False):
+        print(json.dumps(table.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_cost_table(table))
+    return 0
+
+
+# --------------------------------------------------------------------------- survival pieces
+
+
+def _km_step(durations: np.ndarray, exits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier curve: distinct times and the survival just after each."""
+    times, inverse = np.unique(durations, return_inverse=True)
+    deaths = np.bincount(inverse, weights=exits, minlength=len(times))
+    counts = np.bincount(inverse, minlength=len(times))
+    at_risk = len(durations) - np.r_[0, np.cumsum(counts)[:-1]]
+    return times, np.cumprod(1.0 - deaths / at_risk)
+
+
+def _step_area(times: np.ndarray, surv: np.ndarray, lower: float, upper: float) -> float:
+    """Area under a right-continuous step curve (1 before the first time) from ``lower`` to ``upper``.
+
+    Beyond the last time the curve is held at its last value, as R's ``survfit``
+    RMST and :func:`alis_research.retention.rmst`.
+    """
+    inside = times[(times > lower) & (times < upper)]
+    grid = np.r_[lower, inside, upper]
+    index = np.searchsorted(times, grid[:-1], side="right") - 1
+    values = np.where(index >= 0, surv[np.maximum(index, 0)], 1.0)
+    return float(np.sum(np.diff(grid) * values))
+
+
+_GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(40)
+
+
+def _parametric_survival(distribution: str, mu: float, sigma: float, t: np.ndarray) -> np.ndarray:
+    w = (np.log(t) - mu) / sigma
+    return np.exp(-np.exp(w)) if distribution == "weibull" else stats.norm.sf(w)
+
+
+def _parametric_fit(durations: np.ndarray, exits: np.ndarray):
+    """AIC-chosen Weibull / log-normal fit (duration.py's maximum likelihood) or None."""
+    from .duration import _fit_parametric  # the project's survreg-exact AFT fit
+
+    best = None
+    for distribution in ("weibull", "lognormal"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = _fit_parametric(durations, exits, distribution)
+        except (ArithmeticError, np.linalg.LinAlgError, ValueError):
+            continue
+        if best is None or fit["aic"] < best[1]["aic"]:
+            best = (distribution, fit)
+    return best
+
+
+def _year_areas(durations, exits, horizon: float, method: str) -> tuple[np.ndarray, float] | None:
+    """Expected time in post within each training year up to ``horizon`` and S(horizon); None if not estimable."""
+    bounds = np.minimum(np.arange(0, math.ceil(horizon) + 1, dtype=float), horizon)
+    if method == "rmst":
+        times, surv = _km_step(durations, exits)
+        index = np.searchsorted(times, horizon, side="right") - 1
+        at_horizon = float(surv[index]) if index >= 0 else 1.0
+        return np.array([_step_area(times, surv, a, b) for a, b in zip(bounds[:-1], bounds[1:])]), at_horizon
+    if exits.sum() < MIN_EVENTS_PARAMETRIC:
+        return None
+    best = _parametric_fit(durations, exits)
+    if best is None:
+        return None
+    distribution, fit = best
+    areas = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        t = (b - a) / 2 * _GAUSS_NODES + (a + b) / 2
+        areas.append((b - a) / 2 * float(np.sum(_GAUSS_WEIGHTS * _parametric_survival(distribution, fit["mu"], fit["sigma"], t))))
+    at_horizon = float(_parametric_survival(distribution, fit["mu"], fit["sigma"], np.array([horizon]))[0])
+    return np.array(areas), at_horizon
+
+
+# --------------------------------------------------------------------------- cost per retained year
+
+
+@dataclass
+class CostPerRetainedYearResult(AnalysisResult):
+    """Expected retained years and municipal cost within a horizon, per cohort."""
+
+    estimates: pd.DataFrame | None = None
+    bootstrap_samples: pd.DataFrame | None = None
+
+    title: ClassVar[str] = "Cost per retained GP-year within the horizon (2019 NOK)"
+    _tables: ClassVar[tuple[str, ...]] = ("estimates",)
+
+
+def _cohort_costs(costs: CostTable, model: str, n_years: int) -> tuple[np.ndarray, float]:
+    """Yearly net cost proportional to time in post (per training year) and the one-off cost."""
+    comp = costs.components[costs.components["model"] == model]
+    one_off = float(comp.loc[comp["component"].isin(ONE_OFF_COMPONENTS), "amount"].sum())
+    running = comp[~comp["component"].isin(ONE_OFF_COMPONENTS)].groupby("training_year")["amount"].sum()
+    return running.reindex(range(1, n_years + 1)).to_numpy(float), one_off
+
+
+def _episodes(prepared) -> pd.DataFrame:
+    episodes = getattr(prepared, "episodes", prepared)
+    if not isinstance(episodes, pd.DataFrame):
+        raise AlisError(f"expected a PreparedDataset or its episodes DataFrame, got {type(prepared).__name__}")
+    missing = [c for c in ("cohort", "duration", "exit") if c not in episodes.columns]
+    if missing:
+        raise AlisError(f"the episodes table lacks column(s) {', '.join(missing)}; pass the prepared dataset (cohort.prepare)")
+    return episodes
+
+
+def _check_horizon(horizon) -> float:
+    training_years = cost_parameter("nord_training_years")
+    try:
+        value = float(horizon)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (0 < value <= training_years):
+        raise AlisError(
+            f"horizon must be a number of years above 0 and at most {training_years:g} (the training years the cost "
+            f"model covers), got {horizon!r}"
+        )
+    return value
+
+
+def cost_per_retained_year(
+    prepared,
+    *,
+    patients: int = 800,
+    horizon: float = config.DEFAULT_RMST_HORIZON,
+    method: str = "rmst",
+    bootstrap: int = 1000,
+    seed: int = 2019,
+    alpha: float = config.DEFAULT_ALPHA,
+    assumptions: CostAssumptions | None = None,
+    cost_per_exit: float = 0.0,
+) -> CostPerRetainedYearResult:
+    """Expected municipal cost per GP-year retained within ``horizon`` years, per cohort.
+
+    For cohort *c* with model *m* (fastlønn → ALIS fastlønn, næring → ALIS næring),
+    :math:`A_k = \\int_{k-1}^{\\min(k, \\tau)} S_c(t)\\,dt` is the expected time in post
+    during training year *k*, so
+
+    .. math::
+
+        \\text{retained}_c = \\sum_k A_k = \\mathrm{RMST}_c(\\tau), \\qquad
+        \\text{cost}_c = O_m + \\sum_k C_m(k)\\,A_k + E\\,(1 - S_c(\\tau)), \\qquad
+        \\text{cost per retained year} = \\text{cost}_c / \\text{retained}_c
+
+    where :math:`C_m(k)` is the yearly net cost (paid while the ALIS is in post) and
+    :math:`O_m` the one-off recruitment grant paid at start, :math:`E` an optional cost per
+    exit (``cost_per_exit``: locum cover and a new recruitment, 0 by default).  With
+    costs in proportion to time in post, the ratio equals the model's average yearly
+    cost; early exits raise it only through the one-off and per-exit costs.  :math:`S_c` is the
+    Kaplan–Meier curve (``method="rmst"``; held at its last value beyond follow-up, as
+    R) or the AIC-chosen Weibull/log-normal fit (``method="parametric"``).
+
+    Parameters
+    ----------
+    prepared : PreparedDataset or DataFrame
+        Prepared episodes with ``cohort``, ``duration``, ``exit``.
+    patients : int
+        List size used for the costs.
+    horizon : float
+        Years (0 < horizon <= 5, the training years the cost model covers).
+    method : {"rmst", "parametric"}
+    bootstrap : int
+        Resamples of episodes within each cohort (0: no intervals).
+    seed : int
+        Seed of the bootstrap (same seed, same intervals).
+    alpha : float
+        1 − confidence level of the percentile intervals.
+    assumptions : CostAssumptions, optional
+        Override the cost assumptions.
+    cost_per_exit : float
+        NOK the municipality spends when an ALIS leaves within the horizon (default 0).
+
+    Returns
+    -------
+    CostPerRetainedYearResult
+        ``estimates``: cohort, model, episodes, exits, horizon, retained_years (+ CI),
+        expected_cost (+ CI), cost_per_retained_year, ci_lower, ci_upper.
+    """
+    if method not in ("rmst", "parametric"):
+        raise AlisError(f"method must be 'rmst' or 'parametric', got {method!r}")
+    if not 0 < alpha < 1:
+        raise AlisError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if int(bootstrap) < 0:
+        raise AlisError(f"bootstrap must be 0 (no intervals) or a positive number of resamples, got {bootstrap!r}")
+    horizon = _check_horizon(horizon)
+    episodes = _episodes(prepared)
+    costs = yearly_costs(patients, assumptions=assumptions)
+    n_years = math.ceil(horizon)
+    result = CostPerRetainedYearResult(params={"patients": costs.params["patients"], "horizon": horizon, "method": method,
+                                               "bootstrap": int(bootstrap), "seed": seed, "alpha": alpha, "cost_per_exit": cost_per_exit,
+                                               "price_year": PRICE_YEAR, "ci": "bootstrap percentile, episodes resampled within cohort"})
+    rng = np.random.default_rng(seed)
+    rows, samples = [], []
+    for cohort in config.CONTRACT_TYPES:
+        model = COHORT_MODEL[cohort]
+        running, one_off = _cohort_costs(costs, model, n_years)
+        part = episodes[episodes["cohort"] == cohort]
+        durations, exits = part["duration"].to_numpy(float), part["exit"].to_numpy(int)
+        row = {"cohort": cohort, "model": model, "episodes": len(part), "exits": int(exits.sum()), "horizon": horizon}
+        fitted = _year_areas(durations, exits, horizon, method) if len(part) else None
+        if fitted is None:
+            reason = "no episodes" if not len(part) else f"{int(exits.sum())} exit(s), a parametric fit needs {MIN_EVENTS_PARAMETRIC}"
+            result.add_note(f"{cohort}: not estimable ({reason})", warn=False)
+            warnings.warn(f"{cohort}: not estimable ({reason})", NotEstimableWarning, stacklevel=2)
+            rows.append({**row, **{k: np.nan for k in _ESTIMATE_COLUMNS}})
+            continue
+        if method == "rmst" and durations.max() < horizon and exits[durations == durations.max()].min() == 0:
+            result.add_note(f"{cohort}: the horizon ({horizon:g} years) is beyond the longest follow-up "
+                            f"({durations.max():.2f} years); the curve is held at its last value", warn=False)
+        areas, at_horizon = fitted
+        retained = float(areas.sum())
+        cost = one_off + float(running @ areas) + cost_per_exit * (1 - at_horizon)
+        boot = _bootstrap(durations, exits, horizon, method, running, one_off, cost_per_exit, int(bootstrap), rng)
+        lower_q, upper_q = alpha / 2, 1 - alpha / 2
+        intervals = {}
+        failed = int(np.isnan(boot[:, 0]).sum()) if len(boot) else 0
+        for j, name in enumerate(("retained_years", "expected_cost", "cost_per_retained_year")):
+            if len(boot) and failed <= MAX_FAILED_BOOTSTRAP_SHARE * len(boot):
+                intervals[name] = np.nanquantile(boot[:, j], [lower_q, upper_q])
+            else:
+                intervals[name] = (np.nan, np.nan)
+        if failed:
+            result.add_note(f"{cohort}: {failed} of {len(boot)} bootstrap resamples not estimable"
+                            + ("; interval withheld" if failed > MAX_FAILED_BOOTSTRAP_SHARE * len(boot) else ""),
+                            warn=False)
+        rows.append({**row, "retained_years": retained,
+                     "retained_years_ci_lower": intervals["retained_years"][0],
+                     "retained_years_ci_upper": intervals["retained_years"][1],
+                     "expected_cost": cost, "expected_cost_ci_lower": intervals["expected_cost"][0],
+                     "expected_cost_ci_upper": intervals["expected_cost"][1],
+                     "cost_per_retained_year": cost / retained,
+                     "ci_lower": intervals["cost_per_retained_year"][0],
+                     "ci_upper": intervals["cost_per_retained_year"][1]})
+        if len(boot):
+            samples.append(pd.DataFrame({"cohort": cohort, "replicate": np.arange(len(boot)), "retained_years": boot[:, 0],
+                                         "expected_cost": boot[:, 1], "cost_per_retained_year": boot[:, 2]}))
+    if int(bootstrap) == 0:
+        result.add_note("bootstrap = 0: no confidence intervals", warn=False)
+    result.estimates = pd.DataFrame(rows, columns=["cohort", "model", "episodes", "exits", "horizon", *_ESTIMATE_COLUMNS])
+    result.bootstrap_samples = pd.concat(samples, ignore_index=True) if samples else None
+    result.add_note("episodes are resampled, not persons: a person with two episodes counts twice", warn=False)
+    if episodes["cohort"].value_counts().min() < 20:
+        result.add_note("fewer than 20 episodes in a cohort: bootstrap percentile intervals are rough", warn=False)
+    return result
+
+
+_ESTIMATE_COLUMNS = ("retained_years", "retained_years_ci_lower", "retained_years_ci_upper", "expected_cost",
+                     "expected_cost_ci_lower", "expected_cost_ci_upper", "cost_per_retained_year", "ci_lower", "ci_upper")
+
+
+def _bootstrap(durations, exits, horizon, method, running, one_off, cost_per_exit, replicates, rng) -> np.ndarray:
+    """Replicates × (retained years, expected cost, cost per retained year); NaN rows where not estimable."""
+    out = np.full((replicates, 3), np.nan)
+    n = len(durations)
+    for b in range(replicates):
+        pick = rng.integers(0, n, n)
+        fitted = _year_areas(durations[pick], exits[pick], horizon, method)
+        if fitted is None or fitted[0].sum() <= 0:
+            continue
+        retained = fitted[0].sum()
+        cost = one_off + running @ fitted[0] + cost_per_exit * (1 - fitted[1])
+        out[b] = (retained, cost, cost / retained)
+    return out
+
+
+def cost_sensitivity(
+    prepared,
+    *,
+    list_sizes: Sequence[int] = (600, 800, 1000, 1200),
+    horizons: Sequence[float] = (3, 5),
+    method: str = "rmst",
+    bootstrap: int = 0,
+    seed: int = 2019,
+    assumptions: CostAssumptions | None = None,
+    cost_per_exit: float = 0.0,
+) -> CostPerRetainedYearResult:
+    """Cost per retained GP-year over a grid of list sizes and horizons.
+
+    One call of :func:`cost_per_retained_year` per (list size, horizon); the
+    ``estimates`` table gains ``list_size`` and ``horizon`` columns.  Without a
+    bootstrap (default) the interval columns are NaN.
+    """
+    frames, notes = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        for horizon in horizons:
+            for size in list_sizes:
+                single = cost_per_retained_year(prepared, patients=size, horizon=horizon, method=method,
+                                                bootstrap=bootstrap, seed=seed, assumptions=assumptions,
+                                                cost_per_exit=cost_per_exit)
+                frames.append(single.estimates.assign(list_size=single.params["patients"]))
+                notes.extend(n for n in single.notes if n not in notes)
+    table = pd.concat(frames, ignore_index=True)
+    table = table[["list_size", *[c for c in table.columns if c != "list_size"]]]
+    result = CostPerRetainedYearResult(params={"list_sizes": tuple(list_sizes), "horizons": tuple(horizons),
+                                               "method": method, "bootstrap": bootstrap, "price_year": PRICE_YEAR,
+                                               "cost_per_exit": cost_per_exit},
+                                       estimates=table)
+    result.title = "Sensitivity of the cost per retained GP-year to list size and horizon (2019 NOK)"
+    result.notes.extend(notes)
+    return result
+
+
+# --------------------------------------------------------------------------- figure and report section
+
+
+def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, language: str = "nb"):
+    """Bars of the cost per retained GP-year per cohort with bootstrap intervals; returns ``ax``."""
+    from matplotlib.ticker import FuncFormatter
+
+    from . import figures
+
+    labels = {"nb": ("Kostnad per beholdt legeår (NOK, 2019)", "Kontraktsform"),
+              "en": ("Cost per retained GP-year (NOK, 2019)", "Contract type")}
+    if language not in labels:
+        raise AlisError(f"figure language must be one of {', '.join(labels)}, got {language!r}")
+    table = result.estimates
+    with figures.house_style():
+        ax = figures._new_axes(ax)
+        x = np.arange(len(table))
+        values = table["cost_per_retained_year"].to_numpy(float)
+        ax.bar(x, np.nan_to_num(values), color=[figures.colour(c) for c in table["cohort"]], width=0.6)
+        low, high = table["ci_lower"].to_numpy(float), table["ci_upper"].to_numpy(float)
+        has_ci = np.isfinite(low) & np.isfinite(high)
+        if has_ci.any():
+            ax.errorbar(x[has_ci], values[has_ci], yerr=[values[has_ci] - low[has_ci], high[has_ci] - values[has_ci]],
+                        fmt="none", ecolor="black", capsize=4, linewidth=1)
+        ax.set_xticks(x, [figures.label(c, language) for c in table["cohort"]])
+        ax.set_ylabel(labels[language][0])
+        ax.set_xlabel(labels[language][1])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _format_nok(v)))
+    return ax
+
+
+def costs_section(
+    prepared,
+    *,
+    patients: int = 800,
+    horizon: float = config.DEFAULT_RMST_HORIZON,
+    bootstrap: int = 1000,
+    seed: int = 2019,
+    language: str = "nb",
+) -> dict[str, Any]:
+    """Everything the report's cost section shows, computed once.
+
+    Returns
+    -------
+    dict
+        ``yearly`` (CostTable for ``patients``), ``per_retained_year`` (RMST method,
+        bootstrap CIs), ``per_retained_year_parametric`` (no bootstrap),
+        ``sensitivity`` (CostPerRetainedYearResult), ``figure`` (matplotlib Figure of
+        the cost per retained year).  Nothing here is a count of people, so no
+        suppression applies; the episode counts per cohort equal the cohort sizes
+        shown elsewhere.
+    """
+    import matplotlib.pyplot as plt
+
+    yearly = yearly_costs(patients)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per_year = cost_per_retained_year(prepared, patients=patients, horizon=horizon, bootstrap=bootstrap, seed=seed)
+        parametric = cost_per_retained_year(prepared, patients=patients, horizon=horizon, method="parametric",
+                                            bootstrap=0, seed=seed)
+        sensitivity = cost_sensitivity(prepared)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    plot_cost_per_retained_year(per_year, ax=ax, language=language)
+    fig.tight_layout()
+    return {"yearly": yearly, "per_retained_year": per_year, "per_retained_year_parametric": parametric,
+            "sensitivity": sensitivity, "figure": fig}
+
+
+def with_assumptions(**overrides) -> CostAssumptions:
+    """The default assumptions with some fields replaced, e.g. ``with_assumptions(salary=1_300_000)``."""
+    defaults = CostAssumptions.defaults()
+    unknown = set(overrides) - set(asdict(defaults))
+    if unknown:
+        raise AlisError(f"unknown cost assumption(s) {', '.join(sorted(unknown))}; known: {', '.join(asdict(defaults))}")
+    return replace(defaults, **overrides)
+
+
+__all__ = [
+    "ALIS_FASTLONN", "ALIS_NAERING", "PRIVATE_LIST", "MODELS", "PRICE_YEAR", "CostAssumptions", "CostTable",
+    "CostPerRetainedYearResult", "cli_costs", "cost_per_retained_year", "cost_sensitivity", "costs_section",
+    "format_cost_table", "load_cost_parameters", "plot_cost_per_retained_year", "with_assumptions", "yearly_costs",
+]

@@ -1,0 +1,623 @@
+"""The specialisation pathway: time to specialist approval, the hospital year, and supervision fidelity.
+
+* :func:`time_to_specialist` — time from the start of an episode to the
+  ``specialist_approved`` event per cohort, with exit before approval as a
+  competing risk (Aalen–Johansen cumulative incidence, ties entered in one step:
+  deterministic, unlike lifelines' ``AalenJohansenFitter`` which jitters ties).
+* :func:`hospital_year_summary` — when the hospital year starts and whether the
+  ALIS came back to the municipality afterwards.
+* :func:`validate_supervision` and :func:`supervision_fidelity` — the optional
+  ``supervision.csv``/``.xlsx`` (``person_id``, ``month`` YYYY-MM, ``hours``) and
+  the hours delivered against the promised 3 hours a month for 10.5 months a
+  year (31.5 hours a year), per unit and cohort, with small-cell suppression.
+
+The events come from :func:`alis_research.validate.load_validated`; the prepared
+episodes hold only episodes and intervals.  An event belongs to an episode of the
+same person when its date lies between the episode's start and stop dates.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import config, io
+from .errors import AlisError, DataValidationError, NotEstimableWarning
+from .result import AnalysisResult
+
+SPECIALIST_EVENT = "specialist_approved"
+HOSPITAL_START, HOSPITAL_END = "hospital_year_start", "hospital_year_end"
+#: Normed length of the specialist training, years.
+NORMED_TRAINING_YEARS = 5.0
+#: An ALIS "came back" after the hospital year when still in post this many months after it ended.
+RETURN_WINDOW_MONTHS = 3
+#: Promised structured supervision (seed 000, criterion 9d).
+PROMISED_HOURS_PER_MONTH = 3.0
+PROMISED_MONTHS_PER_YEAR = 10.5
+#: The optional raw table of supervision hours.
+SUPERVISION = "supervision"
+SUPERVISION_COLUMNS = ("person_id", "month", "hours")
+#: Hours in one month above this are taken for a typing error.
+MAX_HOURS_PER_MONTH = 40.0
+CAUSES = ("approved", "exit_before_approval")
+
+
+def _frame(data, name: str) -> pd.DataFrame:
+    frame = getattr(data, name, data)
+    if not isinstance(frame, pd.DataFrame):
+        raise AlisError(f"expected a dataset object with '{name}' or a DataFrame of {name}, got {type(data).__name__}")
+    return frame
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise AlisError(f"the {table} table lacks column(s) {', '.join(missing)}; see docs/architecture.md")
+
+
+def events_in_episodes(episodes: pd.DataFrame, events: pd.DataFrame, event: str) -> pd.DataFrame:
+    """Events of one type joined to the episode they fall in (start_date <= date <= stop_date)."""
+    _require(episodes, ("episode_id", "person_id", "start_date", "stop_date"), "episodes")
+    _require(events, ("person_id", "date", "event"), "events")
+    chosen = events.loc[events["event"] == event, ["person_id", "date"]]
+    joined = chosen.merge(episodes[["episode_id", "person_id", "start_date", "stop_date"]], on="person_id")
+    inside = (joined["date"] >= joined["start_date"]) & (joined["date"] <= joined["stop_date"])
+    return joined[inside].sort_values(["episode_id", "date"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- time to approval
+
+
+@dataclass
+class SpecialistResult(AnalysisResult):
+    """Cumulative incidence of specialist approval, exit before approval as a competing risk."""
+
+    estimates: pd.DataFrame | None = None
+    counts: pd.DataFrame | None = None
+    curves: pd.DataFrame | None = None
+    episodes: pd.DataFrame | None = field(default=None, repr=False)
+
+    title: ClassVar[str] = "Time to specialist approval (Aalen–Johansen, exit before approval competing)"
+    _tables: ClassVar[tuple[str, ...]] = ("estimates", "counts")
+
+
+def specialist_outcomes(prepared, events) -> pd.DataFrame:
+    """Per episode: time (years) to approval, exit or censoring, and the cause (0 censored, 1 approved, 2 exit)."""
+    episodes = _frame(prepared, "episodes")
+    events = _frame(events, "events")
+    _require(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date", "duration", "exit"), "episodes")
+    approvals = events_in_episodes(episodes, events, SPECIALIST_EVENT).groupby("episode_id")["date"].min()
+    earlier = events[(events["event"] == SPECIALIST_EVENT)][["person_id", "date"]].merge(
+        episodes[["episode_id", "person_id", "start_date"]], on="person_id")
+    already = set(earlier.loc[earlier["date"] < earlier["start_date"], "episode_id"])
+    out = episodes[["episode_id", "person_id", "cohort", "start_date", "duration", "exit"]].copy()
+    out["approval_date"] = out["episode_id"].map(approvals)
+    approved = out["approval_date"].notna()
+    out["time"] = np.where(approved, (out["approval_date"] - out["start_date"]).dt.days / config.DAYS_PER_YEAR,
+                           out["duration"])
+    out["cause"] = np.where(approved, 1, np.where(out["exit"] == 1, 2, 0))
+    out["already_specialist"] = out["episode_id"].isin(already)
+    return out
+
+
+def time_to_specialist(
+    prepared,
+    events,
+    *,
+    times: Sequence[float] = (1, 2, 3, 4, 5),
+    alpha: float = config.DEFAULT_ALPHA,
+) -> SpecialistResult:
+    """Cumulative incidence of specialist approval per cohort, exit before approval competing.
+
+    .. math::
+
+        \\hat F_k(t) = \\sum_{t_j \\le t} \\hat S(t_j^-)\\,\\frac{d_{kj}}{n_j}, \\qquad
+        \\hat S(t) = \\prod_{t_j \\le t} \\Big(1 - \\frac{d_{1j} + d_{2j}}{n_j}\\Big)
+
+    with cause 1 = approved, 2 = left the post before approval; episodes still in
+    post and unapproved at the as-of date are censored.  Tied times of both causes
+    enter in one step (no jitter).  Standard errors are the infinitesimal-jackknife
+    ones of R's ``survfit`` (reusing :mod:`alis_research.duration`'s estimator),
+    intervals on the log scale.
+
+    Parameters
+    ----------
+    prepared : PreparedDataset or DataFrame of episodes
+    events : ValidatedData or DataFrame of events
+    times : years at which to report (5 = the normed training time)
+    alpha : 1 − confidence level
+
+    Returns
+    -------
+    SpecialistResult
+        ``estimates``: cohort, cause, time, cumulative_incidence, std_err, ci_lower,
+        ci_upper, n_risk (NaN beyond follow-up); ``counts``: cohort, episodes,
+        approved, approved_within_5_years, exit_before_approval, censored.
+    """
+    from .duration import _aalen_johansen, _log_ci, _z
+
+    z = _z(alpha)
+    outcomes = specialist_outcomes(prepared, events)
+    excluded = outcomes["already_specialist"] & outcomes["approval_date"].isna()
+    result = SpecialistResult(params={"times": tuple(times), "alpha": alpha, "ci": "log (as R survfit)",
+                                      "competing_risk": "exit before approval"})
+    if excluded.any():
+        result.add_note(f"{int(excluded.sum())} episode(s) started after the person's specialist approval: left out",
+                        warn=False)
+    outcomes = outcomes[~excluded]
+    rows, count_rows, curves = [], [], []
+    for cohort in config.CONTRACT_TYPES:
+        part = outcomes[outcomes["cohort"] == cohort]
+        within = int(((part["cause"] == 1) & (part["time"] <= NORMED_TRAINING_YEARS)).sum())
+        count_rows.append({"cohort": cohort, "episodes": len(part), "approved": int((part["cause"] == 1).sum()),
+                           "approved_within_5_years": within,
+                           "exit_before_approval": int((part["cause"] == 2).sum()),
+                           "censored": int((part["cause"] == 0).sum())})
+        if part.empty:
+            message = f"{cohort}: no episodes, time to approval not estimable"
+            result.add_note(message, warn=False)
+            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            for cause in CAUSES:
+                rows.extend({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
+                             "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0} for t in times)
+            continue
+        aj = _aalen_johansen(part["time"].to_numpy(float), part["cause"].to_numpy(int), 2)
+        if aj["n_event"][0].sum() == 0:
+            message = f"{cohort}: no specialist approvals recorded; the cumulative incidence of approval is 0 throughout"
+            result.add_note(message, warn=False)
+            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+        last = aj["time"].max()
+        for k, cause in enumerate(CAUSES):
+            lower, upper = _log_ci(aj["cif"][k], aj["std_err"][k], z)
+            curves.append(pd.DataFrame({"cohort": cohort, "cause": cause, "time": aj["time"],
+                                        "cumulative_incidence": aj["cif"][k], "ci_lower": lower, "ci_upper": upper}))
+            for t in times:
+                if t > last and aj["surv"][-1] > 0:  # beyond follow-up with people still unresolved
+                    rows.append({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
+                                 "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0})
+                    result.add_note(f"{cohort}: follow-up ends at {last:.2f} years, no estimate at {t:g} years", warn=False)
+                    continue
+                j = np.searchsorted(aj["time"], t, side="right") - 1
+                value, err = (aj["cif"][k][j], aj["std_err"][k][j]) if j >= 0 else (0.0, 0.0)
+                lo, hi = _log_ci(np.array([value]), np.array([err]), z)
+                rows.append({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": float(value),
+                             "std_err": float(err), "ci_lower": lo[0], "ci_upper": hi[0],
+                             "n_risk": int((part["time"] >= t).sum())})
+    result.estimates = pd.DataFrame(rows)
+    result.counts = pd.DataFrame(count_rows)
+    result.curves = pd.concat(curves, ignore_index=True) if curves else None
+    result.episodes = outcomes.reset_index(drop=True)
+    result.add_note(
+        "the share approved within the normed 5 years is the cumulative incidence at 5 years: ALIS still in training "
+        "at the as-of date are censored, so the raw count 'approved_within_5_years' understates it while follow-up "
+        "is shorter than 5 years; approvals recorded after an ALIS left the post are not seen", warn=False)
+    return result
+
+
+# --------------------------------------------------------------------------- hospital year
+
+
+@dataclass
+class HospitalYearResult(AnalysisResult):
+    """When the hospital year starts and whether the ALIS came back afterwards."""
+
+    summary: pd.DataFrame | None = None
+    episodes: pd.DataFrame | None = field(default=None, repr=False)
+
+    title: ClassVar[str] = "The hospital year: timing and return to the municipality"
+    _tables: ClassVar[tuple[str, ...]] = ("summary",)
+
+
+#: Outcome after the hospital year (see :func:`hospital_year_summary`).
+RETURN_OUTCOMES = ("returned", "left_within_window", "left_during", "not_yet_known", "ongoing")
+
+
+def hospital_year_summary(prepared, events, *, return_window_months: int = RETURN_WINDOW_MONTHS) -> HospitalYearResult:
+    """Timing of the hospital year and the return to the municipality, per cohort.
+
+    For every hospital year (``hospital_year_start`` paired with the next
+    ``hospital_year_end`` inside the same episode) with :math:`E` its end and
+    :math:`W = E + ` ``return_window_months`` months, the outcome is
+
+    * ``returned`` — the episode was still running at :math:`W` (ended after it, or
+      censored at an as-of date on or after it);
+    * ``left_within_window`` — the episode ended after :math:`E` but before :math:`W`;
+    * ``left_during`` — the episode ended before :math:`E` (during the hospital year);
+    * ``not_yet_known`` — censored before :math:`W` (the as-of date comes too soon);
+    * ``ongoing`` — no ``hospital_year_end`` yet.
+
+    Returns
+    -------
+    HospitalYearResult
+        ``summary``: cohort, episodes, with_hospital_year, start_years_median,
+        start_years_q1, start_years_q3 (years since the episode started),
+        length_years_median, and one count column per outcome plus
+        ``returned_share`` (returned / (returned + left_within_window + left_during)).
+        ``episodes``: one row per hospital year.
+    """
+    if return_window_months < 0:
+        raise AlisError(f"return_window_months must be >= 0, got {return_window_months!r}")
+    episodes = _frame(prepared, "episodes")
+    events = _frame(events, "events")
+    _require(episodes, ("episode_id", "cohort", "start_date", "stop_date", "exit", "end_date"), "episodes")
+    starts = events_in_episodes(episodes, events, HOSPITAL_START)
+    ends = events.loc[events["event"] == HOSPITAL_END, ["person_id", "date"]].rename(columns={"date": "end"})
+    rows = []
+    info = episodes.set_index("episode_id")
+    for record in starts.itertuples(index=False):
+        later = ends[(ends["person_id"] == record.person_id) & (ends["end"] >= record.date)]["end"]
+        end = later.min() if len(later) else pd.NaT
+        ep = info.loc[record.episode_id]
+        exited, stop = bool(ep["exit"] == 1), ep["stop_date"]
+        if pd.isna(end) and exited:
+            outcome, window = "left_during", pd.NaT
+        elif pd.isna(end) or (end > stop and not exited):
+            outcome, window = "ongoing", pd.NaT
+        else:
+            window = end + pd.DateOffset(months=return_window_months)
+            if exited and stop < end:
+                outcome = "left_during"
+            elif exited and stop < window:
+                outcome = "left_within_window"
+            elif stop >= window:
+                outcome = "returned"
+            else:
+                outcome = "not_yet_known"
+        rows.append({"episode_id": record.episode_id, "cohort": ep["cohort"], "unit": ep.get("unit"),
+                     "hospital_start": record.date, "hospital_end": end,
+                     "start_years": (record.date - ep["start_date"]).days / config.DAYS_PER_YEAR,
+                     "length_years": (end - record.date).days / config.DAYS_PER_YEAR if pd.notna(end) else np.nan,
+                     "outcome": outcome})
+    per_year = pd.DataFrame(rows, columns=["episode_id", "cohort", "unit", "hospital_start", "hospital_end",
+                                           "start_years", "length_years", "outcome"])
+    summary_rows = []
+    for cohort in config.CONTRACT_TYPES:
+        part = per_year[per_year["cohort"] == cohort]
+        counts = {o: int((part["outcome"] == o).sum()) for o in RETURN_OUTCOMES}
+        known = counts["returned"] + counts["left_within_window"] + counts["left_during"]
+        q = part["start_years"].quantile([0.25, 0.5, 0.75]) if len(part) else pd.Series([np.nan] * 3, index=[0.25, 0.5, 0.75])
+        summary_rows.append({"cohort": cohort, "episodes": int((episodes["cohort"] == cohort).sum()),
+                             "with_hospital_year": int(part["episode_id"].nunique()),
+                             "start_years_median": q[0.5], "start_years_q1": q[0.25], "start_years_q3": q[0.75],
+                             "length_years_median": part["length_years"].median() if len(part) else np.nan,
+                             **counts, "returned_share": counts["returned"] / known if known else np.nan})
+        if not known:
+            message = f"{cohort}: no completed hospital year with a known outcome; the return share is not estimable"
+            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            summary_rows[-1]["returned_share"] = np.nan
+    result = HospitalYearResult(params={"return_window_months": return_window_months},
+                                summary=pd.DataFrame(summary_rows), episodes=per_year)
+    result.add_note(f"'returned' = still in post {return_window_months} months after the hospital year ended; the "
+                    "hospital year itself is not an exit (the ALIS is away, not gone)", warn=False)
+    return result
+
+
+# --------------------------------------------------------------------------- supervision: validation
+
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
+
+
+def _parse_month(text: str) -> pd.Timestamp | None:
+    """``YYYY-MM`` (or an Excel date ``YYYY-MM-DD``) to the first day of the month."""
+    match = _MONTH.match(text)
+    if not match:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (1900 <= year <= 2100 and 1 <= month <= 12):
+        return None
+    return pd.Timestamp(year=year, month=month, day=1)
+
+
+def _parse_hours(text: str) -> float | None:
+    try:
+        value = float(text.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
+    """Check the optional supervision table of a dataset folder against the contract.
+
+    Parameters
+    ----------
+    dataset_dir : path
+        The raw dataset folder; ``supervision.csv`` or ``supervision.xlsx`` is optional.
+    episodes : PreparedDataset, ValidatedData or DataFrame
+        Episodes with ``person_id``, ``start_date`` and ``stop_date`` (or ``end_date``).
+
+    Returns
+    -------
+    problems, supervision
+        Every :class:`~alis_research.validate.Problem` found (file, spreadsheet row,
+        column, value, what was expected) and, when there are none, the table
+        ``source_row, person_id, month`` (first day of the month) ``, hours``;
+        empty when the file is absent.
+    """
+    from .validate import Problem
+
+    folder = Path(dataset_dir)
+    empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
+                          "month": pd.Series(dtype="datetime64[ns]"), "hours": pd.Series(dtype=float)})
+    path = io.find_table(folder, SUPERVISION)
+    if path is None:
+        return [], empty
+    frame = io.read_table(path)
+    file = path.name
+    problems: list[Problem] = []
+    missing = [c for c in SUPERVISION_COLUMNS if c not in frame.columns]
+    for column in missing:
+        problems.append(Problem(file, 1, column, None,
+                                f"missing required column '{column}' (expected columns: {', '.join(SUPERVISION_COLUMNS)})"))
+    if missing:
+        return problems, empty
+    episodes = _frame(episodes, "episodes")
+    _require(episodes, ("person_id", "start_date"), "episodes")
+    stop = episodes["stop_date"] if "stop_date" in episodes.columns else episodes["end_date"]
+    spans = pd.DataFrame({"person_id": episodes["person_id"].astype(str), "start": episodes["start_date"],
+                          "stop": stop.fillna(pd.Timestamp.max)})
+    known = set(spans["person_id"])
+    seen: dict[tuple, int] = {}
+    rows = []
+    for row, cells in frame.iterrows():
+        person, month_text, hours_text = cells["person_id"], cells["month"], cells["hours"]
+        ok = True
+        for column, value in (("person_id", person), ("month", month_text), ("hours", hours_text)):
+            if value == "":
+                problems.append(Problem(file, row, column, None, f"empty cell (every row needs a {column})"))
+                ok = False
+        if person and person not in known:
+            problems.append(Problem(file, row, "person_id", person,
+                                    "unknown person: no episode in episodes.csv has this person_id"))
+            ok = False
+        month = _parse_month(month_text) if month_text else None
+        if month_text and month is None:
+            problems.append(Problem(file, row, "month", month_text, "not a month (expected YYYY-MM, e.g. 2020-03)"))
+            ok = False
+        hours = _parse_hours(hours_text) if hours_text else None
+        if hours_text and hours is None:
+            problems.append(Problem(file, row, "hours", hours_text, "not a number (expected hours such as 3 or 2.5)"))
+            ok = False
+        elif hours is not None and not (0 <= hours <= MAX_HOURS_PER_MONTH):
+            problems.append(Problem(file, row, "hours", hours_text,
+                                    f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"))
+            ok = False
+        if month is not None and person in known:
+            month_end = month + pd.offsets.MonthEnd(0)
+            own = spans[spans["person_id"] == person]
+            if not ((own["start"] <= month_end) & (own["stop"] >= month)).any():
+                periods = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
+                                    for s, e in zip(own["start"], own["stop"]))
+                problems.append(Problem(file, row, "month", month_text,
+                                        f"outside every episode of {person} (in post {periods})"))
+                ok = False
+        if person and month is not None:
+            key = (person, month)
+            if key in seen:
+                problems.append(Problem(file, row, "month", month_text,
+                                        f"duplicate: {person} already has hours for this month in row {seen[key]} "
+                                        "(expected one row per person and month)"))
+                ok = False
+            else:
+                seen[key] = row
+        if ok:
+            rows.append({"source_row": int(row), "person_id": person, "month": month, "hours": float(hours)})
+    if problems:
+        return sorted(problems, key=lambda p: (p.row or 0)), empty
+    table = pd.DataFrame(rows, columns=list(empty.columns)).astype({"source_row": "int64", "hours": float})
+    table["month"] = pd.to_datetime(table["month"])
+    return [], table
+
+
+def load_supervision(dataset_dir, episodes) -> pd.DataFrame:
+    """:func:`validate_supervision`, raising :class:`DataValidationError` listing every problem."""
+    problems, table = validate_supervision(dataset_dir, episodes)
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems[:50])
+        raise DataValidationError(problems, f"{len(problems)} problem(s) in the supervision table of {dataset_dir}:\n{lines}")
+    return table
+
+
+# --------------------------------------------------------------------------- supervision: fidelity
+
+
+@dataclass
+class SupervisionResult(AnalysisResult):
+    """Structured supervision delivered against the promise, per cohort and unit (suppressed for publication)."""
+
+    by_cohort: pd.DataFrame | None = None
+    by_unit: pd.DataFrame | None = None
+    per_episode: pd.DataFrame | None = field(default=None, repr=False)
+    by_cohort_unsuppressed: pd.DataFrame | None = field(default=None, repr=False)
+    by_unit_unsuppressed: pd.DataFrame | None = field(default=None, repr=False)
+    suppression_log: list = field(default_factory=list, repr=False)
+
+    title: ClassVar[str] = "Supervision fidelity: hours delivered against 3 h/month for 10.5 months a year"
+    _tables: ClassVar[tuple[str, ...]] = ("by_cohort", "by_unit")
+
+
+def _hospital_spans(episodes: pd.DataFrame, events: pd.DataFrame | None) -> dict[str, list[tuple]]:
+    if events is None or events.empty:
+        return {}
+    starts = events_in_episodes(episodes, events, HOSPITAL_START)
+    ends = events.loc[events["event"] == HOSPITAL_END, ["person_id", "date"]]
+    spans: dict[str, list[tuple]] = {}
+    for record in starts.itertuples(index=False):
+        later = ends[(ends["person_id"] == record.person_id) & (ends["date"] >= record.date)]["date"]
+        spans.setdefault(record.episode_id, []).append((record.date, later.min() if len(later) else record.stop_date))
+    return spans
+
+
+def _days(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    """Days in [a, b] inclusive (0 when empty)."""
+    return max((b - a).days + 1, 0)
+
+
+def supervision_fidelity(
+    prepared,
+    supervision: pd.DataFrame,
+    events=None,
+    *,
+    min_cell: int = config.DEFAULT_MIN_CELL,
+    promised_hours_per_month: float = PROMISED_HOURS_PER_MONTH,
+    promised_months_per_year: float = PROMISED_MONTHS_PER_YEAR,
+) -> SupervisionResult:
+    """Hours of structured supervision delivered against the promise, per episode, cohort and unit.
+
+    The observation window runs from the first to the last month in the
+    supervision table.  For each episode of a person who appears in it, every
+    month of the window counts by the fraction of its days the ALIS was in post
+    and not on the hospital year (when ``events`` are given); months with no row
+    count as 0 hours delivered.  People absent from the table are left out
+    (no data, a note).  The promise is
+
+    .. math::
+
+        \\text{promised} = \\frac{3 \\times 10.5}{12} \\times \\text{months in post} = 2.625 \\text{ h per month},
+
+    i.e. 31.5 hours a year; fidelity = delivered / promised.  Hours in a month the
+    ALIS spent partly on the hospital year count in full.
+
+    Counts of episodes below ``min_cell`` are suppressed together with every
+    number computed from them (:func:`alis_research.disclosure.suppress_counts`).
+
+    Returns
+    -------
+    SupervisionResult
+        ``by_cohort``, ``by_unit`` (published, suppressed): group, episodes,
+        months_in_post, delivered_hours, promised_hours, hours_per_year, fidelity;
+        the ``*_unsuppressed`` tables and ``per_episode`` for analysts only.
+    """
+    from .disclosure import suppress_counts
+
+    episodes = _frame(prepared, "episodes")
+    _require(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date"), "episodes")
+    _require(supervision, SUPERVISION_COLUMNS, "supervision")
+    events_frame = _frame(events, "events") if events is not None else None
+    result = SupervisionResult(params={"promised_hours_per_month": promised_hours_per_month,
+                                       "promised_months_per_year": promised_months_per_year,
+                                       "promised_hours_per_year": promised_hours_per_month * promised_months_per_year,
+                                       "min_cell": min_cell})
+    per_month_promise = promised_hours_per_month * promised_months_per_year / 12
+    if supervision.empty:
+        message = "no supervision table (supervision.csv/.xlsx) in the dataset: fidelity not estimable"
+        result.add_note(message, warn=False)
+        warnings.warn(message, NotEstimableWarning, stacklevel=2)
+        return result
+    months = pd.date_range(supervision["month"].min(), supervision["month"].max(), freq="MS")
+    result.params["window"] = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
+    hospital = _hospital_spans(episodes, events_frame)
+    hours = supervision.set_index(["person_id", "month"])["hours"]
+    people = set(supervision["person_id"])
+    rows = []
+    for ep in episodes[episodes["person_id"].isin(people)].itertuples(index=False):
+        in_post = delivered = 0.0
+        for month in months:
+            month_end = month + pd.offsets.MonthEnd(0)
+            days = _days(max(month, ep.start_date), min(month_end, ep.stop_date))
+            for start, end in hospital.get(ep.episode_id, []):
+                days -= _days(max(month, ep.start_date, start), min(month_end, ep.stop_date, end))
+            if _days(max(month, ep.start_date), min(month_end, ep.stop_date)) > 0:
+                delivered += float(hours.get((ep.person_id, month), 0.0))
+            in_post += max(days, 0) / month.days_in_month
+        if in_post == 0:
+            continue
+        rows.append({"episode_id": ep.episode_id, "person_id": ep.person_id, "cohort": ep.cohort,
+                     "unit": getattr(ep, "unit", None), "months_in_post": in_post, "delivered_hours": delivered,
+                     "promised_hours": in_post * per_month_promise})
+    per_episode = pd.DataFrame(rows, columns=["episode_id", "person_id", "cohort", "unit", "months_in_post",
+                                              "delivered_hours", "promised_hours"])
+    per_episode["fidelity"] = per_episode["delivered_hours"] / per_episode["promised_hours"]
+    no_data = int((~episodes["person_id"].isin(people)).sum())
+    if no_data:
+        result.add_note(f"{no_data} episode(s) of people absent from the supervision table are left out (no data)",
+                        warn=False)
+    result.per_episode = per_episode
+    derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
+    for by, name in (("cohort", "by_cohort"), ("unit", "by_unit")):
+        grouped = (per_episode.groupby(by, dropna=False)
+                   .agg(episodes=("episode_id", "nunique"), months_in_post=("months_in_post", "sum"),
+                        delivered_hours=("delivered_hours", "sum"), promised_hours=("promised_hours", "sum"))
+                   .reset_index().rename(columns={by: "group"}))
+        grouped["hours_per_year"] = grouped["delivered_hours"] / grouped["months_in_post"] * 12
+        grouped["fidelity"] = grouped["delivered_hours"] / grouped["promised_hours"]
+        setattr(result, f"{name}_unsuppressed", grouped)
+        published = suppress_counts(grouped, ["episodes"], min_cell=min_cell, totals=None,
+                                    linked={"episodes": derived}, name=name, label_column="group")
+        setattr(result, name, published.table)
+        result.suppression_log.extend(published.log)
+    if result.suppression_log:
+        result.add_note(f"groups with fewer than {min_cell} episodes are suppressed with every number derived from "
+                        "them", warn=False)
+    return result
+
+
+# --------------------------------------------------------------------------- report section
+
+
+def pathway_section(dataset_dir, *, as_of, min_cell: int = config.DEFAULT_MIN_CELL, language: str = "nb") -> dict[str, Any]:
+    """Everything the report's pathway section shows, with counts suppressed for publication.
+
+    Returns
+    -------
+    dict
+        ``specialist`` (SpecialistResult), ``specialist_counts`` (suppressed counts
+        table), ``hospital_year`` (HospitalYearResult), ``hospital_year_counts``
+        (suppressed), ``supervision`` (SupervisionResult or None when the dataset has
+        no supervision table), ``figure`` (cumulative incidence of approval).
+    """
+    import matplotlib.pyplot as plt
+
+    from .cohort import prepare
+    from .disclosure import suppress_counts
+    from .validate import load_validated
+
+    validated = load_validated(config.dataset_dir(dataset_dir), as_of=as_of)
+    prepared = prepare(validated, as_of)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        specialist = time_to_specialist(prepared, validated)
+        hospital = hospital_year_summary(prepared, validated)
+        supervision_table = load_supervision(validated.dataset_dir, prepared)
+        supervision = (supervision_fidelity(prepared, supervision_table, validated, min_cell=min_cell)
+                       if len(supervision_table) else None)
+    count_columns = ["approved", "approved_within_5_years", "exit_before_approval", "censored"]
+    specialist_counts = suppress_counts(specialist.counts, count_columns, min_cell=min_cell, totals="rows",
+                                        name="specialist_counts", label_column="cohort")
+    outcome_columns = ["with_hospital_year", *RETURN_OUTCOMES]
+    hospital_counts = suppress_counts(hospital.summary[["cohort", *outcome_columns, "returned_share"]], list(RETURN_OUTCOMES),
+                                      min_cell=min_cell, totals="rows", linked={"returned": ["returned_share"]},
+                                      name="hospital_year", label_column="cohort")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plot_time_to_specialist(specialist, ax=ax, language=language)
+    fig.tight_layout()
+    return {"specialist": specialist, "specialist_counts": specialist_counts, "hospital_year": hospital,
+            "hospital_year_counts": hospital_counts, "supervision": supervision, "figure": fig}
+
+
+def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str = "nb"):
+    """Step curves of the cumulative incidence of approval per cohort; returns ``ax``."""
+    from . import figures
+
+    texts = {"nb": ("Kumulativ andel godkjent spesialist", "År siden oppstart"),
+             "en": ("Cumulative proportion approved specialist", "Years since start")}
+    if language not in texts:
+        raise AlisError(f"figure language must be one of {', '.join(texts)}, got {language!r}")
+    with figures.house_style():
+        ax = figures._new_axes(ax)
+        curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
+        for cohort, part in curves[curves["cause"] == "approved"].groupby("cohort", sort=True):
+            ax.step(np.r_[0.0, part["time"]], np.r_[0.0, part["cumulative_incidence"]], where="post",
+                    color=figures.colour(cohort), label=figures.label(cohort, language))
+        ax.axvline(NORMED_TRAINING_YEARS, color="grey", linestyle=":", linewidth=1)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(texts[language][0])
+        ax.set_xlabel(texts[language][1])
+        if len(curves):
+            ax.legend()
+    return ax

@@ -1,0 +1,521 @@
+"""How precise can a 32-person evaluation be?  Power of the log-rank test and the Cox model by simulation.
+
+The evaluation design is simulated many times: two cohorts (fastlønn, the
+reference, and næring), start dates spread over an accrual window (or given
+start dates), Weibull times to exit whose median in the reference cohort is
+``baseline_median`` years (3.8: the median GP contract length in Northern Norway,
+NSDM 2018), a true hazard ratio næring vs fastlønn, optional random drop-out,
+and administrative censoring at the end of follow-up.  Each simulated cohort is
+analysed with
+
+* the **log-rank test** (the score test of the Cox model at :math:`\\beta = 0`), and
+* the **Cox model**'s Wald test of :math:`\\beta`,
+
+both two-sided at level ``alpha``.  Power is the rejection rate, with its
+Monte-Carlo standard error :math:`\\sqrt{p(1-p)/B}`.
+
+Speed: every simulated cohort is analysed at once.  Times are continuous, so
+there are no tied exits and the Cox partial likelihood (Breslow = Efron) with one
+binary covariate needs only the numbers at risk per cohort at each exit, which a
+sort and a cumulative sum give for all simulations together; Newton–Raphson runs
+on all of them in parallel (NumPy arrays, no Python loop over simulations).  The
+tests check the statistics against ``retention.logrank`` and
+``coxph.fit_efron`` (the package's R-checked estimators) on single datasets.
+"""
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import config
+from .errors import AlisError, NotEstimableWarning
+from .result import AnalysisResult
+
+#: Median contract length in Northern Norway (NSDM 2018), years: the reference cohort's median.
+BASELINE_MEDIAN = 3.8
+#: ALIS-Nord: 17 fastlønn + 15 næring starting in autumn 2019, followed to the end of 2024.
+ALIS_NORD_DESIGN = {"n_fastlonn": 17, "n_naering": 15, "accrual": ("2019-08-01", "2019-12-31"),
+                    "follow_up_end": "2024-12-31"}
+#: A national ALIS cohort: starts spread from the new specialist rules (1 March 2019) to the end of 2023.
+NATIONAL_ACCRUAL = ("2019-03-01", "2023-12-31")
+NATIONAL_DEFAULT_N = 150
+#: Hazard ratios shown when the CLI is given none.
+DEFAULT_HR_GRID = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
+#: A Cox coefficient beyond this is treated as running off to infinity (as coxph.DIVERGENCE_LIMIT).
+DIVERGENCE_LIMIT = 10.0
+NEWTON_ITERATIONS = 30
+TESTS = ("log-rank", "Cox Wald")
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def _to_years(dates, follow_up_end: pd.Timestamp) -> np.ndarray:
+    return ((follow_up_end - pd.DatetimeIndex(dates)).days / config.DAYS_PER_YEAR).to_numpy(float)
+
+
+def _parse_date(value, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value).normalize()
+    except (TypeError, ValueError):
+        raise AlisError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _follow_up_sampler(accrual, follow_up_end, n_total: int):
+    """A function rng, simulations -> potential follow-up (years) per simulated person."""
+    end = _parse_date(follow_up_end, "follow_up_end")
+    if isinstance(accrual, tuple) and len(accrual) == 2 and n_total != 2:
+        first, last = _parse_date(accrual[0], "accrual start"), _parse_date(accrual[1], "accrual end")
+        if last < first:
+            raise AlisError(f"accrual ends ({last.date()}) before it starts ({first.date()})")
+        if last >= end:
+            raise AlisError(f"accrual must end before follow_up_end ({end.date()}), got {last.date()}")
+        longest, shortest = _to_years([first], end)[0], _to_years([last], end)[0]
+        return lambda rng, s: rng.uniform(shortest, longest, size=(s, n_total)), (shortest, longest)
+    starts = [_parse_date(d, "start date") for d in accrual]
+    if len(starts) != n_total:
+        raise AlisError(f"give either an accrual window (first, last) or one start date per person "
+                        f"({n_total}); got {len(starts)} dates")
+    follow_up = _to_years(starts, end)
+    if (follow_up <= 0).any():
+        raise AlisError(f"every start date must lie before follow_up_end ({end.date()})")
+    return lambda rng, s: np.broadcast_to(follow_up, (s, n_total)), follow_up
+
+
+def _statistics(time_: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Log-rank and Cox statistics for every row (simulation) of ``time_``/``event`` (no tied times).
+
+    With one binary covariate and no ties, at the j-th exit the risk set holds
+    :math:`n_{1j}` næring and :math:`n_{0j}` fastlønn; with :math:`r = e^\\beta` and
+    :math:`p_j = n_{1j} r / (n_{0j} + n_{1j} r)`
+
+    .. math::
+
+        U(\\beta) = \\sum_j (x_j - p_j), \\qquad I(\\beta) = \\sum_j p_j (1 - p_j),
+
+    the log-rank statistic is :math:`U(0)^2 / I(0)` and the Wald statistic
+    :math:`\\hat\\beta^2 I(\\hat\\beta)`.
+    """
+    order = np.argsort(time_, axis=1, kind="stable")
+    x_sorted = x[order]
+    event_sorted = np.take_along_axis(event, order, axis=1)
+    n_total = time_.shape[1]
+    at_risk = (n_total - np.arange(n_total)).astype(float)[None, :]
+    at_risk_1 = np.cumsum(x_sorted[:, ::-1], axis=1)[:, ::-1].astype(float)
+    at_risk_0 = at_risk - at_risk_1
+    d = event_sorted.astype(float)
+    observed_1 = (d * x_sorted).sum(axis=1)
+
+    def score_information(beta):
+        r = np.exp(beta)[:, None]
+        p = at_risk_1 * r / (at_risk_0 + at_risk_1 * r)
+        return observed_1 - (d * p).sum(axis=1), (d * p * (1 - p)).sum(axis=1)
+
+    score0, info0 = score_information(np.zeros(len(time_)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logrank_chi2 = np.where(info0 > 0, score0**2 / info0, np.nan)
+    beta = np.zeros(len(time_))
+    active = info0 > 0
+    converged = np.zeros(len(time_), dtype=bool)
+    for _ in range(NEWTON_ITERATIONS):
+        score, info = score_information(beta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(active & (info > 0), score / info, 0.0)
+        step = np.clip(step, -2.0, 2.0)  # bounded steps: the likelihood is concave, this only slows a runaway
+        beta = beta + step
+        converged |= active & (np.abs(step) < 1e-9)
+        active &= ~converged & (np.abs(beta) < DIVERGENCE_LIMIT)
+    _, info = score_information(beta)
+    estimable = converged & (np.abs(beta) < DIVERGENCE_LIMIT) & (info > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wald_chi2 = np.where(estimable, beta**2 * info, np.nan)
+    return {"logrank_chi2": logrank_chi2, "wald_chi2": wald_chi2, "beta": np.where(estimable, beta, np.nan),
+            "events": d.sum(axis=1), "events_naering": observed_1}
+
+
+def _simulate_statistics(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, follow_up_of,
+                         dropout_per_year, simulations, seed) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_total = n_fastlonn + n_naering
+    x = np.r_[np.zeros(n_fastlonn, dtype=np.int8), np.ones(n_naering, dtype=np.int8)]
+    # draws in a fixed order, so one seed gives the same people under every hazard ratio
+    follow_up = follow_up_of(rng, simulations)
+    exponential = rng.standard_exponential((simulations, n_total))
+    dropout = (rng.standard_exponential((simulations, n_total)) / dropout_per_year
+               if dropout_per_year > 0 else np.full((simulations, n_total), np.inf))
+    scale = baseline_median / np.log(2.0) ** (1.0 / shape)
+    hazard = np.where(x == 1, hazard_ratio, 1.0)[None, :]
+    exit_time = scale * (exponential / hazard) ** (1.0 / shape)
+    censor = np.minimum(follow_up, dropout)
+    event = exit_time <= censor
+    return _statistics(np.minimum(exit_time, censor), event, x)
+
+
+def _check_design(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, simulations, alpha, dropout_per_year):
+    for name, value in (("n_fastlonn", n_fastlonn), ("n_naering", n_naering)):
+        if int(value) != value or value < 1:
+            raise AlisError(f"{name} must be a whole number of people >= 1, got {value!r}")
+    for hr in np.atleast_1d(hazard_ratio):
+        if not np.isfinite(hr) or hr <= 0:
+            raise AlisError(f"hazard ratio must be a positive number (1 = no difference), got {hr!r}")
+    if not baseline_median > 0 or not shape > 0:
+        raise AlisError(f"baseline_median and shape must be positive, got {baseline_median!r} and {shape!r}")
+    if int(simulations) < 10:
+        raise AlisError(f"simulations must be at least 10, got {simulations!r}")
+    if not 0 < alpha < 1:
+        raise AlisError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if dropout_per_year < 0:
+        raise AlisError(f"dropout_per_year must be >= 0, got {dropout_per_year!r}")
+
+
+# --------------------------------------------------------------------------- analytic approximation
+
+
+def expected_events(*, n_fastlonn, n_naering, hazard_ratio, baseline_median=BASELINE_MEDIAN, shape=1.0,
+                    follow_up=(5.0, 5.0), dropout_per_year=0.0) -> float:
+    """Expected number of exits seen in the design (numerical integration).
+
+    ``follow_up``: (shortest, longest) potential follow-up in years, uniform between
+    (uniform accrual), or an array of each person's follow-up.
+    """
+    scale = baseline_median / np.log(2.0) ** (1.0 / shape)
+    if isinstance(follow_up, tuple):
+        lo, hi = follow_up
+        grid = np.linspace(lo, hi, 201) if hi > lo else np.array([lo])
+        per_person = {0: grid, 1: grid}
+    else:
+        follow_up = np.asarray(follow_up, float)
+        per_person = {0: follow_up[:n_fastlonn], 1: follow_up[n_fastlonn:]}
+    nodes, weights = np.polynomial.legendre.leggauss(60)
+
+    def probability(h, c):
+        # P(T <= min(c, D)) = int_0^c f_h(t) exp(-d t) dt, T Weibull with hazard multiplier h
+        t = (nodes[None, :] + 1) * c[:, None] / 2
+        cumulative = h * (t / scale) ** shape
+        density = h * shape / scale * (t / scale) ** (shape - 1) * np.exp(-cumulative)
+        return (c / 2 * (weights[None, :] * density * np.exp(-dropout_per_year * t)).sum(axis=1)).mean()
+
+    return float(n_fastlonn * probability(1.0, per_person[0]) + n_naering * probability(hazard_ratio, per_person[1]))
+
+
+def schoenfeld_power(events: float, hazard_ratio: float, *, share_naering: float, alpha: float = 0.05) -> float:
+    """Schoenfeld's approximation, both tails: :math:`\\Phi(\\delta - z) + \\Phi(-\\delta - z)`.
+
+    :math:`\\delta = \\sqrt{D\\,\\pi(1-\\pi)}\\,|\\log HR|` with :math:`D` expected exits,
+    :math:`\\pi` the næring share and :math:`z = z_{1-\\alpha/2}`; equals ``alpha`` at HR = 1.
+    """
+    z = stats.norm.ppf(1 - alpha / 2)
+    delta = np.sqrt(events * share_naering * (1 - share_naering)) * abs(np.log(hazard_ratio))
+    return float(stats.norm.cdf(delta - z) + stats.norm.cdf(-delta - z))
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class PowerResult(AnalysisResult):
+    """Simulated power per hazard ratio and test, with Monte-Carlo standard errors."""
+
+    power: pd.DataFrame | None = None
+
+    title: ClassVar[str] = "Power of the evaluation design (simulation)"
+    _tables: ClassVar[tuple[str, ...]] = ("power",)
+
+    def at(self, hazard_ratio: float, test: str = "log-rank") -> float:
+        rows = self.power[np.isclose(self.power["hazard_ratio"], hazard_ratio) & (self.power["test"] == test)]
+        if rows.empty:
+            raise AlisError(f"no power computed for hazard ratio {hazard_ratio} and test {test!r}")
+        return float(rows["power"].iloc[0])
+
+
+def simulate_power(
+    *,
+    n_fastlonn: int = 17,
+    n_naering: int = 15,
+    hazard_ratio: float | Sequence[float],
+    baseline_median: float = BASELINE_MEDIAN,
+    shape: float = 1.0,
+    accrual: Sequence = ALIS_NORD_DESIGN["accrual"],
+    follow_up_end: str = ALIS_NORD_DESIGN["follow_up_end"],
+    dropout_per_year: float = 0.0,
+    simulations: int = 1000,
+    alpha: float = config.DEFAULT_ALPHA,
+    seed: int = 2019,
+) -> PowerResult:
+    """Power of the log-rank test and the Cox Wald test for the design, by simulation.
+
+    Parameters
+    ----------
+    n_fastlonn, n_naering : int
+        People per cohort (fastlønn is the reference).
+    hazard_ratio : float or sequence of float
+        True hazard ratio næring vs fastlønn (> 1: næring leave sooner).
+    baseline_median : float
+        Median time to exit in the fastlønn cohort, years (default 3.8, NSDM 2018).
+    shape : float
+        Weibull shape of the time to exit (1: constant hazard).
+    accrual : (first, last) or sequence of dates
+        Start dates uniform over the window, or one start date per person
+        (fastlønn first): staggered starts.
+    follow_up_end : date
+        Administrative censoring date.
+    dropout_per_year : float
+        Rate of random drop-out (loss to follow-up) per year, censoring too.
+    simulations : int
+        Simulated cohorts per hazard ratio.
+    alpha : float
+        Two-sided level of both tests.
+    seed : int
+        The same seed gives the same people under every hazard ratio (common random
+        numbers), so power is smooth in the hazard ratio.
+
+    Returns
+    -------
+    PowerResult
+        ``power``: hazard_ratio, test, power, mc_se, ci_lower, ci_upper, simulations,
+        not_estimable (simulated cohorts the test could not be computed for: counted
+        as no rejection), mean_events, schoenfeld_power (analytic, log-rank).
+    """
+    hazard_ratios = [float(h) for h in np.atleast_1d(hazard_ratio)]
+    _check_design(n_fastlonn, n_naering, hazard_ratios, baseline_median, shape, simulations, alpha, dropout_per_year)
+    n_fastlonn, n_naering, simulations = int(n_fastlonn), int(n_naering), int(simulations)
+    accrual = tuple(accrual) if not isinstance(accrual, tuple) else accrual
+    follow_up_of, follow_up_summary = _follow_up_sampler(accrual, follow_up_end, n_fastlonn + n_naering)
+    critical = stats.chi2.ppf(1 - alpha, df=1)
+    z = stats.norm.ppf(1 - alpha / 2)
+    result = PowerResult(params={"n_fastlonn": n_fastlonn, "n_naering": n_naering, "baseline_median": baseline_median,
+                                 "shape": shape, "accrual": tuple(str(a) for a in accrual) if len(accrual) == 2 else "given start dates",
+                                 "follow_up_end": str(follow_up_end), "dropout_per_year": dropout_per_year,
+                                 "simulations": simulations, "alpha": alpha, "seed": seed})
+    rows = []
+    started = time.perf_counter()
+    for hr in hazard_ratios:
+        sim = _simulate_statistics(n_fastlonn, n_naering, hr, baseline_median, shape, follow_up_of,
+                                   dropout_per_year, simulations, seed)
+        analytic_events = expected_events(n_fastlonn=n_fastlonn, n_naering=n_naering, hazard_ratio=hr,
+                                          baseline_median=baseline_median, shape=shape, follow_up=follow_up_summary,
+                                          dropout_per_year=dropout_per_year)
+        analytic = schoenfeld_power(analytic_events, hr, share_naering=n_naering / (n_fastlonn + n_naering), alpha=alpha)
+        for test, statistic in zip(TESTS, (sim["logrank_chi2"], sim["wald_chi2"])):
+            missing = np.isnan(statistic)
+            power = float(np.mean(np.where(missing, False, statistic > critical)))
+            se = float(np.sqrt(power * (1 - power) / simulations))
+            rows.append({"hazard_ratio": hr, "test": test, "power": power, "mc_se": se,
+                         "ci_lower": max(power - z * se, 0.0), "ci_upper": min(power + z * se, 1.0),
+                         "simulations": simulations, "not_estimable": int(missing.sum()),
+                         "mean_events": float(sim["events"].mean()), "expected_events": analytic_events,
+                         "schoenfeld_power": analytic})
+            if missing.any():
+                result.add_note(f"HR {hr:g}, {test}: {int(missing.sum())} of {simulations} simulated cohorts not "
+                                "estimable (no exits, or all exits in one cohort so the Cox estimate runs off to "
+                                "infinity); counted as no rejection", warn=False)
+    result.params["seconds"] = round(time.perf_counter() - started, 3)
+    result.power = pd.DataFrame(rows)
+    result.add_note(f"time to exit: Weibull (shape {shape:g}) with median {baseline_median:g} years in the fastlønn "
+                    "cohort, proportional hazards; real exits also depend on municipality size and centrality, "
+                    "which this design ignores", warn=False)
+    return result
+
+
+# --------------------------------------------------------------------------- minimal detectable effect
+
+
+@dataclass
+class DetectableEffectResult(AnalysisResult):
+    """The smallest hazard ratio detected with the target power, per test."""
+
+    effects: pd.DataFrame | None = None
+
+    title: ClassVar[str] = "Minimal detectable hazard ratio"
+    _tables: ClassVar[tuple[str, ...]] = ("effects",)
+
+
+def minimal_detectable_hazard_ratio(
+    *,
+    power: float = 0.8,
+    direction: str = "increase",
+    max_hazard_ratio: float = 20.0,
+    tolerance: float = 0.005,
+    **design: Any,
+) -> DetectableEffectResult:
+    """Smallest hazard ratio (næring vs fastlønn) with at least ``power``, by bisection on log HR.
+
+    Each step simulates the design with the same seed (common random numbers), so
+    the simulated power is nearly monotone in the hazard ratio.  The answer is
+    uncertain by Monte-Carlo error: with B simulations the power at the returned
+    ratio is known to about :math:`\\pm 2\\sqrt{0.16/B}`.  The Schoenfeld
+    approximation's answer is given beside it.
+
+    Parameters
+    ----------
+    power : float
+        Target power (default 0.8).
+    direction : {"increase", "decrease"}
+        Search hazard ratios above 1 (næring leave sooner) or below 1.
+    max_hazard_ratio : float
+        Search limit (its inverse for ``"decrease"``); not reached: NaN and a note.
+    tolerance : float
+        Stop when the bracket on log HR is this narrow.
+    **design
+        Keyword arguments of :func:`simulate_power` (not ``hazard_ratio``).
+
+    Returns
+    -------
+    DetectableEffectResult
+        ``effects``: test, hazard_ratio, power_at_hazard_ratio, mc_se, schoenfeld_hazard_ratio.
+    """
+    if not 0 < power < 1:
+        raise AlisError(f"power must lie between 0 and 1, got {power!r}")
+    if direction not in ("increase", "decrease"):
+        raise AlisError(f"direction must be 'increase' or 'decrease', got {direction!r}")
+    if "hazard_ratio" in design:
+        raise AlisError("minimal_detectable_hazard_ratio searches the hazard ratio; do not pass one")
+    sign = 1.0 if direction == "increase" else -1.0
+    cache: dict[float, PowerResult] = {}
+
+    def run(log_hr: float) -> PowerResult:
+        key = round(log_hr, 12)
+        if key not in cache:
+            cache[key] = simulate_power(hazard_ratio=float(np.exp(sign * log_hr)), **design)
+        return cache[key]
+
+    top = np.log(max_hazard_ratio)
+    first = run(top)
+    result = DetectableEffectResult(params={"power": power, "direction": direction, **first.params})
+    result.params.pop("seconds", None)
+    n_f, n_n = first.params["n_fastlonn"], first.params["n_naering"]
+    alpha = first.params["alpha"]
+    rows = []
+    for test in TESTS:
+        if first.at(float(np.exp(sign * top)), test) < power:
+            result.add_note(f"{test}: {power:.0%} power is not reached for hazard ratios up to "
+                            f"{np.exp(sign * top):.3g}", warn=False)
+            warnings.warn(f"{test}: minimal detectable hazard ratio not found", NotEstimableWarning, stacklevel=2)
+            rows.append({"test": test, "hazard_ratio": np.nan, "power_at_hazard_ratio": np.nan, "mc_se": np.nan})
+            continue
+        low, high = 0.0, top
+        while high - low > tolerance:
+            mid = (low + high) / 2
+            if run(mid).at(float(np.exp(sign * mid)), test) >= power:
+                high = mid
+            else:
+                low = mid
+        hr = float(np.exp(sign * high))
+        reached = run(high).power
+        row = reached[np.isclose(reached["hazard_ratio"], hr) & (reached["test"] == test)].iloc[0]
+        rows.append({"test": test, "hazard_ratio": hr, "power_at_hazard_ratio": float(row["power"]),
+                     "mc_se": float(row["mc_se"])})
+    analytic = _schoenfeld_detectable(n_f, n_n, power, alpha, sign, top, first.params, design)
+    effects = pd.DataFrame(rows)
+    effects["schoenfeld_hazard_ratio"] = analytic
+    result.effects = effects
+    result.add_note(f"simulations per step: {first.params['simulations']}; the hazard ratio is found to within "
+                    f"a factor {np.exp(tolerance):.3f} but is itself uncertain by Monte-Carlo error", warn=False)
+    return result
+
+
+def _schoenfeld_detectable(n_f, n_n, power, alpha, sign, top, params, design) -> float:
+    """Hazard ratio at which Schoenfeld's power equals ``power`` (bisection; events depend on the HR)."""
+    _, summary = _follow_up_sampler(design.get("accrual", ALIS_NORD_DESIGN["accrual"]),
+                                    design.get("follow_up_end", ALIS_NORD_DESIGN["follow_up_end"]), n_f + n_n)
+    summary = tuple(summary) if isinstance(summary, tuple) else summary
+
+    def analytic(log_hr):
+        hr = float(np.exp(sign * log_hr))
+        events = expected_events(n_fastlonn=n_f, n_naering=n_n, hazard_ratio=hr, baseline_median=params["baseline_median"],
+                                 shape=params["shape"], follow_up=summary, dropout_per_year=params["dropout_per_year"])
+        return schoenfeld_power(events, hr, share_naering=n_n / (n_f + n_n), alpha=alpha)
+
+    if analytic(top) < power:
+        return float("nan")
+    low, high = 0.0, top
+    while high - low > 1e-6:
+        mid = (low + high) / 2
+        low, high = (low, mid) if analytic(mid) >= power else (mid, high)
+    return float(np.exp(sign * high))
+
+
+# --------------------------------------------------------------------------- designs and CLI
+
+
+def design_parameters(design: str, n: int | None = None) -> dict[str, Any]:
+    """Keyword arguments of :func:`simulate_power` for a named design (``alis-nord`` or ``national``)."""
+    if design == "alis-nord":
+        if n is not None:
+            raise AlisError("--n applies to --design national; the alis-nord design is 17 fastlønn + 15 næring")
+        return dict(ALIS_NORD_DESIGN)
+    if design == "national":
+        n = NATIONAL_DEFAULT_N if n is None else n
+        if int(n) != n or n < 2:
+            raise AlisError(f"--n must be a whole number of people per cohort >= 2, got {n!r}")
+        return {"n_fastlonn": int(n), "n_naering": int(n), "accrual": NATIONAL_ACCRUAL, "follow_up_end": "2024-12-31"}
+    raise AlisError(f"unknown design {design!r}; choose alis-nord or national")
+
+
+def limitations_text(effect: DetectableEffectResult, *, language: str = "nb") -> str:
+    """The sentence the report's limitations section quotes about the minimal detectable effect."""
+    row = effect.effects.set_index("test").loc["log-rank"]
+    p = effect.params
+    n = p["n_fastlonn"] + p["n_naering"]
+    hr = row["hazard_ratio"]
+    if language == "nb":
+        if not np.isfinite(hr):
+            return f"Med {n} ALIS kan selv svært store forskjeller i avgangsrisiko ikke påvises med {p['power']:.0%} styrke."
+        share = f"{p['power'] * 100:.0f} %"
+        return (f"Med {p['n_fastlonn']} ALIS på fastlønn og {p['n_naering']} på næring og oppfølging til "
+                f"{p['follow_up_end']} har log-rank-testen {share} styrke (5 % nivå) først når hasardratioen "
+                f"er minst {hr:.2f}".replace(f"{hr:.2f}", f"{hr:.2f}".replace(".", ","))
+                + f" (simulering, {p['simulations']} datasett). Mindre forskjeller kan ikke utelukkes.")
+    if not np.isfinite(hr):
+        return f"With {n} ALIS even very large differences in the hazard of leaving cannot be detected with {p['power']:.0%} power."
+    return (f"With {p['n_fastlonn']} salaried and {p['n_naering']} self-employed ALIS followed to {p['follow_up_end']}, "
+            f"the log-rank test has {p['power']:.0%} power (5 % level) only for hazard ratios of at least {hr:.2f} "
+            f"(simulation, {p['simulations']} datasets). Smaller differences cannot be ruled out.")
+
+
+def _json_table(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
+
+
+def cli_power(args) -> int:
+    """``alis-research power [--design alis-nord|national] [--n N] [--hazard-ratio HR] [--simulations B] [--seed S] [--json]``."""
+    design = design_parameters(args.design, args.n)
+    started = time.perf_counter()
+    grid = [args.hazard_ratio] if args.hazard_ratio is not None else list(DEFAULT_HR_GRID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        power = simulate_power(hazard_ratio=grid, simulations=args.simulations, seed=args.seed, **design)
+        effect = (minimal_detectable_hazard_ratio(simulations=args.simulations, seed=args.seed, **design)
+                  if args.hazard_ratio is None else None)
+    seconds = time.perf_counter() - started
+    if args.json:
+        document = {"design": args.design, "parameters": {k: v for k, v in power.params.items() if k != "seconds"},
+                    "power": _json_table(power.power),
+                    "minimal_detectable_hazard_ratio": _json_table(effect.effects) if effect is not None else None,
+                    "notes": power.notes + (effect.notes if effect is not None else []), "seconds": round(seconds, 3)}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    p = power.params
+    print(f"Design {args.design}: {p['n_fastlonn']} fastlønn + {p['n_naering']} næring, starts {p['accrual']}, "
+          f"follow-up to {p['follow_up_end']}; fastlønn median {p['baseline_median']:g} years; "
+          f"{p['simulations']} simulations per hazard ratio, alpha {p['alpha']:g}, seed {p['seed']}")
+    table = power.power.pivot_table(index="hazard_ratio", columns="test", values="power").reindex(columns=list(TESTS))
+    table["MC SE (max)"] = power.power.groupby("hazard_ratio")["mc_se"].max()
+    table["Schoenfeld"] = power.power.groupby("hazard_ratio")["schoenfeld_power"].first()
+    table["mean events"] = power.power.groupby("hazard_ratio")["mean_events"].first()
+    print(table.round(3).to_string())
+    if effect is not None:
+        print(f"\nSmallest hazard ratio (næring vs fastlønn) detected with {effect.params['power']:.0%} power:")
+        print(effect.effects.round(3).to_string(index=False))
+        print("\n" + limitations_text(effect, language="en"))
+    for note in power.notes + (effect.notes if effect is not None else []):
+        print(f"note: {note}")
+    print(f"({seconds:.1f} s)")
+    return 0

@@ -1,0 +1,218 @@
+"""Tests of alis_research.costs: seed 003's table to the krone, hand-computed cost per retained year."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alis_research import costs
+from alis_research.cli import main
+from alis_research.errors import AlisError, NotEstimableWarning
+from alis_research.reference import municipal_basic_grant_cost
+from alis_research.retention import product_limit_table, restricted_mean
+
+
+def test_seed_003_table_for_800_patients_exactly():
+    table = costs.yearly_costs(800)
+    assert table.cost("private list", column="grants") == 360_800
+    assert table.cost("ALIS næring", 1, "grants") == 1_069_125
+    for year in (2, 3, 4, 5):
+        assert table.cost("ALIS næring", year, "grants") == 569_125
+        # 'Merutgift for kommunen: kr 208 325' (seed 003)
+        assert table.cost("ALIS næring", year, "extra_grants_vs_private") == 208_325
+    comp = table.components
+    year1 = comp[(comp["model"] == "ALIS næring") & (comp["training_year"] == 1)].set_index("component")["amount"]
+    assert year1["recruitment_grant"] == 500_000
+    assert year1["basic_grant_first_500"] == 400_000
+    assert year1["basic_grant_above_500"] == 169_125  # 1.25 x 451 x 300
+
+
+@pytest.mark.parametrize("patients", [0, 300, 500, 501, 1234])
+def test_grants_agree_with_reference_function(patients):
+    table = costs.yearly_costs(patients)
+    assert table.cost("private list", column="grants") == municipal_basic_grant_cost(patients, alis=False)
+    for year in range(1, 6):
+        assert table.cost("ALIS næring", year, "grants") == municipal_basic_grant_cost(patients, alis=True, training_year=year)
+
+
+def test_net_costs_by_hand_for_800_patients():
+    table = costs.yearly_costs(800)
+    # næring year 2: 569,125 + course cover 50,000 + supervision 31.5 h x 1,000 - ALIS-Nord 200,000
+    assert table.cost("ALIS næring", 2) == 569_125 + 50_000 + 31_500 - 200_000 == 450_625
+    assert table.cost("ALIS næring", 1) == 450_625 + 500_000
+    # fastlønn: salary 1,150,000 + office 450,000 + supervision 31,500 - fees 900 x 800 - 200,000
+    assert table.cost("ALIS fastlønn", 3) == 1_150_000 + 450_000 + 31_500 - 720_000 - 200_000 == 711_500
+    assert table.cost("ALIS fastlønn", 3, "extra_net_cost_vs_private") == 711_500 - 360_800
+    assumed = table.components.groupby("component")["assumption"].any()
+    assert assumed["salary"] and assumed["office"] and assumed["fee_income"]
+    assert not assumed["basic_grant_first_500"] and not assumed["recruitment_grant"]
+
+
+def test_assumptions_can_be_overridden():
+    cheaper = costs.with_assumptions(salary=1_000_000, programme_grant=0)
+    table = costs.yearly_costs(800, assumptions=cheaper)
+    assert table.cost("ALIS fastlønn", 1) == 1_000_000 + 450_000 + 31_500 - 720_000
+    with pytest.raises(AlisError, match="unknown cost assumption"):
+        costs.with_assumptions(wage=1)
+
+
+def test_user_errors():
+    with pytest.raises(AlisError, match="no price index is shipped"):
+        costs.yearly_costs(800, year=2023)
+    assert costs.yearly_costs(800, year=2019).params["price_year"] == 2019
+    for bad in (-1, 2.5, "many"):
+        with pytest.raises(AlisError, match="patients must be"):
+            costs.yearly_costs(bad)
+
+
+# --- cost per retained year -------------------------------------------------------------
+
+
+def _episodes(durations_f, exits_f, durations_n, exits_n):
+    rows = [("fastlønn", d, e) for d, e in zip(durations_f, exits_f)] + \
+           [("næring", d, e) for d, e in zip(durations_n, exits_n)]
+    frame = pd.DataFrame(rows, columns=["cohort", "duration", "exit"])
+    frame.insert(0, "episode_id", [f"E{i:03d}" for i in range(len(frame))])
+    return frame
+
+
+def test_cost_per_retained_year_by_hand():
+    # fastlønn: exits at 1 and 3, two censored at 6 -> KM: 1 to t=1, 3/4 to t=3, 3/4 x 2/3 = 1/2 after.
+    # year areas 1, .75, .75, .5, .5 -> RMST(5) = 3.5
+    # næring: exits at 0.5 and 2, two censored at 6 -> 1 to .5, 3/4 to 2, 1/2 after.
+    # year areas .5 + .375 = .875, .75, .5, .5, .5 -> RMST(5) = 3.125
+    episodes = _episodes([1, 3, 6, 6], [1, 1, 0, 0], [0.5, 2, 6, 6], [1, 1, 0, 0])
+    result = costs.cost_per_retained_year(episodes, patients=800, horizon=5, bootstrap=0)
+    est = result.estimates.set_index("cohort")
+    assert est.loc["fastlønn", "retained_years"] == pytest.approx(3.5)
+    assert est.loc["næring", "retained_years"] == pytest.approx(3.125)
+    # fastlønn: 711,500 a year in post, no one-off cost
+    assert est.loc["fastlønn", "expected_cost"] == pytest.approx(711_500 * 3.5)
+    assert est.loc["fastlønn", "cost_per_retained_year"] == pytest.approx(711_500)
+    # næring: recruitment grant 500,000 at start + 450,625 per year in post
+    assert est.loc["næring", "expected_cost"] == pytest.approx(500_000 + 450_625 * 3.125)
+    assert est.loc["næring", "cost_per_retained_year"] == pytest.approx((500_000 + 450_625 * 3.125) / 3.125)
+    assert np.isnan(est.loc["næring", "ci_lower"])
+    # the retained years are the package's R-checked RMST
+    assert restricted_mean(np.array([1, 3, 6, 6.0]), np.array([1, 1, 0, 0]), 5)[0] == pytest.approx(3.5)
+    # a cost per exit: næring S(5) = 1/2, so half of 100,000 is added
+    with_exit = costs.cost_per_retained_year(episodes, horizon=5, bootstrap=0, cost_per_exit=100_000)
+    assert with_exit.estimates.set_index("cohort").loc["næring", "expected_cost"] == pytest.approx(
+        500_000 + 450_625 * 3.125 + 50_000)
+    # horizon 3: fastlønn areas 1 + .75 + .75
+    short = costs.cost_per_retained_year(episodes, horizon=3, bootstrap=0)
+    assert short.estimates.set_index("cohort").loc["fastlønn", "retained_years"] == pytest.approx(2.5)
+
+
+def test_km_step_agrees_with_retention_product_limit():
+    rng = np.random.default_rng(3)
+    durations = np.round(rng.exponential(3, 40), 1) + 0.1
+    exits = rng.integers(0, 2, 40)
+    exits[np.argmax(durations)] = 0  # keep the last survival above 0 (retention's CI is then finite)
+    times, surv = costs._km_step(durations, exits)
+    table = product_limit_table(durations, exits)
+    np.testing.assert_allclose(times, table["time"])
+    np.testing.assert_allclose(surv, table["survival"])
+    assert costs._step_area(times, surv, 0, 5) == pytest.approx(restricted_mean(durations, exits, 5)[0])
+
+
+def test_bootstrap_is_deterministic_and_brackets_the_estimate():
+    rng = np.random.default_rng(7)
+    episodes = _episodes(rng.exponential(4, 25), rng.integers(0, 2, 25), rng.exponential(3, 25), rng.integers(0, 2, 25))
+    first = costs.cost_per_retained_year(episodes, bootstrap=200, seed=11)
+    second = costs.cost_per_retained_year(episodes, bootstrap=200, seed=11)
+    pd.testing.assert_frame_equal(first.estimates, second.estimates)
+    other = costs.cost_per_retained_year(episodes, bootstrap=200, seed=12)
+    assert not np.allclose(first.estimates["retained_years_ci_lower"], other.estimates["retained_years_ci_lower"])
+    est = first.estimates
+    assert (est["retained_years_ci_lower"] <= est["retained_years"]).all()
+    assert (est["retained_years"] <= est["retained_years_ci_upper"]).all()
+    assert len(first.bootstrap_samples) == 400
+
+
+def test_parametric_method_close_to_km_for_exponential_data():
+    rng = np.random.default_rng(5)
+    t = rng.exponential(4, 400)
+    c = rng.uniform(3, 8, 400)
+    episodes = _episodes(np.minimum(t[:200], c[:200]), (t[:200] <= c[:200]).astype(int),
+                         np.minimum(t[200:], c[200:]), (t[200:] <= c[200:]).astype(int))
+    km = costs.cost_per_retained_year(episodes, bootstrap=0).estimates["retained_years"]
+    parametric = costs.cost_per_retained_year(episodes, method="parametric", bootstrap=0).estimates["retained_years"]
+    truth = 4 * (1 - np.exp(-5 / 4))  # exponential RMST(5) with mean 4 = 2.854
+    np.testing.assert_allclose(parametric, truth, atol=0.15)
+    np.testing.assert_allclose(km, parametric, atol=0.15)
+
+
+def test_not_estimable_paths():
+    episodes = _episodes([1, 2, 6], [1, 0, 0], [2, 3, 4], [0, 0, 0])
+    with pytest.warns(NotEstimableWarning, match="needs 3"):
+        result = costs.cost_per_retained_year(episodes, method="parametric", bootstrap=0)
+    assert result.estimates["cost_per_retained_year"].isna().all()
+    only_f = episodes[episodes["cohort"] == "fastlønn"]
+    with pytest.warns(NotEstimableWarning, match="næring: not estimable \\(no episodes\\)"):
+        result = costs.cost_per_retained_year(only_f, bootstrap=0)
+    assert result.estimates.set_index("cohort").loc["fastlønn", "retained_years"] > 0
+    for kwargs, message in (({"horizon": 7}, "horizon must be"), ({"horizon": 0}, "horizon must be"),
+                            ({"method": "cox"}, "method must be"), ({"bootstrap": -1}, "bootstrap must be")):
+        with pytest.raises(AlisError, match=message):
+            costs.cost_per_retained_year(episodes, **kwargs)
+    with pytest.raises(AlisError, match="lacks column"):
+        costs.cost_per_retained_year(episodes.drop(columns="cohort"))
+
+
+def test_sensitivity_table_grid():
+    episodes = _episodes([1, 3, 6, 6], [1, 1, 0, 0], [0.5, 2, 6, 6], [1, 1, 0, 0])
+    result = costs.cost_sensitivity(episodes, list_sizes=(600, 1000), horizons=(3, 5))
+    table = result.estimates
+    assert len(table) == 2 * 2 * 2
+    fast = table[(table["cohort"] == "fastlønn")].set_index(["list_size", "horizon"])["cost_per_retained_year"]
+    # fastlønn: only the fee income depends on list size: 1,631,500 - 900 n - 200,000
+    assert fast[(600, 3)] == pytest.approx(1_631_500 - 540_000 - 200_000)
+    assert fast[(1000, 5)] == pytest.approx(1_631_500 - 900_000 - 200_000)
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+
+def test_cli_text(capsys):
+    assert main(["costs", "--patients", "800"]) == 0
+    out = capsys.readouterr().out
+    assert "1 069 125" in out and "569 125" in out and "360 800" in out and "208 325" in out
+    assert "salary *" in out
+
+
+def test_cli_json_shape(capsys):
+    assert main(["costs", "--patients", "800", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"patients", "price_year", "currency", "components", "totals", "assumptions", "notes"}
+    assert document["patients"] == 800 and document["price_year"] == 2019
+    totals = {(r["model"], r["training_year"]): r for r in document["totals"]}
+    assert totals[("private list", None)]["grants"] == 360_800
+    assert totals[("ALIS næring", 1)]["grants"] == 1_069_125
+    assert set(document["components"][0]) == {"model", "training_year", "component", "amount", "assumption"}
+
+
+def test_cli_user_errors_have_no_traceback(capsys):
+    assert main(["costs", "--patients", "800", "--year", "2024"]) == 1
+    err = capsys.readouterr().err
+    assert "no price index" in err and "Traceback" not in err
+    assert main(["costs", "--patients", "-5"]) == 1
+    assert "patients must be" in capsys.readouterr().err
+
+
+def test_demo_section_builds(tmp_path):
+    from alis_research.cohort import prepare_dataset
+    from alis_research.config import DATA_RAW
+
+    if not (DATA_RAW / "synthetic" / "episodes.csv").exists():
+        pytest.skip("demo dataset not generated")
+    prepared = prepare_dataset(DATA_RAW / "synthetic", as_of="2024-12-31")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        section = costs.costs_section(prepared, bootstrap=50)
+    assert set(section) == {"yearly", "per_retained_year", "per_retained_year_parametric", "sensitivity", "figure"}
+    ax = section["figure"].axes[0]
+    assert len(ax.patches) == 2  # one bar per cohort
