@@ -27,6 +27,10 @@ _HANDLERS = {
     "report": ("alis_research.report", "cli_report"),
     "regenerate": ("alis_research.report.regenerate", "cli_regenerate"),
     "demo": ("alis_research.demo", "cli_demo"),
+    "costs": ("alis_research.costs", "cli_costs"),
+    "power": ("alis_research.power", "cli_power"),
+    "synthesize-register": ("alis_research.register", "cli_synthesize_register"),
+    "validate-register": ("alis_research.register", "cli_validate_register"),
 }
 
 
@@ -84,6 +88,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="reports built in parallel")
     p.add_argument("--force", action="store_true", help="rebuild even reports whose inputs are unchanged")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+    p = sub.add_parser("costs", help="yearly municipal cost per contract model and training year for a list of N patients")
+    p.add_argument("--patients", type=int, required=True, help="list size (patients)")
+    p.add_argument("--year", type=int, default=None, help="price year of the parameters (default: the parameters' own year)")
+    p.add_argument("--json", action="store_true", help="print the costs as JSON")
+
+    p = sub.add_parser("power", help="simulate the power of the evaluation design (log-rank and Cox)")
+    p.add_argument("--design", default="alis-nord", choices=["alis-nord", "national"],
+                   help="alis-nord: 17 fastlønn + 15 næring, 2019-2024; national: --n per cohort")
+    p.add_argument("--n", type=int, default=None, help="people per cohort for the national design")
+    p.add_argument("--hazard-ratio", dest="hazard_ratio", type=float, default=None,
+                   help="true hazard ratio (default: a grid, and the minimal detectable effect)")
+    p.add_argument("--simulations", type=int, default=1000, help="simulated cohorts per scenario")
+    p.add_argument("--seed", type=int, default=2019)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("synthesize-register", help="write a synthetic national GP-register extract (monthly list snapshots)")
+    p.add_argument("--seed", type=int, default=2015, help="random seed; the same seed gives identical files")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--lists", type=int, default=5000, help="number of GP lists (default 5000)")
+    p.add_argument("--years", type=int, default=25, help="years of monthly snapshots (default 25)")
+
+    p = sub.add_parser("validate-register", help="check a GP-register extract and report every problem at once")
+    p.add_argument("dataset", help="register extract folder")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("demo", help="synthesize the demo data if missing, then run the main job on it")
     p.add_argument("--out", help="folder under which the report is made (default reports/)")

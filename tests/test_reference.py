@@ -362,7 +362,11 @@ def test_cost_parameters_table():
     costs = load_cost_parameters()
     assert list(costs.columns) == ["parameter", "value", "unit", "year", "source", "description"]
     assert costs["parameter"].is_unique
-    assert set(costs["source"]) == {"seed 003", "seed 004"}
+    # Every value is either read from a seed document or marked as a documented assumption.
+    assert set(costs["source"]) <= {"seed 000", "seed 003", "seed 004", "assumption"}
+    assert {"seed 003", "seed 004"} <= set(costs["source"])
+    assumed = costs[costs["source"] == "assumption"]
+    assert assumed["description"].str.contains("ssum").all()
     with pytest.raises(AlisError, match="unknown cost parameter 'nope'"):
         cost_parameter("nope")
 
