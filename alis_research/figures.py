@@ -188,7 +188,8 @@ def _at_risk_table(ax, groups, times, language, min_cell):
         key = key if isinstance(key, tuple) else (key,)
         y = top - 0.07 * row
         c = colour(key[0], row - 1) if len(key) == 1 else OTHER_COLOURS[(row - 1) % len(OTHER_COLOURS)]
-        ax.text(-0.02, y, ", ".join(label(k, language) for k in key), transform=label_transform,
+        # right-aligned well left of x = 0, where the first count is centred
+        ax.text(-0.06, y, ", ".join(label(k, language) for k in key), transform=label_transform,
                 ha="right", va="top", color=c, gid="at_risk_label")
         for t in times:
             ax.text(t, y, at_risk_text(_at_risk_at(curve, t), min_cell), transform=transform,

@@ -232,7 +232,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Medianer vises bare for grupper med minst minste viste antall forløp (ellers «:»). K = kvinne, M = mann.",
         "Medians are shown only for groups with at least the smallest cell size (otherwise ':'). K = women, M = men.",
     ),
-    "cap_table1": ("Tabell 1: forløp etter avtaleform ved start", "Table 1: episodes by contract type at start"),
+    "cap_table1": ("Forløp etter avtaleform ved start (beskrivelse av kohortene)", "Episodes by contract type at start (description of the cohorts)"),
     # ---- retention
     "retention_intro": (
         "Bli-tid er tiden fra start i ALIS-stillingen til avgang fra kommunen; forløp som pågår, er sensurert på datadatoen. Sykehusåret er ikke avgang.",
