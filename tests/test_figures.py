@@ -60,6 +60,18 @@ def test_at_risk_table_and_min_cell(km):
     plt.close(ax.figure)
 
 
+def test_at_risk_labels_do_not_overlap_the_first_counts(km):
+    ax = figures.plot_kaplan_meier(km, language="nb", min_cell=5)
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_gid() == "at_risk_label"]
+    first_counts = [t for t in ax.texts if (t.get_gid() or "").startswith("at_risk:") and t.get_gid().endswith(":0")]
+    assert len(labels) == len(first_counts) == 2
+    right_edge_of_labels = max(t.get_window_extent(renderer).x1 for t in labels)
+    left_edge_of_counts = min(t.get_window_extent(renderer).x0 for t in first_counts)
+    assert right_edge_of_labels < left_edge_of_counts
+    plt.close(ax.figure)
+
+
 def test_norwegian_decimal_comma(km):
     ax = figures.plot_kaplan_meier(km, language="nb")
     ax.figure.canvas.draw()
