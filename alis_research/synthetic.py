@@ -706,7 +706,7 @@ def synthesize(seed: int = 2019, params: SyntheticParameters | None = None) -> t
     seed : int
         Seed of ``numpy.random.Generator(PCG64(seed))``; the same seed gives the same tables.
     params : SyntheticParameters, optional
-        The model's assumptions; defaults documented in ``docs/methods.md``.
+        The model's assumptions; defaults documented in ``docs/synthetic_data.md``.
 
     Returns
     -------

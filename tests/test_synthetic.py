@@ -336,12 +336,12 @@ def test_draw_durations_rejects_unknown_classes_and_types():
 
 
 def test_every_parameter_has_meaning_and_source_and_is_documented():
-    docs = (config.DOCS / "_parts" / "synthetic.md").read_text(encoding="utf-8")
+    docs = (config.DOCS / "synthetic_data.md").read_text(encoding="utf-8")
     table = parameters_table()
     assert len(table) == len(dataclasses.fields(SyntheticParameters))
     for row in table.itertuples():
         assert row.meaning and row.source, row.parameter
-        assert f"`{row.parameter}`" in docs, f"{row.parameter} missing from docs/_parts/synthetic.md"
+        assert f"`{row.parameter}`" in docs, f"{row.parameter} missing from docs/synthetic_data.md"
 
 
 def test_invalid_parameters_are_refused_with_the_expectation():

@@ -5,7 +5,10 @@ R reads what the package's ``prepare`` produced, so the R scripts check the
 by the hand-worked cases in ``tests/test_cohort.py``.
 
     .venv/bin/python tests/reference/export_inputs.py
-    Rscript tests/reference/retention.R && Rscript tests/reference/duration.R
+    Rscript tests/reference/retention.R && Rscript tests/reference/duration.R && Rscript tests/reference/independent.R
+
+(run from the project root; see tests/reference/README.md).  The hand-made sets
+(``handmade``, ``handmade_cox``) are written by ``make_handmade.py`` and by hand.
 """
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ HERE = Path(__file__).resolve().parent
 # raw dataset folder -> (name under tests/reference/data/, as-of date)
 DATASETS = {
     config.DATA_RAW / config.DEMO_DATASET: ("demo", config.DEMO_AS_OF),
-    HERE.parent / "fixtures" / "good_small": ("good_small", "2024-12-31"),
 }
 
 

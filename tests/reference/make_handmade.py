@@ -1,4 +1,5 @@
 """Generator of tests/reference/data/handmade: a 30-episode prepared dataset built by hand (run once; the CSVs are the artefact)."""
+import os
 import pandas as pd, numpy as np
 AS_OF = pd.Timestamp("2024-12-31")
 Y = 365.25
@@ -67,8 +68,8 @@ for i, (pid, unit, cohort, days, ex, start, reason, sw) in enumerate(rows, 1):
             stop_date=(start + pd.Timedelta(days=cuts[j + 1])).date(),
             exit=ex if last else 0, size_class=size, population=pop,
             end_reason=reason if (last and ex) else None))
-out = "/work/main/tests/reference/data/handmade"
-import os; os.makedirs(out, exist_ok=True)
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "handmade")
+os.makedirs(out, exist_ok=True)
 pd.DataFrame(eps).to_csv(f"{out}/episodes.csv", index=False, float_format="%.17g")
 pd.DataFrame(ivs).to_csv(f"{out}/intervals.csv", index=False, float_format="%.17g")
 print(pd.DataFrame(eps)[["episode_id","person_id","cohort","start_date","stop_date","exit","duration"]])
