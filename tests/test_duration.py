@@ -47,6 +47,25 @@ def test_handmade_dataset_is_present():
 
 # --------------------------------------------------------------------------- against R
 
+def few_cluster_interval(coef, robust_se, clusters: int, alpha: float = 0.05) -> dict:
+    """Stata's vce(cluster) small-sample rule on R's numbers: se·√(G/(G−1)), t on G−1 df."""
+    from scipy import stats
+
+    coef, se = np.asarray(coef, float), np.asarray(robust_se, float) * np.sqrt(clusters / (clusters - 1))
+    t = stats.t(df=clusters - 1)
+    critical = t.ppf(1 - alpha / 2)
+    return {"ci_lower": np.exp(coef - critical * se), "ci_upper": np.exp(coef + critical * se),
+            "p_value": 2 * t.sf(np.abs(coef / se))}
+
+
+def test_few_cluster_correction_by_hand():
+    # 25 clusters: t(24) 97.5 % quantile 2.063898561628021 (R: qt(0.975, 24)); se·√(25/24)
+    row = few_cluster_interval([0.5], [0.2], 25)
+    assert row["ci_upper"][0] == pytest.approx(math.exp(0.5 + 2.063898561628025 * 0.2 * math.sqrt(25 / 24)), rel=1e-12)
+    assert row["p_value"][0] == pytest.approx(0.02198299704, rel=1e-8)  # R: 2 * pt(-0.5 / (0.2 * sqrt(25/24)), 24)
+
+
+
 @pytest.mark.parametrize("name", DATASETS)
 def test_cox_matches_r(name):
     reference = pd.read_csv(RESULTS / f"duration_{name}_cox.csv")
@@ -57,8 +76,13 @@ def test_cox_matches_r(name):
         got = result.coefficients.set_index("term").loc[rows["term"]]
         np.testing.assert_allclose(got["coef"], rows["coef"], rtol=EST, err_msg=f"{name}/{model}")
         np.testing.assert_allclose(got["hr"], rows["hr"], rtol=EST)
-        for column in ("se", "robust_se", "ci_lower", "ci_upper", "p_value"):
+        for column in ("se", "robust_se"):
             np.testing.assert_allclose(got[column], rows[column], rtol=SE, err_msg=f"{name}/{model}/{column}")
+        # Interval and p-value: R's coef and robust se with the few-cluster correction
+        # (variance × G/(G−1), t on G−1 df), applied here by formula.
+        expected = few_cluster_interval(rows["coef"], rows["robust_se"], rows["clusters"].iloc[0])
+        for column in ("ci_lower", "ci_upper", "p_value"):
+            np.testing.assert_allclose(got[column], expected[column], rtol=SE, err_msg=f"{name}/{model}/{column}")
         summary = result.summary.iloc[0]
         assert summary["loglik"] == pytest.approx(rows["loglik"].iloc[0], rel=EST)
         assert summary["loglik_null"] == pytest.approx(rows["loglik_null"].iloc[0], rel=EST)
