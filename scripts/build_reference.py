@@ -431,6 +431,7 @@ Snillfjord): for 2015-2019 their 1 January 2020 population is carried back and f
 | `roster.csv` | seed 000 (ALIS-Nord participants confirmed after the steering group meeting of 4 June 2019); `municipality_codes` are the 2024 codes the unit covers |
 | `rejected.csv` | seed 000 (applicants refused) |
 | `applications.csv` | seed 001 (applications by 1 April 2019; inhabitants per SSB 1 January 2018) |
+| `published_durations.csv` | Abelsen, Gaski and Brandstorp 2015, *Varighet av fastlegeavtaler*, Tidsskr Nor Legeforen (as quoted in the BRIEF): median contract duration 2.75 years under 2,000 inhabitants, 5.91 nationally, 8.37 at 50,000 or more |
 | `cost_parameters.csv` | seed 003 (NSDM ALIS-Nord presentation, municipal cost of a list of 800, 2019 rates) and seed 004 (ALIS-Vest budget) |
 """
 
