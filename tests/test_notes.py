@@ -1,0 +1,287 @@
+"""Analysis notes and internal values as published (alis_research/report/notes.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from alis_research import config
+from alis_research.disclosure import SuppressionEntry
+from alis_research.report import notes
+from alis_research.report.notes import (
+    is_known,
+    publish_note,
+    publish_notes,
+    scheme_label,
+    size_class_label,
+    suppression_rows,
+    term_label,
+)
+from alis_research.report.text import THIN_SPACE, T
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+AS_OF = "2024-12-31"
+NB_2000 = f"2{THIN_SPACE}000"
+
+UNSTABLE = ("unstable: {events} exits for {k} coefficient(s) (fewer than 10 per coefficient); "
+            "estimates may be biased away from 1")
+
+
+# --------------------------------------------------------------------------- masking only counts
+def test_the_one_of_a_hazard_ratio_and_thresholds_are_not_masked():
+    note = UNSTABLE.format(events=3, k=2)
+    assert publish_note(note, "en", 5) == ("Unstable: <5 exits for 2 coefficient(s) (fewer than 10 per coefficient); "
+                                           "estimates may be biased away from 1")
+    assert publish_note(note, "nb", 5) == ("Ustabil modell: <5 avganger for 2 koeffisient(er) (færre enn 10 per "
+                                           "koeffisient); anslagene kan være skjeve i retning bort fra 1")
+    # the old behaviour, for the record: every small integer went
+    from alis_research.disclosure import mask_small_numbers
+
+    assert mask_small_numbers(note, 5).endswith("biased away from <5")
+
+
+def test_counts_at_or_above_min_cell_are_shown():
+    assert publish_note(UNSTABLE.format(events=22, k=5), "nb", 5).startswith("Ustabil modell: 22 avganger for 5 ")
+    assert publish_note("cohort=næring: not estimable, 2 exit(s) (need at least 3)", "nb", 5) == \
+        "Næring: kan ikke anslås, <5 avgang(er) (trenger minst 3)"
+    assert publish_note("cohort=næring: not estimable, 2 exit(s) (need at least 3)", "en", 2) == \
+        "Self-employed (næring): not estimable, 2 exit(s) (need at least 3)"
+
+
+def test_years_degrees_of_freedom_and_p_values_keep_their_digits():
+    note = "fastlønn: survival at 5 years not estimable: no one followed that long (longest follow-up 4.37 years)"
+    assert publish_note(note, "nb", 5) == ("Fastlønn: andelen som blir etter 5 år kan ikke anslås, ingen er fulgt så "
+                                           "lenge (lengste oppfølging 4,37 år)")
+    note = ("the hazard ratio for size_class seems to change over time (p = 0.012); read the hazard ratio as an "
+            "average over the follow-up")
+    assert publish_note(note, "nb", 5) == ("Hazardratioen for kommunestørrelse ser ut til å endre seg over tid "
+                                           "(p = 0,012); les den som et gjennomsnitt over oppfølgingstiden")
+    note = "only 3 cluster(s) of municipality_code: the cluster-robust standard error is unreliable with fewer than 5; " \
+           "hazard-ratio intervals and p-values use the model-based standard error (the robust one is reported beside it)"
+    assert publish_note(note, "en", 5).startswith("Only 3 cluster(s) of municipality: ")
+    assert "fewer than 5;" in publish_note(note, "en", 5)
+
+
+def test_group_labels_are_the_reports_labels():
+    assert publish_note("size class >=50000: median not reached (the curve stays above 0.5)", "nb") == \
+        f"Kommunestørrelse 50{THIN_SPACE}000 og over: medianen er ikke nådd (kurven holder seg over 0,5)"
+    assert publish_note("size class 2000-4999: median not reached (the curve stays above 0.5)", "en") == \
+        "Municipality size 2,000–4,999: median not reached (the curve stays above 0.5)"
+    assert publish_note("size class all: median not reached (the curve stays above 0.5)", "en") == \
+        "All municipality sizes together: median not reached (the curve stays above 0.5)"
+    assert publish_note("reference level for size_class: <2000", "nb") == \
+        f"Referansenivå for kommunestørrelse: under {NB_2000}"
+    assert publish_note("fastlønn, <2000: only 2 event(s): estimates are unstable", "en") == \
+        "Salaried (fastlønn), under 2,000: only <5 event(s): estimates are unstable"
+
+
+def test_unit_names_are_not_published():
+    note = "Bodø legesenter: more holders than its 2 position(s) on 3 day(s) (overlapping handover); the surplus is not counted"
+    for language in ("nb", "en"):
+        assert "Bodø" not in publish_note(note, language)
+    assert "E001" not in publish_note("2 episode(s) without a value of area left out of the stratified analysis: "
+                                      "E001, E002", "nb")
+
+
+def test_unknown_notes_fall_back_to_english_with_small_numbers_masked():
+    note = "a brand-new caveat about 3 episodes"
+    assert not is_known(note)
+    assert publish_note(note, "nb", 5) == "a brand-new caveat about <5 episodes"
+    published, all_known = publish_notes(["fastlønn: upper confidence limit of the median not reached", note], "nb")
+    assert published == ["Fastlønn: øvre konfidensgrense for medianen er ikke nådd",
+                         "a brand-new caveat about <5 episodes"]
+    assert all_known is False
+    assert publish_notes(["fastlønn: upper confidence limit of the median not reached"], "nb")[1] is True
+
+
+def test_notes_passed_on_with_a_prefix_are_translated():
+    note = "Cox: unstable: 3 exits for 2 coefficient(s) (fewer than 10 per coefficient); estimates may be biased away from 1"
+    assert is_known(note)
+    assert publish_note(note, "nb", 5).startswith("Cox-modell: ustabil modell: <5 avganger for 2 koeffisient(er)")
+    assert publish_note("km: næring: only 2 event(s): estimates are unstable", "en") == \
+        "Kaplan–Meier: self-employed (næring): only <5 event(s): estimates are unstable"
+    assert not is_known("Cox: something new")
+
+
+def test_notes_identical_after_translation_are_listed_once():
+    published, _ = publish_notes(["A: no episodes, vacancy not computed", "B: no episodes, vacancy not computed"], "en")
+    assert published == ["A unit without episodes is left out of the vacancy"]
+
+
+def test_every_template_has_both_languages_and_a_unique_key():
+    keys = [t.key for t in notes.TEMPLATES]
+    assert len(keys) == len(set(keys))
+    for template in notes.TEMPLATES:
+        assert template.nb and template.en and template.nb != template.en, template.key
+        for name in template.counts:
+            assert f"(?P<{name}>" in template.pattern, (template.key, name)
+
+
+# --------------------------------------------------------------------------- value labels
+def test_value_labels():
+    assert size_class_label("<2000", "nb") == f"under {NB_2000}"
+    assert size_class_label("2000-4999", "nb") == f"{NB_2000}–4{THIN_SPACE}999"
+    assert size_class_label("10000-49999", "en") == "10,000–49,999"
+    assert size_class_label(">=50000", "en") == "50,000 and over"
+    assert term_label("size_class=2000-4999", "nb") == f"Kommunestørrelse {NB_2000}–4{THIN_SPACE}999"
+    assert term_label("size_class=>=50000", "en") == "Municipality size 50,000 and over"
+    assert term_label("næring", "en") == "self-employed (næring)"
+    assert term_label("size_class", "nb") == "Kommunestørrelse"
+    assert scheme_label("new", "nb") == "ny ordning" and scheme_label("old", "nb") == "gammel ordning"
+    assert scheme_label("new", "en") == "new rules" and scheme_label("old", "en") == "old rules"
+
+
+def test_suppression_log_in_words():
+    entries = [SuppressionEntry("start_year", "row 2020", "total", "total"),
+               SuppressionEntry("table1", "Kommunestørrelse (innbyggere): under 2 000", "næring", "primary"),
+               SuppressionEntry("abelsen", ">=50000", "events", "primary"),
+               {"table": "rates_contract_type", "row": "fastlønn", "column": "_rate", "reason": "derived"},
+               {"table": "some_new_table", "row": "column fastlønn", "column": "total", "reason": "total"}]
+    assert suppression_rows(entries, "nb") == [
+        {"table": T("cap_start_year", "nb"), "row": "2020", "column": "Totalt", "reason": "sum skjermet"},
+        {"table": T("cap_table1", "nb"), "row": "Kommunestørrelse (innbyggere): under 2 000", "column": "næring",
+         "reason": "primær (1–4)"},
+        {"table": T("cap_abelsen", "nb"), "row": f"50{THIN_SPACE}000 og over", "column": "Hendelser",
+         "reason": "primær (1–4)"},
+        {"table": "Turnover etter gjeldende avtaleform", "row": "fastlønn", "column": "Per 100 personår (95 % KI)",
+         "reason": "avledet tall (rate) skjermet"},
+        {"table": "Some new table", "row": "Totalt", "column": "fastlønn", "reason": "sum skjermet"},
+    ]
+    english = suppression_rows(entries, "en")
+    assert english[0] == {"table": "Episodes by start year and contract type at start", "row": "2020",
+                          "column": "Total", "reason": "total withheld"}
+    assert english[3]["row"] == "salaried (fastlønn)"
+
+
+# --------------------------------------------------------------------------- the sections
+@pytest.fixture(scope="module")
+def demo_prepared():
+    from alis_research.report import load_for_report
+
+    shipped = config.DATA_RAW / config.DEMO_DATASET
+    if not (shipped / "episodes.csv").exists():
+        pytest.skip("demo dataset not shipped")
+    return load_for_report(shipped, as_of=AS_OF)
+
+
+def _table(section, table_id):
+    return next(b for b in section.blocks if b["type"] == "table" and b["id"] == table_id)
+
+
+def _text(section) -> str:
+    parts = []
+    for block in section.blocks:
+        parts += [block.get("text") or "", *block.get("items", []), block.get("caption", ""),
+                  *block.get("notes", []), *("|".join(r) for r in block.get("rows", []))]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_cox_table_shows_size_classes_in_words(demo_prepared, language):
+    from alis_research.report import contract_duration_section
+
+    section = contract_duration_section(demo_prepared, language=language, min_cell=5)
+    terms = [row[0] for row in _table(section, "cox")["rows"]]
+    if language == "nb":
+        assert terms == ["næring", f"Kommunestørrelse 2{THIN_SPACE}000–4{THIN_SPACE}999",
+                         f"Kommunestørrelse 5{THIN_SPACE}000–9{THIN_SPACE}999",
+                         f"Kommunestørrelse 10{THIN_SPACE}000–49{THIN_SPACE}999",
+                         f"Kommunestørrelse 50{THIN_SPACE}000 og over"]
+    else:
+        assert terms == ["self-employed (næring)", "Municipality size 2,000–4,999", "Municipality size 5,000–9,999",
+                         "Municipality size 10,000–49,999", "Municipality size 50,000 and over"]
+    text = _text(section)
+    assert "size_class" not in text and ">=50000" not in text and "weibull" not in text
+    assert "biased away from <" not in text
+    if language == "nb":
+        assert "(på engelsk)" not in text and "Merknader fra analysene:" in text
+        assert "away from" not in text and "reference level" not in text
+        assert "anslagene kan være skjeve i retning bort fra 1" in text
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_table1_shows_schemes_and_size_classes_in_words(demo_prepared, language):
+    from alis_research.report import cohort_section
+
+    labels = [row[0] for row in _table(cohort_section(demo_prepared, language=language, min_cell=5), "table1")["rows"]]
+    if language == "nb":
+        assert "Ordning: ny ordning" in labels and "Ordning: gammel ordning" in labels
+        assert "Kjønn: kvinner" in labels and "Kjønn: menn" in labels
+        assert f"Kommunestørrelse (innbyggere): 50{THIN_SPACE}000 og over" in labels
+    else:
+        assert "Scheme: new rules" in labels and "Scheme: old rules" in labels
+        assert "Sex: women" in labels and "Sex: men" in labels
+        assert "Municipality size (inhabitants): 2,000–4,999" in labels
+    assert not any(label.endswith((": new", ": old", "<2000", "-4999")) for label in labels)
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_appendix_suppression_log_uses_captions(demo_prepared, language):
+    from alis_research.report import appendix_section, cohort_section, collect_suppression, data_quality_section
+
+    sections = [data_quality_section(demo_prepared, language=language, min_cell=5),
+                cohort_section(demo_prepared, language=language, min_cell=5)]
+    appendix = appendix_section(demo_prepared, dataset="synthetic", area="all", language=language, min_cell=5,
+                                suppression=collect_suppression(*sections))
+    table = _table(appendix, "suppression")
+    tables = {row[0] for row in table["rows"]}
+    assert tables <= {T("cap_start_year", language), T("cap_table1", language)}
+    assert T("cap_table1", language) in tables
+    rows = [row[1] for row in table["rows"]]
+    assert not any(r.startswith(("row ", "column ")) for r in rows)
+    assert "start_year" not in tables and "table1" not in tables
+    columns = {row[2] for row in table["rows"]}
+    assert columns <= {T("fastlønn", language), T("næring", language), T("total", language)}
+    parameters = _table(appendix, "parameters")["rows"]
+    assert [T("area", language), T("all_areas", language)] in parameters
+
+
+# --------------------------------------------------------------------------- completeness
+def _run_report_notebook(dataset: Path, area: str, language: str = "nb") -> None:
+    """Execute the evaluation-report notebook's code in this process (nothing written: output_dir = "")."""
+    nb = nbformat.read(ROOT / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    namespace: dict = {}
+    exec(cells[0], namespace)  # the parameters cell
+    namespace.update(dataset=str(dataset), as_of=AS_OF, area=area, language=language, min_cell=5, output_dir="")
+    for source in cells[1:]:
+        if "build_results(" in source:
+            continue  # the internal results.json: not published
+        exec(source, namespace)
+
+
+RUNS = [(config.DATA_RAW / config.DEMO_DATASET, "all"), (FIXTURES / "good_small", "all")] + [
+    (FIXTURES / "report_small", area) for area in ("all", *config.HEALTH_TRUST_AREAS)]
+
+
+@pytest.mark.parametrize("dataset, area", RUNS, ids=[f"{d.name}-{a}" for d, a in RUNS])
+def test_every_published_note_has_a_translation(dataset, area, monkeypatch):
+    """A note template added to an analysis without a translation in report/notes.py fails here."""
+    import matplotlib.pyplot as plt
+
+    if not (dataset / "episodes.csv").exists():
+        pytest.skip(f"{dataset} not present")
+    seen: list[str] = []
+    original_notes, original_reason = notes.publish_notes, notes.exclusion_reason
+
+    def recording_notes(messages, language="nb", min_cell=config.DEFAULT_MIN_CELL):
+        messages = list(messages)
+        seen.extend(messages)
+        return original_notes(messages, language, min_cell)
+
+    def recording_reason(reason, language="nb"):
+        seen.append(str(reason))
+        return original_reason(reason, language)
+
+    monkeypatch.setattr(notes, "publish_notes", recording_notes)
+    monkeypatch.setattr(notes, "exclusion_reason", recording_reason)
+    try:
+        _run_report_notebook(dataset, area)
+    finally:
+        plt.close("all")
+    unknown = sorted({m for m in seen if not is_known(m)})
+    assert unknown == [], "notes without a translation in alis_research/report/notes.py:\n" + "\n".join(unknown)
+    for message in seen:
+        assert publish_note(message, "nb", 5) != message
