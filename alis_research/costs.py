@@ -24,7 +24,7 @@ import json
 import math
 import warnings
 from dataclasses import asdict, dataclass, replace
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -315,11 +315,20 @@ def _step_area(times: np.ndarray, surv: np.ndarray, lower: float, upper: float) 
     Beyond the last time the curve is held at its last value, as R's ``survfit``
     RMST and :func:`alis_research.retention.rmst`.
     """
-    inside = times[(times > lower) & (times < upper)]
-    grid = np.r_[lower, inside, upper]
-    index = np.searchsorted(times, grid[:-1], side="right") - 1
-    values = np.where(index >= 0, surv[np.maximum(index, 0)], 1.0)
-    return float(np.sum(np.diff(grid) * values))
+    return float(_step_areas(times, surv, np.array([lower, upper], dtype=float))[0])
+
+
+def _step_areas(times: np.ndarray, surv: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Areas under the step curve (as :func:`_step_area`) between consecutive ``bounds``, all at once.
+
+    :math:`F(x) = \\int_0^x S` is piecewise linear with knots at the event times, so
+    :math:`F` at the bounds comes from the cumulative areas up to each knot.
+    """
+    knots = np.r_[0.0, times]
+    values = np.r_[1.0, surv]  # S on [knots[k], knots[k + 1])
+    cumulative = np.r_[0.0, np.cumsum(np.diff(knots) * values[:-1])]
+    k = np.searchsorted(knots, bounds, side="right") - 1
+    return np.diff(cumulative[k] + (bounds - knots[k]) * values[k])
 
 
 _GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(40)
@@ -354,7 +363,7 @@ def _year_areas(durations, exits, horizon: float, method: str) -> tuple[np.ndarr
         times, surv = _km_step(durations, exits)
         index = np.searchsorted(times, horizon, side="right") - 1
         at_horizon = float(surv[index]) if index >= 0 else 1.0
-        return np.array([_step_area(times, surv, a, b) for a, b in zip(bounds[:-1], bounds[1:])]), at_horizon
+        return _step_areas(times, surv, bounds), at_horizon
     if exits.sum() < MIN_EVENTS_PARAMETRIC:
         return None
     best = _parametric_fit(durations, exits)
@@ -598,7 +607,9 @@ def cost_sensitivity(
     return result
 
 
-# --------------------------------------------------------------------------- figure and report section
+# --------------------------------------------------------------------------- figure
+#
+# The report section is alis_research.report.sections_costs.costs_section.
 
 
 def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, language: str = "nb"):
@@ -618,7 +629,7 @@ def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, l
         values = table["cost_per_retained_year"].to_numpy(float)
         ax.bar(x, np.nan_to_num(values), color=[figures.colour(c) for c in table["cohort"]], width=0.6)
         low, high = table["ci_lower"].to_numpy(float), table["ci_upper"].to_numpy(float)
-        has_ci = np.isfinite(low) & np.isfinite(high)
+        has_ci = np.isfinite(low) & np.isfinite(high) & (high - low >= 1)  # no bar for an interval of < 1 krone
         if has_ci.any():
             ax.errorbar(x[has_ci], values[has_ci], yerr=[values[has_ci] - low[has_ci], high[has_ci] - values[has_ci]],
                         fmt="none", ecolor="black", capsize=4, linewidth=1)
@@ -627,43 +638,6 @@ def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, l
         ax.set_xlabel(labels[language][1])
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _format_nok(v)))
     return ax
-
-
-def costs_section(
-    prepared,
-    *,
-    patients: int = 800,
-    horizon: float = config.DEFAULT_RMST_HORIZON,
-    bootstrap: int = 1000,
-    seed: int = 2019,
-    language: str = "nb",
-) -> dict[str, Any]:
-    """Everything the report's cost section shows, computed once.
-
-    Returns
-    -------
-    dict
-        ``yearly`` (CostTable for ``patients``), ``per_retained_year`` (RMST method,
-        bootstrap CIs), ``per_retained_year_parametric`` (no bootstrap),
-        ``sensitivity`` (CostPerRetainedYearResult), ``figure`` (matplotlib Figure of
-        the cost per retained year).  Nothing here is a count of people, so no
-        suppression applies; the episode counts per cohort equal the cohort sizes
-        shown elsewhere.
-    """
-    import matplotlib.pyplot as plt
-
-    yearly = yearly_costs(patients)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        per_year = cost_per_retained_year(prepared, patients=patients, horizon=horizon, bootstrap=bootstrap, seed=seed)
-        parametric = cost_per_retained_year(prepared, patients=patients, horizon=horizon, method="parametric",
-                                            bootstrap=0, seed=seed)
-        sensitivity = cost_sensitivity(prepared)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    plot_cost_per_retained_year(per_year, ax=ax, language=language)
-    fig.tight_layout()
-    return {"yearly": yearly, "per_retained_year": per_year, "per_retained_year_parametric": parametric,
-            "sensitivity": sensitivity, "figure": fig}
 
 
 def with_assumptions(**overrides) -> CostAssumptions:
@@ -677,6 +651,6 @@ def with_assumptions(**overrides) -> CostAssumptions:
 
 __all__ = [
     "ALIS_FASTLONN", "ALIS_NAERING", "PRIVATE_LIST", "MODELS", "PRICE_YEAR", "CostAssumptions", "CostTable",
-    "CostPerRetainedYearResult", "cli_costs", "cost_per_retained_year", "cost_sensitivity", "costs_section",
+    "CostPerRetainedYearResult", "cli_costs", "cost_per_retained_year", "cost_sensitivity",
     "format_cost_table", "load_cost_parameters", "plot_cost_per_retained_year", "with_assumptions", "yearly_costs",
 ]

@@ -21,7 +21,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -557,47 +557,9 @@ def supervision_fidelity(
     return result
 
 
-# --------------------------------------------------------------------------- report section
-
-
-def pathway_section(dataset_dir, *, as_of, min_cell: int = config.DEFAULT_MIN_CELL, language: str = "nb") -> dict[str, Any]:
-    """Everything the report's pathway section shows, with counts suppressed for publication.
-
-    Returns
-    -------
-    dict
-        ``specialist`` (SpecialistResult), ``specialist_counts`` (suppressed counts
-        table), ``hospital_year`` (HospitalYearResult), ``hospital_year_counts``
-        (suppressed), ``supervision`` (SupervisionResult or None when the dataset has
-        no supervision table), ``figure`` (cumulative incidence of approval).
-    """
-    import matplotlib.pyplot as plt
-
-    from .cohort import prepare
-    from .disclosure import suppress_counts
-    from .validate import load_validated
-
-    validated = load_validated(config.dataset_dir(dataset_dir), as_of=as_of)
-    prepared = prepare(validated, as_of)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotEstimableWarning)
-        specialist = time_to_specialist(prepared, validated)
-        hospital = hospital_year_summary(prepared, validated)
-        supervision_table = load_supervision(validated.dataset_dir, prepared)
-        supervision = (supervision_fidelity(prepared, supervision_table, validated, min_cell=min_cell)
-                       if len(supervision_table) else None)
-    count_columns = ["approved", "approved_within_5_years", "exit_before_approval", "censored"]
-    specialist_counts = suppress_counts(specialist.counts, count_columns, min_cell=min_cell, totals="rows",
-                                        name="specialist_counts", label_column="cohort")
-    outcome_columns = ["with_hospital_year", *RETURN_OUTCOMES]
-    hospital_counts = suppress_counts(hospital.summary[["cohort", *outcome_columns, "returned_share"]], list(RETURN_OUTCOMES),
-                                      min_cell=min_cell, totals="rows", linked={"returned": ["returned_share"]},
-                                      name="hospital_year", label_column="cohort")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    plot_time_to_specialist(specialist, ax=ax, language=language)
-    fig.tight_layout()
-    return {"specialist": specialist, "specialist_counts": specialist_counts, "hospital_year": hospital,
-            "hospital_year_counts": hospital_counts, "supervision": supervision, "figure": fig}
+# --------------------------------------------------------------------------- figure
+#
+# The report section is alis_research.report.sections_costs.pathway_section.
 
 
 def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str = "nb"):

@@ -388,7 +388,8 @@ def minimal_detectable_hazard_ratio(
 
     top = np.log(max_hazard_ratio)
     first = run(top)
-    result = DetectableEffectResult(params={"power": power, "direction": direction, **first.params})
+    result = DetectableEffectResult(params={"power": power, "direction": direction,
+                                            "max_hazard_ratio": max_hazard_ratio, **first.params})
     result.params.pop("seconds", None)
     n_f, n_n = first.params["n_fastlonn"], first.params["n_naering"]
     alpha = first.params["alpha"]
@@ -459,25 +460,47 @@ def design_parameters(design: str, n: int | None = None) -> dict[str, Any]:
     raise AlisError(f"unknown design {design!r}; choose alis-nord or national")
 
 
-def limitations_text(effect: DetectableEffectResult, *, language: str = "nb") -> str:
-    """The sentence the report's limitations section quotes about the minimal detectable effect."""
+def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
+                     decrease: DetectableEffectResult | None = None, min_cell: int | None = None) -> str:
+    """The sentence the report's limitations section quotes about the minimal detectable effect.
+
+    The wording lives in :mod:`alis_research.report.text` (keys ``lim_mde``,
+    ``lim_mde_down``, ``lim_mde_none``), the one home of report texts.
+
+    Parameters
+    ----------
+    effect : DetectableEffectResult
+        The search for hazard ratios above 1 (næring leaving sooner).
+    language : {"nb", "en"}
+    decrease : DetectableEffectResult, optional
+        The search below 1; its log-rank answer is quoted as the other direction.
+    min_cell : int, optional
+        Cohort sizes below it are shown as ``<min_cell`` (a published report).
+    """
+    from .disclosure import format_count
+    from .report.text import T, fmt_number, fmt_percent
+
     row = effect.effects.set_index("test").loc["log-rank"]
     p = effect.params
-    n = p["n_fastlonn"] + p["n_naering"]
+
+    def size(n):
+        return format_count(n, min_cell) if min_cell else str(int(n))
+
+    common = {"nf": size(p["n_fastlonn"]), "nn": size(p["n_naering"]), "power": fmt_percent(p["power"], language)}
     hr = row["hazard_ratio"]
-    if language == "nb":
-        if not np.isfinite(hr):
-            return f"Med {n} ALIS kan selv svært store forskjeller i avgangsrisiko ikke påvises med {p['power']:.0%} styrke."
-        share = f"{p['power'] * 100:.0f} %"
-        return (f"Med {p['n_fastlonn']} ALIS på fastlønn og {p['n_naering']} på næring og oppfølging til "
-                f"{p['follow_up_end']} har log-rank-testen {share} styrke (5 % nivå) først når hasardratioen "
-                f"er minst {hr:.2f}".replace(f"{hr:.2f}", f"{hr:.2f}".replace(".", ","))
-                + f" (simulering, {p['simulations']} datasett). Mindre forskjeller kan ikke utelukkes.")
     if not np.isfinite(hr):
-        return f"With {n} ALIS even very large differences in the hazard of leaving cannot be detected with {p['power']:.0%} power."
-    return (f"With {p['n_fastlonn']} salaried and {p['n_naering']} self-employed ALIS followed to {p['follow_up_end']}, "
-            f"the log-rank test has {p['power']:.0%} power (5 % level) only for hazard ratios of at least {hr:.2f} "
-            f"(simulation, {p['simulations']} datasets). Smaller differences cannot be ruled out.")
+        top = float(p["max_hazard_ratio"])
+        return T("lim_mde_none", language, max=fmt_number(top, 0 if top.is_integer() else 2, language), **common)
+    down = ""
+    if decrease is not None:
+        lower = decrease.effects.set_index("test").loc["log-rank", "hazard_ratio"]
+        if np.isfinite(lower):
+            down = T("lim_mde_down", language, hr=fmt_number(lower, 2, language))
+    schoenfeld = row["schoenfeld_hazard_ratio"]
+    return T("lim_mde", language, end=str(p["follow_up_end"]), alpha=fmt_percent(p["alpha"], language),
+             hr=fmt_number(hr, 2, language), down=down, b=fmt_number(p["simulations"], 0, language),
+             median=fmt_number(p["baseline_median"], 1, language),
+             hr_s=fmt_number(schoenfeld, 2, language) if np.isfinite(schoenfeld) else "–", **common)
 
 
 def _json_table(frame: pd.DataFrame) -> list[dict]:

@@ -203,7 +203,10 @@ def test_cli_user_errors_have_no_traceback(capsys):
     assert "patients must be" in capsys.readouterr().err
 
 
-def test_demo_section_builds(tmp_path):
+def test_cost_figure_on_the_demo():
+    # the report section itself is tested in tests/test_report_costs.py
+    import matplotlib.pyplot as plt
+
     from alis_research.cohort import prepare_dataset
     from alis_research.config import DATA_RAW
 
@@ -212,7 +215,9 @@ def test_demo_section_builds(tmp_path):
     prepared = prepare_dataset(DATA_RAW / "synthetic", as_of="2024-12-31")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        section = costs.costs_section(prepared, bootstrap=50)
-    assert set(section) == {"yearly", "per_retained_year", "per_retained_year_parametric", "sensitivity", "figure"}
-    ax = section["figure"].axes[0]
+        result = costs.cost_per_retained_year(prepared, bootstrap=50)
+    fig, ax = plt.subplots()
+    costs.plot_cost_per_retained_year(result, ax=ax, language="en")
     assert len(ax.patches) == 2  # one bar per cohort
+    assert ax.get_ylabel() == "Cost per retained GP-year (NOK, 2019)"
+    plt.close(fig)

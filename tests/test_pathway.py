@@ -212,12 +212,14 @@ def test_supervision_not_estimable_without_table(data):
     assert result.by_cohort is None
 
 
-def test_pathway_section(data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        section = pathway.pathway_section(FIXTURE, as_of=AS_OF)
-    assert section["specialist_counts"].table["approved"].tolist() == ["<5", "<5"]
-    assert section["supervision"] is not None
-    ax = section["figure"].axes[0]
+def test_plot_time_to_specialist(data):
+    # the report section itself is tested in tests/test_report_costs.py
+    import matplotlib.pyplot as plt
+
+    validated, prepared = data
+    result = pathway.time_to_specialist(prepared, validated)
+    fig, ax = plt.subplots()
+    pathway.plot_time_to_specialist(result, ax=ax)
     assert len(ax.lines) == 3  # two cohort curves + the 5-year line
     assert ax.get_ylabel() == "Kumulativ andel godkjent spesialist"
+    plt.close(fig)

@@ -1,6 +1,8 @@
 """Cost parameters of seeds 003 (ALIS-Nord) and 004 (ALIS-Vest), read from data."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 
 from ..errors import AlisError
@@ -23,15 +25,19 @@ def load_cost_parameters() -> pd.DataFrame:
     return table
 
 
+@lru_cache(maxsize=1)
+def _parameter_values() -> tuple[tuple[str, float], ...]:
+    """(parameter, value) pairs of the shipped table, read once per process (the file ships with the package)."""
+    table = load_cost_parameters()
+    return tuple((str(k), float(v)) for k, v in zip(table["parameter"], table["value"]))
+
+
 def cost_parameter(name: str) -> float:
     """The value of one cost parameter, e.g. ``cost_parameter('nord_basic_grant_per_patient')`` -> 451.0."""
-    table = load_cost_parameters()
-    match = table.loc[table["parameter"] == name, "value"]
-    if match.empty:
-        raise AlisError(
-            f"unknown cost parameter {name!r}; known: {', '.join(table['parameter'])}"
-        )
-    return float(match.iloc[0])
+    values = dict(_parameter_values())
+    if name not in values:
+        raise AlisError(f"unknown cost parameter {name!r}; known: {', '.join(values)}")
+    return values[name]
 
 
 def municipal_basic_grant_cost(patients: int, *, alis: bool, training_year: int = 1) -> float:

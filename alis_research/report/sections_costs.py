@@ -1,0 +1,537 @@
+"""The report's sections on costs and on the specialisation pathway, and the minimal detectable effect.
+
+The computations live in :mod:`alis_research.costs`, :mod:`alis_research.pathway`
+and :mod:`alis_research.power`; this module only turns their results into
+:class:`~alis_research.report.content.Section` objects, with every count passed
+through :mod:`alis_research.disclosure` and every number formatted for the
+language, as :mod:`alis_research.report.sections` does for the other sections.
+
+* :func:`costs_section` — "what a retained GP costs": the yearly municipal cost
+  per contract model for one list size, the cost per retained GP-year by cohort
+  (RMST of the Kaplan–Meier curve, bootstrap intervals with a fixed seed) and the
+  sensitivity table over list size and horizon.
+* :func:`pathway_section` — time to specialist approval with exit before
+  approval as a competing risk, the share approved within the normed 5 years, the
+  hospital year, and supervision fidelity when the dataset has ``supervision.csv``.
+* :func:`detectable_effect` — the minimal detectable hazard ratio of the design
+  the data describe (cohort sizes, start dates, follow-up to the as-of date), by
+  :func:`alis_research.power.minimal_detectable_hazard_ratio` with a fixed seed;
+  quoted by the limitations section.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from ..disclosure import SuppressionEntry, format_at_risk, format_count, suppress_counts
+from ..errors import AlisWarning, NotEstimableWarning
+from .content import Section
+from .sections import _attempt, _is_missing, _notes, _num, _safe_float
+from .text import T, contract_label, fmt_ci, fmt_number, fmt_percent
+
+#: List size of the report's cost tables (seed 003's worked example).
+COST_PATIENTS = 800
+#: Bootstrap resamples and seed of the cost per retained GP-year (fixed: the report is reproducible).
+COST_BOOTSTRAP = 1000
+COST_SEED = 2019
+#: Grid of the sensitivity table.
+SENSITIVITY_LIST_SIZES = (600, 800, 1000, 1200)
+SENSITIVITY_HORIZONS = (3, 5)
+#: Simulated datasets per step of the minimal-detectable-effect search, and its seed.
+MDE_SIMULATIONS = 1000
+MDE_SEED = 2019
+#: Years at which the cumulative incidence of specialist approval is shown.
+PATHWAY_TIMES = (1, 2, 3, 4, 5)
+
+_MODEL_KEYS = {"private list": "cost_model_private", "ALIS næring": "cost_model_naering",
+               "ALIS fastlønn": "cost_model_fastlonn"}
+
+
+def _quiet(func, /, *args, **kwargs):
+    """Call an analysis with its caveat warnings silenced (they are in its notes)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlisWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return func(*args, **kwargs)
+
+
+def _tiny(episodes: pd.DataFrame, min_cell: int) -> set:
+    """Cohorts with 1 .. min_cell - 1 episodes: their estimates would describe individuals."""
+    sizes = {c: int((episodes["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
+    return {c for c, n in sizes.items() if 0 < n < min_cell}
+
+
+def _nok(value, language: str) -> str:
+    return fmt_number(value, 0, language)
+
+
+def _thousands(value, language: str) -> str:
+    # whole kroner first, so that floating-point noise cannot tip a half-thousand either way
+    return "–" if _is_missing(value) else fmt_number(round(float(value)) / 1000, 0, language)
+
+
+def _thousands_ci(value, lower, upper, language: str) -> str:
+    if _is_missing(value):
+        return T("not_estimable", language)
+    if _is_missing(lower) or _is_missing(upper) or abs(float(upper) - float(lower)) < 1:
+        return _thousands(value, language)  # no interval, or none to speak of (costs that do not depend on the data)
+    return f"{_thousands(value, language)} ({_thousands(lower, language)}–{_thousands(upper, language)})"
+
+
+def _year_ranges(totals: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows of the yearly table: (model, first year, last year, totals row), equal consecutive years merged."""
+    out = []
+    for model in dict.fromkeys(totals["model"]):
+        part = totals[totals["model"] == model].reset_index(drop=True)
+        if part["training_year"].isna().all():
+            out.append((model, None, None, part.iloc[0]))
+            continue
+        start = 0
+        for i in range(1, len(part) + 1):
+            if i == len(part) or not np.allclose(part.loc[i, columns].to_numpy(float),
+                                                 part.loc[start, columns].to_numpy(float)):
+                out.append((model, int(part.loc[start, "training_year"]), int(part.loc[i - 1, "training_year"]),
+                            part.loc[start]))
+                start = i
+    return out
+
+
+# --------------------------------------------------------------------------- costs
+def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
+                  patients: int = COST_PATIENTS, horizon: float = config.DEFAULT_RMST_HORIZON,
+                  bootstrap: int = COST_BOOTSTRAP, seed: int = COST_SEED) -> Section:
+    """What a retained GP costs: yearly costs per model, cost per retained GP-year, sensitivity.
+
+    No count of people is shown. The cost per retained GP-year of a cohort with
+    fewer than ``min_cell`` episodes is withheld (it comes from a Kaplan–Meier
+    curve of a handful of people), like the retention section's curves.
+    """
+    import matplotlib.pyplot as plt
+
+    from .. import costs
+
+    section = Section("costs", T("costs", language))
+    yearly = costs.yearly_costs(patients)
+    a = yearly.assumptions
+    section.paragraph(T("cost_intro", language, n=_nok(patients, language)))
+
+    # -- yearly cost per model and training year
+    money = ["grants", "extra_grants_vs_private", "other_costs", "programme_grant", "net_cost"]
+    rows = []
+    for model, first, last, r in _year_ranges(yearly.totals, money):
+        years = "–" if first is None else (str(first) if first == last else f"{first}–{last}")
+        rows.append({T("col_model", language): T(_MODEL_KEYS[model], language),
+                     T("cost_col_year", language): years,
+                     **{T(f"cost_col_{c}", language): _nok(r[c], language) for c in money}})
+    section.table("cost_yearly", pd.DataFrame(rows), T("cap_cost_yearly", language, n=_nok(patients, language)),
+                  notes=[T("cost_yearly_note", language),
+                         T("cost_assumptions", language, salary=_nok(a.salary, language), office=_nok(a.office, language),
+                           fee=_nok(a.fee_income_per_patient, language), hours=_num(a.supervision_hours, 1, language),
+                           rate=_nok(a.supervision_cost_per_hour, language), course=_nok(a.course_cover, language),
+                           grant=_nok(a.programme_grant, language), years=a.programme_grant_years)])
+    naering = yearly.totals[yearly.totals["model"] == costs.ALIS_NAERING].set_index("training_year")
+    section.paragraph(T("cost_extra_text", language, n=_nok(patients, language),
+                        extra=_nok(naering.loc[2, "extra_grants_vs_private"], language),
+                        extra1=_nok(naering.loc[1, "extra_grants_vs_private"], language)))
+    facts: dict = {"patients": int(patients), "horizon": float(horizon),
+                   "yearly_net_cost": {m: yearly.cost(costs.COHORT_MODEL[m], 2) for m in config.CONTRACT_TYPES},
+                   "extra_grants_naering_year2": float(naering.loc[2, "extra_grants_vs_private"])}
+
+    # -- cost per retained GP-year
+    ep = prepared.episodes
+    tiny = _tiny(ep, min_cell)
+    tau = _num(horizon, 0, language)
+    section.heading(T("cost_retained_heading", language))
+    section.paragraph(T("cost_retained_intro", language, tau=tau, b=_nok(bootstrap, language), seed=seed))
+    per_year = _attempt(section, language, T("cost_retained_heading", language), costs.cost_per_retained_year,
+                        prepared, patients=patients, horizon=horizon, bootstrap=bootstrap, seed=seed)
+    parametric = _attempt(section, language, T("cost_col_parametric", language), costs.cost_per_retained_year,
+                          prepared, patients=patients, horizon=horizon, method="parametric",
+                          bootstrap=0) if per_year is not None else None
+    if per_year is not None:
+        par = (parametric.estimates.set_index("cohort")["cost_per_retained_year"] if parametric is not None
+               else pd.Series(dtype=float))
+        rows = []
+        for _, r in per_year.estimates.iterrows():
+            cohort = r["cohort"]
+            withheld = cohort in tiny
+            rows.append({
+                T("col_cohort", language): contract_label(cohort, language),
+                T("cost_col_retained", language, tau=tau): ":" if withheld else fmt_ci(
+                    _safe_float(r["retained_years"]), _safe_float(r["retained_years_ci_lower"]),
+                    _safe_float(r["retained_years_ci_upper"]), language),
+                T("cost_col_expected", language): ":" if withheld else _thousands_ci(
+                    r["expected_cost"], r["expected_cost_ci_lower"], r["expected_cost_ci_upper"], language),
+                T("cost_col_per_year", language): ":" if withheld else _thousands_ci(
+                    r["cost_per_retained_year"], r["ci_lower"], r["ci_upper"], language),
+                T("cost_col_parametric", language): ":" if withheld else (
+                    _thousands(par.get(cohort), language) if not _is_missing(par.get(cohort)) else "–"),
+            })
+            if not withheld and not _is_missing(r["cost_per_retained_year"]):
+                facts.setdefault("cost_per_retained_year", {})[cohort] = {
+                    "estimate": _safe_float(r["cost_per_retained_year"]), "ci_lower": _safe_float(r["ci_lower"]),
+                    "ci_upper": _safe_float(r["ci_upper"]), "retained_years": _safe_float(r["retained_years"])}
+        section.table("cost_retained", pd.DataFrame(rows),
+                      T("cap_cost_retained", language, tau=tau, n=_nok(patients, language)),
+                      notes=[T("cost_retained_note", language, m=min_cell)],
+                      suppression=[SuppressionEntry("cost_retained", c, "*", "derived") for c in sorted(tiny)])
+        section.paragraph(T("cost_interpretation", language))
+        estimable = per_year.estimates["cost_per_retained_year"].notna().all()
+        if tiny or not estimable:
+            section.paragraph(T("cost_fig_withheld", language, m=min_cell))
+        else:
+            fig, ax = plt.subplots(figsize=(5.6, 3.8))
+            if _attempt(section, language, T("cap_cost_fig", language, n=_nok(patients, language)),
+                        costs.plot_cost_per_retained_year, per_year, ax=ax, language=language) is not None:
+                section.figure("cost_retained", fig, T("cap_cost_fig", language, n=_nok(patients, language)))
+            else:
+                plt.close(fig)
+        _notes(section, per_year, language, min_cell)
+
+    # -- sensitivity over list size and horizon
+    sens = _attempt(section, language, T("cap_cost_sensitivity", language), costs.cost_sensitivity, prepared,
+                    list_sizes=SENSITIVITY_LIST_SIZES, horizons=SENSITIVITY_HORIZONS)
+    if sens is not None:
+        table = sens.estimates
+        columns = [(c, h) for c in config.CONTRACT_TYPES for h in SENSITIVITY_HORIZONS]
+        rows = []
+        for size in SENSITIVITY_LIST_SIZES:
+            row = {T("cost_col_list_size", language): _nok(size, language)}
+            for cohort, h in columns:
+                hit = table[(table["list_size"] == size) & (table["cohort"] == cohort) & np.isclose(table["horizon"], h)]
+                value = hit["cost_per_retained_year"].iloc[0] if len(hit) else np.nan
+                row[T("cost_col_cohort_horizon", language, cohort=contract_label(cohort, language),
+                      h=_num(h, 0, language))] = ":" if cohort in tiny else _thousands(value, language)
+            rows.append(row)
+        section.table("cost_sensitivity", pd.DataFrame(rows), T("cap_cost_sensitivity", language),
+                      notes=[T("cost_sensitivity_note", language)])
+    section.facts = facts
+    return section
+
+
+# --------------------------------------------------------------------------- pathway inputs
+@dataclass
+class PathwayInputs:
+    """The events and the (optional) supervision table of a dataset, validated.
+
+    ``supervision`` is empty when the dataset has no ``supervision.csv``/``.xlsx``;
+    ``has_supervision`` says whether the file exists.
+    """
+
+    events: pd.DataFrame
+    supervision: pd.DataFrame
+    has_supervision: bool
+
+
+def load_pathway_inputs(dataset, *, as_of) -> PathwayInputs:
+    """Validate a raw dataset's events and supervision table for the pathway section.
+
+    The supervision table is checked against every episode of the dataset (not
+    only an area's), so a report of one area accepts the same file as the whole.
+
+    Raises
+    ------
+    AlisError
+        The dataset is invalid; :class:`~alis_research.errors.DataValidationError`
+        lists every problem of ``supervision.csv`` (file, row, column, value).
+    """
+    from .. import io
+    from ..pathway import SUPERVISION, load_supervision
+    from ..validate import load_validated
+
+    folder = config.dataset_dir(dataset)
+    validated = load_validated(folder, as_of=as_of)
+    supervision = load_supervision(validated.dataset_dir, validated)
+    events = validated.events
+    if events is None:
+        events = pd.DataFrame(columns=["source_row", "person_id", "date", "event", "new_contract_type", "note"])
+    return PathwayInputs(events=events, supervision=supervision,
+                         has_supervision=io.find_table(validated.dataset_dir, SUPERVISION) is not None)
+
+
+# --------------------------------------------------------------------------- pathway
+def _proportion_ci(value, lower, upper, language: str) -> str:
+    if _is_missing(value):
+        return "–"
+    if float(value) == 0 or _is_missing(lower) or _is_missing(upper):
+        return _num(value, 2, language)
+    return fmt_ci(float(value), float(lower), float(upper), language)
+
+
+def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language: str, min_cell: int,
+                     tiny: set, facts: dict) -> None:
+    import matplotlib.pyplot as plt
+
+    from .. import pathway as pw
+
+    section.heading(T("pw_specialist_heading", language))
+    section.paragraph(T("pw_intro", language, years=_num(pw.NORMED_TRAINING_YEARS, 0, language)))
+    result = _attempt(section, language, T("pw_specialist_heading", language), pw.time_to_specialist, prepared,
+                      inputs.events, times=PATHWAY_TIMES)
+    if result is None:
+        return
+    est = result.estimates
+    rows = []
+    for cohort in config.CONTRACT_TYPES:
+        for t in PATHWAY_TIMES:
+            pick = est[(est["cohort"] == cohort) & (est["time"] == t)].set_index("cause")
+            if pick.empty:
+                continue
+            approved, left = pick.loc["approved"], pick.loc["exit_before_approval"]
+            withheld = cohort in tiny
+            rows.append({
+                T("col_cohort", language): contract_label(cohort, language),
+                T("col_years", language): str(t),
+                T("pw_col_approved", language): ":" if withheld else _proportion_ci(
+                    approved["cumulative_incidence"], approved["ci_lower"], approved["ci_upper"], language),
+                T("pw_col_exit", language): ":" if withheld else _proportion_ci(
+                    left["cumulative_incidence"], left["ci_lower"], left["ci_upper"], language),
+                T("col_at_risk", language): format_at_risk(approved["n_risk"], min_cell),
+            })
+    at_risk_log = [SuppressionEntry("pathway_cif", f"{r['cohort']} {r['time']}", "n_risk", "primary")
+                   for _, r in est[est["cause"] == "approved"].iterrows() if 0 < r["n_risk"] < min_cell]
+    section.table("pathway_cif", pd.DataFrame(rows), T("cap_pw_cif", language),
+                  notes=[T("pw_cif_note", language, m=min_cell)], suppression=at_risk_log)
+    # the share approved within the normed time = the cumulative incidence at 5 years
+    five = est[(est["cause"] == "approved") & (est["time"] == pw.NORMED_TRAINING_YEARS)].set_index("cohort")
+    shares = []
+    for cohort in config.CONTRACT_TYPES:
+        label = contract_label(cohort, language)
+        if cohort in tiny:
+            shares.append(f"{label} :")
+        elif cohort not in five.index or _is_missing(five.loc[cohort, "cumulative_incidence"]):
+            shares.append(f"{label} {T('pw_share_short', language)}")
+        else:
+            r = five.loc[cohort]
+            shares.append(f"{label} {fmt_percent(r['cumulative_incidence'], language)}"
+                          + ("" if _is_missing(r["ci_lower"]) else
+                             f" ({fmt_percent(r['ci_lower'], language)}–{fmt_percent(r['ci_upper'], language)})"))
+            facts.setdefault("approved_within_5_years", {})[cohort] = _safe_float(r["cumulative_incidence"])
+    section.paragraph(T("pw_share5", language, years=_num(pw.NORMED_TRAINING_YEARS, 0, language),
+                        shares="; ".join(shares)))
+    # outcome counts: the four columns are tied by episodes = approved + left + still in training
+    counts = result.counts[["cohort", "episodes", "approved", "exit_before_approval", "censored"]].copy()
+    sup = suppress_counts(counts, ["episodes", "approved", "exit_before_approval", "censored"], min_cell=min_cell,
+                          total_column="episodes", name="pathway_outcomes", label_column="cohort")
+    shown = sup.table.copy()
+    shown["cohort"] = [contract_label(c, language) for c in shown["cohort"]]
+    shown = shown.rename(columns={"cohort": T("col_cohort", language), "episodes": T("pw_col_episodes", language),
+                                  "approved": T("pw_col_n_approved", language),
+                                  "exit_before_approval": T("pw_col_n_exit", language),
+                                  "censored": T("pw_col_n_censored", language)})
+    section.table("pathway_outcomes", shown, T("cap_pw_counts", language),
+                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=sup.log)
+    already = len(prepared.episodes) - len(result.episodes)  # started after the person's approval: left out
+    if already:
+        section.paragraph(T("pw_already", language, n=format_count(already, min_cell)))
+    if tiny:
+        section.paragraph(T("pw_fig_withheld", language, m=min_cell))
+    else:
+        fig, ax = plt.subplots(figsize=(6.0, 3.8))
+        caption = T("cap_pw_fig", language)
+        if _attempt(section, language, caption, pw.plot_time_to_specialist, result, ax=ax, language=language) is not None:
+            section.figure("pathway_cif", fig, caption)
+        else:
+            plt.close(fig)
+
+
+def _hospital_part(section: Section, prepared, inputs: PathwayInputs, language: str, min_cell: int,
+                   facts: dict) -> None:
+    from .. import pathway as pw
+
+    section.heading(T("pw_hospital_heading", language))
+    window = pw.RETURN_WINDOW_MONTHS
+    section.paragraph(T("pw_hospital_intro", language, w=window))
+    result = _attempt(section, language, T("pw_hospital_heading", language), pw.hospital_year_summary,
+                      prepared, inputs.events)
+    if result is None:
+        return
+    summary = result.summary.reset_index(drop=True)
+    if int(summary["with_hospital_year"].sum()) == 0:
+        section.paragraph(T("pw_no_hospital", language))
+        return
+    outcomes = list(pw.RETURN_OUTCOMES)
+    frame = summary[["cohort", "with_hospital_year", *outcomes, "returned_share"]].copy()
+    share_from = ["returned", "left_within_window", "left_during"]
+    sup = suppress_counts(frame, ["with_hospital_year", *outcomes], min_cell=min_cell, total_column="with_hospital_year",
+                          linked={c: ["returned_share"] for c in share_from}, name="hospital_year",
+                          label_column="cohort")
+    table = sup.table
+    labels = {"with_hospital_year": T("pw_h_with", language), "start": T("pw_h_start", language),
+              "length": T("pw_h_length", language),
+              **{o: T(f"pw_h_{o}", language, w=window) for o in outcomes}, "returned_share": T("pw_h_share", language)}
+    columns = {}
+    for i, r in summary.iterrows():
+        cohort = r["cohort"]
+        enough = r["with_hospital_year"] >= min_cell
+        share = table.loc[i, "returned_share"]
+        column = {
+            "with_hospital_year": table.loc[i, "with_hospital_year"],
+            "start": (f"{_num(r['start_years_median'], 1, language)} ({_num(r['start_years_q1'], 1, language)}–"
+                      f"{_num(r['start_years_q3'], 1, language)})") if enough else
+                     (":" if r["with_hospital_year"] else "–"),
+            "length": _num(r["length_years_median"], 1, language) if enough else
+                      (":" if r["with_hospital_year"] else "–"),
+            **{o: table.loc[i, o] for o in outcomes},
+            "returned_share": share if isinstance(share, str) else (fmt_percent(share, language) if not
+                                                                     _is_missing(share) else "–"),
+        }
+        if enough and not isinstance(share, str) and not _is_missing(share):
+            facts.setdefault("hospital_year_returned_share", {})[cohort] = float(share)
+        columns[contract_label(cohort, language)] = column
+    shown = pd.DataFrame({"": [labels[k] for k in labels], **{c: [v[k] for k in labels] for c, v in columns.items()}})
+    log = list(sup.log) + [SuppressionEntry("hospital_year", str(r["cohort"]), "median", "derived")
+                           for _, r in summary.iterrows() if 0 < r["with_hospital_year"] < min_cell]
+    section.table("hospital_year", shown, T("cap_pw_hospital", language),
+                  notes=[T("pw_h_note", language, m=min_cell),
+                         T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=log)
+
+
+def _supervision_rows(grouped: pd.DataFrame, label: str, language: str, min_cell: int, name: str, totals=None):
+    derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
+    sup = suppress_counts(grouped, ["episodes"], min_cell=min_cell, totals=totals, linked={"episodes": derived},
+                          name=name, label_column="group")
+    table = sup.table
+    out = pd.DataFrame({
+        label: list(grouped["label"]),
+        T("pw_col_sup_episodes", language): list(table["episodes"]),
+        T("pw_col_months", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["months_in_post"]],
+        T("pw_col_delivered", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["delivered_hours"]],
+        T("pw_col_promised", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["promised_hours"]],
+        T("pw_col_per_year", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["hours_per_year"]],
+        T("pw_col_fidelity", language): [v if isinstance(v, str) else fmt_percent(v, language) for v in table["fidelity"]],
+    })
+    return out, list(sup.log)
+
+
+def _supervision_part(section: Section, prepared, inputs: PathwayInputs, language: str, min_cell: int,
+                      facts: dict) -> None:
+    from .. import pathway as pw
+
+    section.heading(T("pw_supervision_heading", language))
+    promised = dict(h=_num(pw.PROMISED_HOURS_PER_MONTH, 0, language), mo=_num(pw.PROMISED_MONTHS_PER_YEAR, 1, language),
+                    y=_num(pw.PROMISED_HOURS_PER_MONTH * pw.PROMISED_MONTHS_PER_YEAR, 1, language))
+    if not inputs.has_supervision:
+        section.paragraph(T("pw_sup_none", language, **promised))
+        return
+    section.paragraph(T("pw_sup_intro", language, **promised))
+    ep = prepared.episodes
+    if inputs.supervision.empty or not ep["person_id"].isin(set(inputs.supervision["person_id"])).any():
+        section.paragraph(T("pw_sup_nodata", language))
+        return
+    result = _attempt(section, language, T("pw_supervision_heading", language), pw.supervision_fidelity,
+                      prepared, inputs.supervision, inputs.events, min_cell=min_cell)
+    if result is None or result.by_cohort_unsuppressed is None or result.by_cohort_unsuppressed.empty:
+        section.paragraph(T("pw_sup_nodata", language))
+        return
+    absent = int((~ep["person_id"].isin(set(inputs.supervision["person_id"]))).sum())
+    if absent:
+        section.paragraph(T("pw_sup_absent", language, n=format_count(absent, min_cell)))
+    by_cohort = result.by_cohort_unsuppressed.copy()
+    by_cohort["label"] = [contract_label(c, language) for c in by_cohort["group"]]
+    # the episodes with data add up to the cohorts' N minus those without data (both shown): protect the column
+    shown, log = _supervision_rows(by_cohort, T("col_cohort", language), language, min_cell, "supervision_cohort",
+                                   totals="columns")
+    section.table("supervision_cohort", shown, T("cap_pw_sup_cohort", language),
+                  notes=[T("pw_sup_note", language, m=min_cell),
+                         T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=log)
+    for _, r in by_cohort.iterrows():
+        if r["episodes"] >= min_cell:
+            facts.setdefault("supervision_fidelity", {})[r["group"]] = _safe_float(r["fidelity"])
+    # per unit: only units with at least min_cell episodes are named; the rest are pooled
+    units = result.by_unit_unsuppressed.copy()
+    units["group"] = units["group"].astype(object).where(units["group"].notna(), None)
+    big = units[units["episodes"] >= min_cell].sort_values("group", key=lambda s: s.astype(str))
+    if big.empty:
+        section.paragraph(T("pw_sup_units_withheld", language, m=min_cell))
+        return
+    rest = units[units["episodes"] < min_cell]
+    frames = [big.assign(label=[T("missing", language) if g is None else str(g) for g in big["group"]])]
+    if len(rest):
+        pooled = rest[["episodes", "months_in_post", "delivered_hours", "promised_hours"]].sum()
+        frames.append(pd.DataFrame([{
+            "group": "other", "label": T("pw_sup_other_units", language, m=min_cell), **pooled.to_dict(),
+            "hours_per_year": pooled["delivered_hours"] / pooled["months_in_post"] * 12,
+            "fidelity": pooled["delivered_hours"] / pooled["promised_hours"]}]))
+    frame = pd.concat(frames, ignore_index=True)
+    # the units add up to the cohorts' total, so protect the column
+    shown, log = _supervision_rows(frame, T("pw_col_unit", language), language, min_cell, "supervision_unit",
+                                   totals="columns")
+    section.table("supervision_unit", shown, T("cap_pw_sup_unit", language),
+                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=log)
+
+
+def pathway_section(prepared, inputs: PathwayInputs | None = None, *, dataset=None, language: str = "nb",
+                    min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """The specialisation pathway: time to approval, the hospital year and supervision fidelity.
+
+    Parameters
+    ----------
+    prepared : PreparedDataset
+        The (area-selected) prepared dataset.
+    inputs : PathwayInputs, optional
+        Events and supervision table (:func:`load_pathway_inputs`); loaded from
+        ``dataset`` when not given.
+    dataset : str or path, optional
+        The raw dataset folder (needed when ``inputs`` is not given).
+    """
+    from ..errors import AlisError
+
+    if inputs is None:
+        if dataset is None:
+            raise AlisError("pathway_section needs the dataset folder (dataset=...) or its loaded inputs")
+        inputs = load_pathway_inputs(dataset, as_of=prepared.as_of)
+    section = Section("pathway", T("pathway", language))
+    tiny = _tiny(prepared.episodes, min_cell)
+    facts: dict = {}
+    _specialist_part(section, prepared, inputs, language, min_cell, tiny, facts)
+    _hospital_part(section, prepared, inputs, language, min_cell, facts)
+    _supervision_part(section, prepared, inputs, language, min_cell, facts)
+    section.facts = facts
+    return section
+
+
+# --------------------------------------------------------------------------- precision of the design
+def design_from_data(prepared) -> dict | None:
+    """Keyword arguments of :func:`alis_research.power.simulate_power` for the design the data describe.
+
+    The cohort sizes (contract type at start), every episode's start date
+    (fastlønn first) and follow-up to the as-of date. ``None`` when a cohort is
+    empty or an episode starts on the as-of date (nothing to simulate).
+    """
+    ep = prepared.episodes
+    parts = [ep[ep["cohort"] == c] for c in config.CONTRACT_TYPES]
+    if any(len(p) == 0 for p in parts):
+        return None
+    starts = [d for p in parts for d in p["start_date"].sort_values()]
+    if max(starts) >= prepared.as_of:
+        return None
+    return {"n_fastlonn": len(parts[0]), "n_naering": len(parts[1]),
+            "accrual": [f"{d:%Y-%m-%d}" for d in starts], "follow_up_end": f"{prepared.as_of:%Y-%m-%d}"}
+
+
+def detectable_effect(prepared, *, simulations: int = MDE_SIMULATIONS, seed: int = MDE_SEED):
+    """The minimal detectable hazard ratio (80 % power) of the data's design, both directions.
+
+    Returns ``(increase, decrease)`` :class:`~alis_research.power.DetectableEffectResult`
+    (næring leaving sooner / later), or ``None`` when the design cannot be
+    simulated (see :func:`design_from_data`). Deterministic: a fixed seed.
+    """
+    from .. import power
+
+    design = design_from_data(prepared)
+    if design is None:
+        return None
+    up = _quiet(power.minimal_detectable_hazard_ratio, simulations=simulations, seed=seed, **design)
+    down = _quiet(power.minimal_detectable_hazard_ratio, simulations=simulations, seed=seed, direction="decrease",
+                  **design)
+    return up, down
+
+
+__all__ = ["PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
+           "pathway_section"]
