@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset folder (or a name under data/raw/)")
     p.add_argument("--as-of", dest="as_of", required=True, help="as-of date YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print the results document (alis-research/results/1)")
+    p.add_argument("--register", default=None,
+                   help="GP-register extract folder for the comparison analyses (default DIR/register/ if present)")
 
     p = sub.add_parser("report", help="execute the notebooks and publish the evaluation report (PDF, HTML)")
     p.add_argument("dataset", help="dataset folder (or a name under data/raw/)")
@@ -82,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell", dest="min_cell", type=int, default=DEFAULT_MIN_CELL,
                    help=f"smallest count shown in published tables (default {DEFAULT_MIN_CELL})")
     p.add_argument("--out", help="folder under which the report folder is made (default reports/)")
+    p.add_argument("--register", default=None,
+                   help="GP-register extract folder: adds the comparison-groups section (default DIR/register/ if present)")
 
     p = sub.add_parser("regenerate", help="bring every report in a report matrix up to date (safe from cron)")
     p.add_argument("--config", default=None, help="report matrix TOML (default reports/reports.toml)")

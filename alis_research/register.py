@@ -17,7 +17,7 @@ counting-process intervals (one row per stretch of one practice form), the shape
 of ``docs/architecture.md``. :func:`register_episodes_loop` is the plain
 per-doctor loop kept as a reference for tests and the benchmark.
 
-The contract and the decisions behind it are written up in ``docs/_parts/register.md``.
+The contract and the decisions behind it are written up in ``docs/register.md``.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``alis-research synthesize-register --seed N --out DIR`` writes ``snapshots.csv``,
 ``doctors.csv`` and ``dataset.json`` (``"synthetic": true``) in the register
-contract of ``docs/_parts/register.md``. With the defaults (5,000 lists, 25 years
+contract of ``docs/register.md``. With the defaults (5,000 lists, 25 years
 to December 2024) that is 1.5 million monthly rows: a demo, a test bed for the
 episode building and a benchmark. The same seed gives byte-identical files.
 

@@ -62,7 +62,7 @@ def _by_cohort(frame: pd.DataFrame, column: str, cohorts=config.CONTRACT_TYPES) 
 
 
 def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
-                  tau: float = config.DEFAULT_RMST_HORIZON) -> dict:
+                  tau: float = config.DEFAULT_RMST_HORIZON, comparison=None) -> dict:
     """Run the headline analyses and return the ``alis-research/results/1`` document.
 
     The document always has the same shape: a row for both cohorts (contract
@@ -78,6 +78,9 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         1 − confidence level of every interval.
     tau : float
         Horizon (years) of the restricted mean survival time.
+    comparison : ComparisonAnalyses, optional
+        The register comparisons (:func:`alis_research.comparison.run_comparisons`); when given,
+        the document gains ``abelsen`` and ``did`` (``docs/register.md``).
 
     Raises
     ------
@@ -145,7 +148,7 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
     cox_rows = _records(cox.coefficients[cox.coefficients["term"] == "næring"],
                         {"term": "term", "coef": "coef", "se": "se", "robust_se": "robust_se",
                          "hr": "hr", "ci_lower": "ci_lower", "ci_upper": "ci_upper", "p_value": "p_value"})
-    return {
+    document = {
         "schema": SCHEMA,
         "as_of": prepared.as_of.strftime("%Y-%m-%d"),
         "dataset": {
@@ -173,6 +176,10 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         "cox": cox_rows,
         "notes": _notes(kaplan_meier=km, logrank=lr, rmst=rm, turnover=rates, rate_ratio=irr, cox=cox),
     }
+    if comparison is not None:  # a register extract is present (issue 5)
+        document.update(comparison.results_entries())
+        document["notes"] = list(dict.fromkeys(document["notes"] + comparison.notes()))
+    return document
 
 
 def dumps(document: dict) -> str:
@@ -183,8 +190,13 @@ def dumps(document: dict) -> str:
 def cli_analyse(args) -> int:
     from .cohort import prepare_dataset
 
-    prepared = prepare_dataset(config.dataset_dir(args.dataset), as_of=args.as_of)
-    document = build_results(prepared)
+    from .comparison import find_register, load_register_data, run_comparisons
+
+    dataset_dir = config.dataset_dir(args.dataset)
+    prepared = prepare_dataset(dataset_dir, as_of=args.as_of)
+    register = find_register(dataset_dir, getattr(args, "register", None))
+    comparison = run_comparisons(prepared, load_register_data(register)) if register is not None else None
+    document = build_results(prepared, comparison=comparison)
     if args.json:
         print(dumps(document), end="")
         return 0
@@ -264,7 +276,28 @@ def format_results(document: dict) -> str:
         else:
             lines.append(f"  {row['term']}: HR {fmt(row['hr'])}{interval(row['ci_lower'], row['ci_upper'])}, "
                          f"p = {fmt(row['p_value'], 3)}")
+    if "abelsen" in document:
+        lines.extend(_format_register(document, fmt, interval))
     if document.get("notes"):
         lines.append("\nNotes:")
         lines.extend(f"  - {note}" for note in document["notes"])
     return "\n".join(lines)
+
+
+def _format_register(document: dict, fmt, interval) -> list[str]:
+    """Terminal lines for the register comparisons (``abelsen``, ``did``)."""
+    lines = ["\nContract duration by municipality size (register; Abelsen et al. 2015 beside):"]
+    for row in document["abelsen"]:
+        median = "not reached" if row["median"] is None else fmt(row["median"])
+        published = "" if row.get("published_median") is None else f"   published {fmt(row['published_median'])}"
+        lines.append(f"  {row['size_class']:<12} {row['contracts']:>6} contracts  median {median}"
+                     f"{interval(row['ci_lower'], row['ci_upper'])}{published}")
+    did = document.get("did") or {}
+    label = f"{did.get('outcome')}, {did.get('treated')} vs {did.get('control')} municipalities, from {did.get('start_year')}"
+    if did.get("estimate") is None:
+        lines.append(f"Difference in differences ({label}): {_reason(document, 'did')}")
+    else:
+        lines.append(f"Difference in differences ({label}): {fmt(did['estimate'], 4)}"
+                     f"{interval(did['ci_lower'], did['ci_upper'], 4)}, p = {fmt(did['p_value'], 3)}, "
+                     f"{did['clusters']} municipalities")
+    return lines

@@ -1,0 +1,388 @@
+"""The optional report section on comparison groups, present when a GP-register extract is.
+
+:func:`load_comparison` finds the register extract of a dataset (``<dataset>/register/`` or an
+explicit folder, ``alis-research report --register DIR``), validates it and runs the three
+comparisons of :mod:`alis_research.comparison` once; :func:`comparison_groups_section` lays them
+out: the Abelsen et al. 2015 replication beside the published medians, ALIS versus other GPs of
+the same municipalities and years, and the difference in differences between participating,
+rejected-applicant and non-applicant municipalities with its event-study figure and the
+parallel-trends caveat. Counts of contracts and episodes pass through
+:func:`alis_research.disclosure.suppress_counts` (with the medians computed from them withheld
+alongside); curves of fewer than ``min_cell`` ALIS are withheld. The texts (nb, en) are kept
+here rather than in :mod:`alis_research.report.text` so the section stays self-contained.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import pandas as pd
+
+from .. import config
+from ..disclosure import format_count, suppress_counts
+from ..errors import AlisError
+from .content import Section
+from .sections import _attempt, _is_missing, _notes, _safe_float
+from .text import check_language, fmt_ci, fmt_number, fmt_p, fmt_years
+
+SECTION_KEY = "comparison_groups"
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "title": ("Sammenligningsgrupper (fastlegeregisteret)", "Comparison groups (GP register)"),
+    "intro": (
+        "Dette kapitlet bruker et uttrekk fra fastlegeregisteret ({first}–{last}, {lists} lister, månedlige "
+        "øyeblikksbilder av hvem som har listen){synthetic}. Et avtaleforløp er én lege på én liste i én kommune "
+        "i sammenhengende måneder (opphold på inntil tre måneder bygges over; kommunereformer avslutter ikke et forløp).",
+        "This chapter uses an extract of the GP register ({first}–{last}, {lists} lists, monthly snapshots of "
+        "who holds each list){synthetic}. A contract episode is one doctor on one list in one municipality over "
+        "contiguous months (gaps of up to three months are bridged; municipal reforms do not end an episode).",
+    ),
+    "synthetic": (" – SYNTETISKE registerdata", " – SYNTHETIC register data"),
+    "abelsen_heading": ("Avtalevarighet etter kommunestørrelse (Abelsen mfl. 2015)",
+                        "Contract duration by municipality size (Abelsen et al. 2015)"),
+    "abelsen_intro": (
+        "Avtaler inngått {start}–{end} (som i studien: alle fastlegeavtaler 1. mai 2001–1. mai 2014), "
+        "Kaplan–Meier-median med 95 % konfidensintervall (log-log), ved siden av de publiserte medianene.",
+        "Contracts signed {start} to {end} (as in the study: all GP contracts 1 May 2001 – 1 May 2014), "
+        "Kaplan–Meier median with 95 % confidence interval (log-log), beside the published medians.",
+    ),
+    "cap_abelsen": ("Median avtalevarighet etter kommunestørrelse: registeruttrekket og Abelsen mfl. 2015",
+                    "Median contract duration by municipality size: the register extract and Abelsen et al. 2015"),
+    "cap_abelsen_fig": ("Median avtalevarighet (95 % KI) etter innbyggertall; firkanter: publiserte medianer",
+                        "Median contract duration (95 % CI) by population; squares: published medians"),
+    "cap_abelsen_cox": (
+        "Cox-modell for avslutning av avtalen (hasardratio, 95 % KI; robuste standardfeil gruppert på kommune)",
+        "Cox model of the contract ending (hazard ratio, 95 % CI; robust standard errors clustered by municipality)",
+    ),
+    "abelsen_cox_note": (
+        "Hasardratio over 1: avtalen avsluttes raskere. Listestørrelse per 100 pasienter, alder per år; "
+        "referanse: kvinner, kommuner under 2000 innbyggere.",
+        "Hazard ratio above 1: the contract ends sooner. List size per 100 patients, age per year; "
+        "reference: women, municipalities under 2,000 inhabitants.",
+    ),
+    "alis_heading": ("ALIS og andre fastleger i de samme kommunene", "ALIS and other GPs in the same municipalities"),
+    "alis_intro": (
+        "ALIS-forløpene (HR-dataene) sammenlignes med alle andre fastleger som fikk en liste i de samme kommunene "
+        "i ALIS-startåret ± {window} år (registeret). Begge gruppene sensureres {censored}. ALIS identifiseres i "
+        "registeret ved samme pseudonym ({linked} funnet) og holdes utenfor sammenligningsgruppen.",
+        "The ALIS episodes (HR data) are compared with every other GP who took a list in the same municipalities "
+        "within ± {window} year(s) of an ALIS start (register). Both groups are censored at {censored}. ALIS are "
+        "identified in the register by the shared pseudonym ({linked} found) and kept out of the comparison group.",
+    ),
+    "cap_alis_counts": ("Forløp og avganger: ALIS og andre fastleger", "Episodes and exits: ALIS and other GPs"),
+    "cap_alis_km": ("Andel fortsatt i stillingen: ALIS og andre fastleger i de samme kommunene og årene",
+                    "Proportion still in post: ALIS and other GPs in the same municipalities and years"),
+    "alis_km_withheld": ("Kurven vises ikke: færre enn {m} ALIS-forløp.",
+                         "The curve is not shown: fewer than {m} ALIS episodes."),
+    "alis_results": (
+        "Median tid i stillingen: ALIS {alis}, andre fastleger {other}. Log-rank-test stratifisert på kommune "
+        "(hver ALIS mot fastlegene i egen kommune): p = {p}. Gjennomsnittlig tid i stillingen de første {tau} år "
+        "(RMST), andre fastleger minus ALIS: {rmst} år. Hasardratio for avgang, ALIS mot andre, justert for "
+        "kommunestørrelse og startår: {hr}.",
+        "Median time in post: ALIS {alis}, other GPs {other}. Log-rank test stratified by municipality (each "
+        "ALIS against the GPs of the own municipality): p = {p}. Mean time in post over the first {tau} years "
+        "(RMST), other GPs minus ALIS: {rmst} years. Hazard ratio of leaving, ALIS vs others, adjusted for "
+        "municipality size and start year: {hr}.",
+    ),
+    "alis_caveat": (
+        "ALIS er yngre og i utdanning, og tiden deres måles i HR-data (sykehusåret er ikke en avgang), de andres i "
+        "registeret: forskjellen er beskrivende, ikke en virkning av ALIS-ordningen.",
+        "ALIS are younger and in training, and their time is measured in HR data (the hospital year is not an "
+        "exit), the others' in the register: the difference is descriptive, not an effect of the ALIS scheme.",
+    ),
+    "did_heading": ("Deltakende kommuner, avslåtte søkere og kommuner som ikke søkte",
+                    "Participating, rejected-applicant and non-applicant municipalities"),
+    "did_intro": (
+        "Årlig turnover (avganger per 100 listeår med fast lege) og andel listemåneder uten fast lege per kommune i "
+        "Nord-Norge, {first}–{last}. Forskjell-i-forskjeller: deltakende kommuner mot avslåtte søkere (og mot "
+        "kommuner som ikke søkte) før og fra 2019, lineær modell med faste effekter for kommune og år og "
+        "standardfeil gruppert på kommune (t-fordeling med G−1 frihetsgrader). 2019 regnes som etter, selv om "
+        "stillingene ble besatt fra andre halvår.",
+        "Yearly turnover (exits per 100 list-years with a permanent GP) and the share of list-months without a "
+        "permanent GP per municipality of Northern Norway, {first}–{last}. Difference in differences: participating "
+        "municipalities against rejected applicants (and against non-applicants) before and from 2019, linear model "
+        "with municipality and year fixed effects and standard errors clustered by municipality (t on G−1 degrees "
+        "of freedom). 2019 counts as after although the positions were filled from the second half of the year.",
+    ),
+    "cap_did": ("Forskjell-i-forskjeller: deltakende kommuner mot sammenligningsgruppen, fra 2019",
+                "Difference in differences: participating municipalities against the comparison group, from 2019"),
+    "did_note": (
+        "Andel uten fast lege i prosentpoeng; turnover i avganger per 100 listeår. «ikke estimerbar»: for få "
+        "kommuner (under {m}) i en av gruppene for robuste standardfeil.",
+        "Share without a permanent GP in percentage points; turnover in exits per 100 list-years. 'not "
+        "estimable': too few municipalities (under {m}) in one of the groups for robust standard errors.",
+    ),
+    "cap_did_means": ("Gjennomsnitt per kommune og år før og fra 2019", "Mean per municipality and year before and from 2019"),
+    "cap_event": (
+        "Hendelsesstudie, {outcome}: deltakende mot avslåtte søkere per år relativt til 2019 (95 % KI); "
+        "referanseåret 2018 er 0",
+        "Event study, {outcome}: participating vs rejected applicants by year relative to 2019 (95 % CI); "
+        "the reference year 2018 is 0",
+    ),
+    "parallel_trends": (
+        "Forutsetning: uten ALIS ville utviklingen i de deltakende kommunene ha fulgt sammenligningsgruppens "
+        "(parallelle trender). Kommunene valgte selv å søke og ble valgt ut etter kriterier (samisk "
+        "forvaltningsområde, interkommunalt samarbeid), så forutsetningen kan ikke bevises; koeffisientene før 2019 "
+        "i hendelsesstudien viser bare om trendene var parallelle før start.",
+        "Assumption: without ALIS the participating municipalities would have developed in parallel with the "
+        "comparison group (parallel trends). The municipalities chose to apply and were selected on criteria "
+        "(Sami language area, inter-municipal cooperation), so the assumption cannot be proven; the pre-2019 "
+        "event-study coefficients only show whether the trends were parallel before the start.",
+    ),
+    "not_estimable_reason": ("{what}: ikke estimerbar ({reason}).", "{what}: not estimable ({reason})."),
+    "col_size_class": ("Innbyggere", "Inhabitants"),
+    "col_contracts": ("Avtaler", "Contracts"),
+    "col_median_ci": ("Median, år (95 % KI)", "Median, years (95 % CI)"),
+    "col_published": ("Publisert (Abelsen mfl.)", "Published (Abelsen et al.)"),
+    "col_term": ("Variabel", "Variable"),
+    "col_hr": ("Hasardratio (95 % KI)", "Hazard ratio (95 % CI)"),
+    "col_p": ("p", "p"),
+    "col_group": ("Gruppe", "Group"),
+    "col_episodes": ("Forløp", "Episodes"),
+    "col_exits": ("Avganger", "Exits"),
+    "col_municipalities": ("Kommuner", "Municipalities"),
+    "col_outcome": ("Utfall", "Outcome"),
+    "col_comparison": ("Sammenlignet med", "Compared with"),
+    "col_estimate": ("Anslag (95 % KI)", "Estimate (95 % CI)"),
+    "col_clusters": ("Kommuner (delt./sml.)", "Municipalities (part./comp.)"),
+    "col_before": ("Før 2019", "Before 2019"),
+    "col_after": ("Fra 2019", "From 2019"),
+    "all": ("alle", "all"),
+    "ALIS": ("ALIS", "ALIS"),
+    "other GPs": ("andre fastleger", "other GPs"),
+    "participating": ("deltakende", "participating"),
+    "rejected": ("avslåtte søkere", "rejected applicants"),
+    "non-applicant": ("søkte ikke", "non-applicants"),
+    "vacancy_share": ("andel uten fast lege", "share without a permanent GP"),
+    "turnover": ("turnover", "turnover"),
+    "sex=M": ("mann", "man"),
+    "age_at_start": ("alder ved start (per år)", "age at start (per year)"),
+    "list_size_100": ("listestørrelse (per 100)", "list size (per 100)"),
+    "alis": ("ALIS", "ALIS"),
+    "start_year": ("startår (per år)", "start year (per year)"),
+}
+
+
+def R(key: str, language: str = "nb", **fields) -> str:
+    """The section's text for ``key`` (terms without a text pass through, e.g. ``size_class=<2000``)."""
+    check_language(language)
+    if key not in _TEXT:
+        if key.startswith("size_class="):
+            return key.split("=", 1)[1]
+        return key
+    text = _TEXT[key][0 if language == "nb" else 1]
+    return text.format(**fields) if fields else text
+
+
+# --------------------------------------------------------------------------- loading
+def load_comparison(prepared, *, dataset, register: str | None = "", area: str = "all"):
+    """The register comparisons for a report, or ``None`` when the dataset has no register extract.
+
+    ``register`` is an explicit extract folder (``--register``); empty means ``<dataset>/register/``.
+    An invalid extract raises :class:`~alis_research.errors.DataValidationError` (the report is
+    not built on it).
+    """
+    from ..comparison import find_register, load_register_data, run_comparisons
+
+    path = find_register(config.dataset_dir(dataset), register or None)
+    if path is None:
+        return None
+    return run_comparisons(prepared, load_register_data(path), area=area)
+
+
+# --------------------------------------------------------------------------- the section
+def _figure(section: Section, language: str, figure_id: str, caption: str, plot: Callable, result, /, *,
+            figsize, **kwargs) -> None:
+    """Draw ``plot(result, ax=..., **kwargs)`` into the section; leave it out (with a paragraph) if it fails."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    if _attempt(section, language, caption, plot, result, ax=ax, **kwargs) is not None:
+        section.figure(figure_id, fig, caption)
+    else:
+        plt.close(fig)
+
+
+def _ci_text(estimate, lower, upper, language, decimals=2) -> str:
+    return fmt_ci(_safe_float(estimate), _safe_float(lower), _safe_float(upper), language, decimals)
+
+
+def _median_text(row, language) -> str:
+    median = _safe_float(row["median"])
+    if median is None:
+        return fmt_years(None, language)
+    upper = _safe_float(row["ci_upper"])
+    return (f"{fmt_number(median, 2, language)} ({fmt_number(_safe_float(row['ci_lower']), 2, language)}–"
+            f"{fmt_number(upper, 2, language) if upper is not None else fmt_years(None, language)})")
+
+
+def _hr_table(coefficients: pd.DataFrame, language: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        R("col_term", language): [R(str(t), language) for t in coefficients["term"]],
+        R("col_hr", language): [_ci_text(h, lo, hi, language) for h, lo, hi in
+                                zip(coefficients["hr"], coefficients["ci_lower"], coefficients["ci_upper"])],
+        R("col_p", language): [fmt_p(_safe_float(p), language) for p in coefficients["p_value"]],
+    })
+
+
+def _abelsen_block(section: Section, analyses, language: str, min_cell: int) -> None:
+    result = analyses.abelsen
+    section.heading(R("abelsen_heading", language))
+    if result is None:
+        section.paragraph(R("not_estimable_reason", language, what=R("abelsen_heading", language),
+                            reason=analyses.failures.get("abelsen", "")))
+        return
+    start, end = result.params["window"]
+    section.paragraph(R("abelsen_intro", language, start=start, end=end))
+    table = result.medians
+    frame = pd.DataFrame({
+        "label": [R("all", language) if s == "all" else str(s) for s in table["size_class"]],
+        "contracts": table["contracts"].astype(int).to_numpy(),
+        "median": [_median_text(r, language) for _, r in table.iterrows()],
+        "published": [fmt_years(_safe_float(p), language) if not _is_missing(p) else "–"
+                      for p in table["published_median"]],
+    })
+    # the 'all' row is the total of the size classes: suppress the classes against it
+    inner, total = frame[table["size_class"] != "all"].reset_index(drop=True), frame[table["size_class"] == "all"]
+    sup = suppress_counts(inner, ["contracts"], min_cell=min_cell, totals="columns", linked={"contracts": ["median"]},
+                          name="abelsen_register", label_column="label")
+    shown = pd.concat([sup.table, total.assign(contracts=[format_count(int(c), min_cell) for c in total["contracts"]])],
+                      ignore_index=True)
+    shown = shown.rename(columns={"label": R("col_size_class", language), "contracts": R("col_contracts", language),
+                                  "median": R("col_median_ci", language), "published": R("col_published", language)})
+    section.table("abelsen_register", shown, R("cap_abelsen", language), suppression=sup.log)
+    if not any(0 < c < min_cell for c in table["contracts"]):
+        from ..comparison import plot_abelsen
+
+        _figure(section, language, "abelsen_register", R("cap_abelsen_fig", language), plot_abelsen, result,
+                language=language, figsize=(6.4, 3.8))
+    if result.cox is not None and result.cox.estimable:
+        section.table("abelsen_cox", _hr_table(result.cox.coefficients, language), R("cap_abelsen_cox", language),
+                      notes=[R("abelsen_cox_note", language)])
+    _notes(section, result, language, min_cell)
+
+
+def _alis_block(section: Section, analyses, language: str, min_cell: int) -> None:
+    from ..comparison import ALIS_GROUP, OTHER_GROUP
+
+    result = analyses.alis_vs_gps
+    section.heading(R("alis_heading", language))
+    if result is None:
+        section.paragraph(R("not_estimable_reason", language, what=R("alis_heading", language),
+                            reason=analyses.failures.get("alis_vs_gps", "")))
+        return
+    section.paragraph(R("alis_intro", language, window=result.params["year_window"],
+                        censored=result.params["censored_at"],
+                        linked=format_count(result.params["alis_found_in_register"], min_cell)))
+    counts = result.counts
+    frame = pd.DataFrame({"label": [R(g, language) for g in counts["group"]],
+                          "episodes": counts["episodes"].astype(int).to_numpy(),
+                          "exits": counts["events"].astype(int).to_numpy(),
+                          "municipalities": counts["municipalities"].astype(int).to_numpy()})
+    sup = suppress_counts(frame, ["episodes", "exits"], min_cell=min_cell, name="alis_vs_gps", label_column="label")
+    shown = sup.table.rename(columns={"label": R("col_group", language), "episodes": R("col_episodes", language),
+                                      "exits": R("col_exits", language),
+                                      "municipalities": R("col_municipalities", language)})
+    section.table("alis_vs_gps", shown, R("cap_alis_counts", language), suppression=sup.log)
+    if result.km is None:
+        _notes(section, result, language, min_cell)
+        return
+    n_alis = int(counts.loc[counts["group"] == ALIS_GROUP, "episodes"].sum())
+    if n_alis < min_cell:
+        section.paragraph(R("alis_km_withheld", language, m=min_cell))
+    else:
+        from ..figures import plot_kaplan_meier
+
+        _figure(section, language, "alis_vs_gps_km", R("cap_alis_km", language), plot_kaplan_meier, result.km,
+                language=language, min_cell=min_cell, figsize=(6.4, 4.6))
+    medians = result.km.median.set_index("group")
+    rmst = result.rmst.rmst.set_index("group") if result.rmst is not None else None
+    hr = result.hazard_ratios.set_index("term").loc["alis"] if result.cox is not None and result.cox.estimable else None
+    small = n_alis < min_cell
+    section.paragraph(R(
+        "alis_results", language,
+        alis=":" if small else _median_text(medians.loc[ALIS_GROUP], language),
+        other=_median_text(medians.loc[OTHER_GROUP], language),
+        p=fmt_p(_safe_float(result.logrank.p_value), language) if result.logrank is not None else "–",
+        tau=fmt_number(result.params["tau"], 0, language),
+        rmst=":" if small or rmst is None else _ci_text(rmst.loc["difference", "rmst"], rmst.loc["difference", "ci_lower"],
+                                                         rmst.loc["difference", "ci_upper"], language),
+        hr=fmt_ci(None, None, None, language) if hr is None else _ci_text(hr["hr"], hr["ci_lower"], hr["ci_upper"],
+                                                                         language)))
+    section.paragraph(R("alis_caveat", language))
+    _notes(section, result, language, min_cell)
+
+
+def _did_block(section: Section, analyses, language: str, min_cell: int) -> None:
+    from ..comparison import DID_PRIMARY, MIN_DID_CLUSTERS
+
+    result = analyses.did
+    section.heading(R("did_heading", language))
+    panel = analyses.panel
+    if result is None or panel is None or panel.empty:
+        section.paragraph(R("not_estimable_reason", language, what=R("did_heading", language),
+                            reason=analyses.failures.get("did", "no municipality-years")))
+        return
+    section.paragraph(R("did_intro", language, first=int(panel["year"].min()), last=int(panel["year"].max())))
+    rows = []
+    for _, r in result.estimates.iterrows():
+        scale = 100.0 if r["outcome"] == "vacancy_share" else 1.0
+        estimate = (_ci_text(r["estimate"] * scale, r["ci_lower"] * scale, r["ci_upper"] * scale, language)
+                    if r["estimable"] else fmt_ci(None, None, None, language))
+        rows.append({R("col_outcome", language): R(r["outcome"], language),
+                     R("col_comparison", language): R(r["control"], language),
+                     R("col_estimate", language): estimate,
+                     R("col_p", language): fmt_p(_safe_float(r["p_value"]), language) if r["estimable"] else "–",
+                     R("col_clusters", language): f"{int(r['clusters_treated'])}/{int(r['clusters_control'])}"})
+    section.table("did", pd.DataFrame(rows), R("cap_did", language), notes=[R("did_note", language, m=MIN_DID_CLUSTERS)])
+    means = result.means
+    if means is not None and len(means):
+        shown = []
+        for (outcome, control, group), part in means.groupby(["outcome", "control", "group"], sort=False):
+            if group != "participating" or control == "rejected":  # the participating rows once per outcome
+                scale = 100.0 if outcome == "vacancy_share" else 1.0
+                value = part.set_index("period")["mean"]
+                shown.append({R("col_outcome", language): R(outcome, language), R("col_group", language): R(group, language),
+                              R("col_before", language): fmt_number(_safe_float(value.get("before")) * scale
+                                                                    if not _is_missing(value.get("before")) else None, 1, language),
+                              R("col_after", language): fmt_number(_safe_float(value.get("after")) * scale
+                                                                   if not _is_missing(value.get("after")) else None, 1, language)})
+        section.table("did_means", pd.DataFrame(shown), R("cap_did_means", language))
+    for outcome in ("vacancy_share", "turnover"):
+        events = result.event_study
+        if events is not None and ((events["outcome"] == outcome) & (events["control"] == DID_PRIMARY[1])).any():
+            from ..comparison import plot_event_study
+
+            _figure(section, language, f"event_study_{outcome}", R("cap_event", language, outcome=R(outcome, language)),
+                    plot_event_study, result, outcome=outcome, language=language, figsize=(6.4, 3.8))
+    section.paragraph(R("parallel_trends", language))
+    _notes(section, result, language, min_cell)
+
+
+def comparison_groups_section(analyses, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """The comparison-groups chapter from :func:`load_comparison`'s analyses."""
+    check_language(language)
+    if analyses is None:
+        raise AlisError("no register comparisons to report: the dataset has no register extract")
+    section = Section(SECTION_KEY, R("title", language))
+    register = analyses.register
+    snapshots = register.snapshots
+    section.paragraph(R("intro", language, first=f"{snapshots['month'].min():%Y-%m}",
+                        last=f"{snapshots['month'].max():%Y-%m}",
+                        lists=fmt_number(snapshots["list_id"].nunique(), 0, language),
+                        synthetic=R("synthetic", language) if register.synthetic else ""))
+    for block in (_abelsen_block, _alis_block, _did_block):
+        try:
+            block(section, analyses, language, min_cell)
+        except Exception as exc:  # one failing part must not take the others down; the reason goes to the log
+            print(f"[{SECTION_KEY}] {block.__name__}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            section.paragraph(R("not_estimable_reason", language, what=block.__name__.strip("_").split("_")[0],
+                                reason=type(exc).__name__))
+    entries = analyses.results_entries()
+    # facts feed the summary: only what the tables show unsuppressed (the national median, the DiD)
+    national = [row["median"] for row in entries["abelsen"] if row["size_class"] == "all" and row["contracts"] >= min_cell]
+    section.facts = {"did": entries["did"], "abelsen_national_median": national[0] if national else None}
+    return section
+
+
+__all__ = ["SECTION_KEY", "comparison_groups_section", "load_comparison"]
