@@ -28,6 +28,19 @@ output_dir = ""'''
 
 IMPORTS = '''from alis_research import report'''
 
+#: The notebooks that can use a GP-register extract take one more parameter: its folder
+#: ("" = the dataset's register/ subfolder when present, else no register section).
+PARAMETERS_REGISTER = PARAMETERS + '''
+register = ""'''
+
+COMPARISON_SECTION = (
+    "comparison = report.load_comparison(prepared, dataset=dataset, register=register, area=area)\n"
+    "comparison_groups = None if comparison is None else report.comparison_groups_section(\n"
+    "    comparison, language=language, min_cell=min_cell)\n"
+    "if comparison_groups is not None:  # only with a register extract\n"
+    "    report.write_section(output_dir, comparison_groups)\n"
+    "comparison_groups")
+
 LOAD = '''prepared = report.load_for_report(dataset, as_of=as_of, area=area)
 print(prepared.summary())'''
 
@@ -70,19 +83,62 @@ Run it top to bottom with the project kernel, or e.g.
 `papermill notebooks/{name} out.ipynb -k alis-research -r as_of 2024-12-31 -r area Nordland`."""
 
 
-def _notebook(name: str, title: str, what: str, body: list[tuple[str, str]]) -> nbformat.NotebookNode:
+def _notebook(name: str, title: str, what: str, body: list[tuple[str, str]], imports: str = IMPORTS,
+              parameters: str = PARAMETERS) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"language_info": {"name": "python"}}
     cells = [nbformat.v4.new_markdown_cell(INTRO.format(title=title, what=what, name=name))]
-    params = nbformat.v4.new_code_cell(PARAMETERS)
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
-    cells += [params, nbformat.v4.new_code_cell(IMPORTS), nbformat.v4.new_code_cell(LOAD)]
+    cells += [params, nbformat.v4.new_code_cell(imports), nbformat.v4.new_code_cell(LOAD)]
     for kind, source in body:
         cells.append(nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source))
     for index, cell in enumerate(cells):
         cell["id"] = f"{Path(name).stem.replace('_', '-')}-{index:02d}"  # stable ids: identical files every run
     nb.cells = cells
     return nb
+
+
+PATHWAY_SECTION = ("pathway = report.pathway_section(prepared, dataset=dataset, language=language, min_cell=min_cell)\n"
+                   "report.write_section(output_dir, pathway)\npathway")
+
+
+def costs_notebook() -> nbformat.NotebookNode:
+    body: list[tuple[str, str]] = [
+        ("markdown", "## The cost model: yearly municipal cost per contract model (2019 NOK, no person data)\n\n"
+                     "Seed 003's table for 800 patients: 360,800 (private list), 1,069,125 (ALIS year 1), "
+                     "569,125 (years 2–5), extra cost 208,325 a year. Lines marked `*` are documented assumptions."),
+        ("code", "print(costs.format_cost_table(costs.yearly_costs(report.sections_costs.COST_PATIENTS)))"),
+        ("markdown", "## Cost per retained GP-year by cohort, and the sensitivity table (the report section)"),
+        *_section("cost", "costs_section"),
+        ("markdown", "## Precision: power of the ALIS-Nord design (17 + 15, 2019–2024) by simulation"),
+        ("code", "power.simulate_power(hazard_ratio=[1.0, 1.5, 2.0, 2.5, 3.0, 4.0], simulations=1000, seed=2019,\n"
+                 "                     **power.design_parameters(\"alis-nord\"))"),
+        ("markdown", "## The minimal detectable hazard ratio of the design these data describe\n\n"
+                     "Cohort sizes, start dates and follow-up to `as_of`; the sentence the report's limitations "
+                     "section quotes."),
+        ("code", "effects = report.detectable_effect(prepared)\n"
+                 "if effects is not None:\n"
+                 "    print(power.limitations_text(effects[0], decrease=effects[1], language=language, min_cell=min_cell))\n"
+                 "effects"),
+    ]
+    return _notebook("costs.ipynb", "What a retained GP costs, and how precise the evaluation can be",
+                     "The municipal cost model (seeds 003 and 004), the cost per retained GP-year by cohort with "
+                     "bootstrap intervals, its sensitivity to list size and horizon, and the power and minimal "
+                     "detectable hazard ratio of the design.", body,
+                     imports="from alis_research import costs, power, report")
+
+
+def specialist_pathway_notebook() -> nbformat.NotebookNode:
+    body: list[tuple[str, str]] = [
+        ("markdown", "## The pathway section\n\nTime to specialist approval (exit before approval competing), the "
+                     "share approved within the normed 5 years, the hospital year, and supervision fidelity when "
+                     "the dataset has `supervision.csv`. Counts below `min_cell` are suppressed."),
+        ("code", PATHWAY_SECTION),
+    ]
+    return _notebook("specialist_pathway.ipynb", "The specialisation pathway and supervision",
+                     "Time to specialist approval per cohort, the hospital year and the promised supervision "
+                     "(3 hours a month for 10.5 months a year).", body)
 
 
 def evaluation_report() -> nbformat.NotebookNode:
@@ -102,29 +158,59 @@ def evaluation_report() -> nbformat.NotebookNode:
         *_section("turnover", "turnover_section"),
         ("markdown", "## Contract duration"),
         *_section("duration", "contract_duration_section"),
-        ("markdown", "## Limitations"),
+        ("markdown", "## Comparison groups (only when a GP-register extract is present)"),
+        ("code", COMPARISON_SECTION),
+        ("markdown", "## What a retained GP costs"),
+        *_section("costs", "costs_section"),
+        ("markdown", "## The specialisation pathway and supervision"),
+        ("code", PATHWAY_SECTION),
+        ("markdown", "## Limitations (quotes the minimal detectable hazard ratio of the design)"),
         *_section("limitations", "limitations_section"),
         ("markdown", "## Summary of findings (written from the numbers above)"),
-        ("code", "facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, limitations)\n"
+        ("code", "facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, costs, pathway,\n"
+                 "                             limitations)\n"
                  "summary = report.summary_section(prepared, facts, language=language, min_cell=min_cell)\n"
                  "report.write_section(output_dir, summary)\nsummary"),
         ("markdown", "## Appendix: provenance and the suppression applied"),
-        ("code", "suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration)\n"
+        ("code", "suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration, costs,\n"
+                 "                                         pathway, *[s for s in [comparison_groups] if s])\n"
                  "appendix = report.appendix_section(prepared, dataset=dataset, area=area, language=language,\n"
                  "                                   min_cell=min_cell, suppression=suppression)\n"
                  "report.write_section(output_dir, appendix)\nappendix"),
         ("markdown", "## Machine-readable results (internal: unsuppressed, `publishable: false`)"),
         ("code", "from alis_research.results import build_results\n\n"
-                 "results = build_results(prepared)\nreport.write_results(output_dir, results)"),
+                 "results = build_results(prepared, comparison=comparison)\nreport.write_results(output_dir, results)"),
     ]
     return _notebook("evaluation_report.ipynb", "Evaluation report: fastlønn vs næring",
                      "Assembles the publication: every section is computed and written to the report folder "
-                     "through `alis_research.report`; `alis-research report` then renders the PDF and HTML.", body)
+                     "through `alis_research.report`; `alis-research report` then renders the PDF and HTML.", body,
+                     parameters=PARAMETERS_REGISTER)
+
+
+def comparison_groups_notebook() -> nbformat.NotebookNode:
+    body: list[tuple[str, str]] = [
+        ("markdown", "## The register comparisons (the report section)\n\n"
+                     "Needs a GP-register extract: `register` or the dataset's `register/` folder "
+                     "(docs/register.md). Without one the cell shows `None`."),
+        ("code", COMPARISON_SECTION),
+        ("markdown", "## The analyses behind it (internal: unsuppressed)"),
+        ("code", "if comparison is not None:\n"
+                 "    display(comparison.abelsen, comparison.alis_vs_gps, comparison.did)"),
+        ("code", "if comparison is not None:\n"
+                 "    display(comparison.did.event_study)"),
+    ]
+    return _notebook("comparison_groups.ipynb", "Comparison groups from the GP register",
+                     "The Abelsen et al. 2015 replication, ALIS versus other GPs of the same municipalities and "
+                     "years, and participating versus rejected-applicant versus non-applicant municipalities "
+                     "(difference in differences with an event study).", body, parameters=PARAMETERS_REGISTER)
 
 
 def all_notebooks() -> dict[str, nbformat.NotebookNode]:
     notebooks = {name: _notebook(name, title, what, [c for var, fn in sections for c in _section(var, fn)])
                  for name, (title, what, sections) in TOPICS.items()}
+    notebooks["costs.ipynb"] = costs_notebook()
+    notebooks["specialist_pathway.ipynb"] = specialist_pathway_notebook()
+    notebooks["comparison_groups.ipynb"] = comparison_groups_notebook()
     notebooks["evaluation_report.ipynb"] = evaluation_report()
     return notebooks
 

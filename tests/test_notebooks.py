@@ -19,9 +19,11 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 SMALL = Path(__file__).parent / "fixtures" / "report_small"
 GOOD_SMALL = Path(__file__).parent / "fixtures" / "good_small"
 EXPECTED = {"data_quality.ipynb", "cohort_description.ipynb", "retention.ipynb", "turnover.ipynb",
-            "contract_duration.ipynb", "evaluation_report.ipynb"}
+            "contract_duration.ipynb", "costs.ipynb", "specialist_pathway.ipynb", "evaluation_report.ipynb"}
 TOPICS = sorted(EXPECTED - {"evaluation_report.ipynb"})
 PARAMETER_NAMES = ["dataset", "as_of", "area", "language", "min_cell", "output_dir"]
+#: Notebooks that can use a GP-register extract take its folder as one more parameter (issue 5).
+REGISTER_NOTEBOOKS = {"evaluation_report.ipynb", "comparison_groups.ipynb"}
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -45,7 +47,7 @@ def test_one_parameters_cell_of_plain_literals(name):
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), \
             f"parameters cell must hold plain literal assignments, found: {ast.unparse(node)}"
         names.append(node.targets[0].id)
-    assert names == PARAMETER_NAMES
+    assert names == PARAMETER_NAMES + (["register"] if name in REGISTER_NOTEBOOKS else [])
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0] is tagged[0], "the parameters cell comes first"
     assert code[1].source.startswith(("import ", "from ")), "then one import cell"
@@ -138,5 +140,5 @@ def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_
     if name == "evaluation_report.ipynb":
         keys = [s["key"] for s in content["sections"]]
         assert keys == ["summary", "methods", "data_quality", "cohort_description", "retention", "turnover",
-                        "contract_duration", "limitations", "appendix"]
+                        "contract_duration", "costs", "pathway", "limitations", "appendix"]
         assert (out / "results.json").is_file()

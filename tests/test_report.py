@@ -250,3 +250,49 @@ def test_cli_report(tmp_path, capsys):
     assert code == 0
     assert str(tmp_path / "report_small_all_en") in output and "timings" in output
     assert main(["report", str(tmp_path / "missing"), "--as-of", AS_OF, "--out", str(tmp_path)]) == 1
+
+
+# --------------------------------------------------------------------------- costs, pathway, precision (issue 6)
+def _plain(text: str) -> str:
+    """PDF text with the no-break and narrow no-break spaces as plain spaces."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_demo_pdf_has_costs_pathway_and_the_minimal_detectable_effect(demo_report, demo_dataset):
+    from alis_research.report import detectable_effect, load_for_report
+
+    text = _plain("\n".join(pdf_pages(demo_report.pdf)))
+    for heading in ("Hva en ALIS som blir, koster", "Kostnad per beholdt legeår", "Spesialiseringsløpet og veiledning",
+                    "Tid til spesialistgodkjenning", "Sykehusåret", "Veiledning"):
+        assert heading in text, heading
+    # seed 003, by hand: 1,069,125 in year 1, 569,125 in years 2-5, 208,325 more than a private list's 360,800
+    for amount in ("360 800", "1 069 125", "569 125", "208 325"):
+        assert amount in text, amount
+    # the limitations quote power.py's minimal detectable hazard ratio for the data's design
+    up, down = detectable_effect(load_for_report(demo_dataset, as_of=AS_OF))
+    hr = up.effects.set_index("test").loc["log-rank", "hazard_ratio"]
+    limitations = text[text.rindex("Begrensninger"):]
+    assert f"hasardratioen er minst {hr:.2f}".replace(".", ",") in _plain(limitations).replace("\n", " ")
+    content = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
+    assert content["facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
+    assert {"costs", "pathway"} <= {s["key"] for s in content["sections"]}
+    assert (demo_report.path / "figures" / "cost_retained.svg").is_file()
+
+
+def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
+    content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    sections = {s["key"]: s for s in content["sections"]}
+    not_counts = {"År", "Utdanningsår"}  # years, not counts of people
+    for key in ("costs", "pathway"):
+        for block in sections[key]["blocks"]:
+            if block["type"] == "table":
+                for row in block["rows"]:
+                    for column, cell in zip(block["columns"], row):
+                        if column not in not_counts and re.fullmatch(r"\d+", cell):
+                            assert cell == "0" or int(cell) >= 5, (key, block["id"], column, row)
+            for line in [block.get("text", "")] + block.get("items", []):
+                assert check_no_leaks(line, [], 5) == [], line
+    hospital = next(b for b in sections["pathway"]["blocks"] if b.get("id") == "hospital_year")
+    assert "<5" in [c for row in hospital["rows"] for c in row]  # the one hospital year is suppressed
+    text = "\n".join(pdf_pages(small_report.pdf))
+    assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text

@@ -32,6 +32,15 @@ from .sections import (
     summary_section,
     turnover_section,
 )
+from .sections_register import comparison_groups_section, load_comparison
+from .sections_costs import (
+    PathwayInputs,
+    costs_section,
+    design_from_data,
+    detectable_effect,
+    load_pathway_inputs,
+    pathway_section,
+)
 
 __all__ = [
     "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report", "cli_report",
@@ -40,6 +49,11 @@ __all__ = [
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
     "retention_section", "select_area", "summary_section", "turnover_section", "write_meta",
     "write_results", "write_section",
+    # comparison groups from a GP-register extract (sections_register)
+    "comparison_groups_section", "load_comparison",
+    # costs, pathway and precision (sections_costs)
+    "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
+    "pathway_section",
 ]
 
 
@@ -56,7 +70,7 @@ def collect_suppression(*sections: Section) -> list[dict]:
 def cli_report(args) -> int:
     """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out]``."""
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out)
+                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
     print(f"report written to {outcome.path}")
     for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
                         ("manifest", outcome.manifest)):

@@ -1,6 +1,6 @@
 """Build one published report: validate, run the notebook once, render PDF and HTML, publish atomically.
 
-The sequence (see ``docs/_parts/reports.md``):
+The sequence (see ``docs/reports.md``):
 
 1. validate and prepare the dataset in this process, so a user error raises
    :class:`~alis_research.errors.AlisError` before any kernel starts;
@@ -107,23 +107,27 @@ def _parameters(dataset_dir: Path, *, as_of, area, language, min_cell) -> dict:
 
 
 def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb",
-                      min_cell: int = config.DEFAULT_MIN_CELL) -> str:
+                      min_cell: int = config.DEFAULT_MIN_CELL, register=None) -> str:
     """SHA-256 over everything a report depends on, computed without running anything.
 
     Covers the dataset folder's files (the data fingerprint), the parameters,
     the package version, the report notebook's contents and the PDF
     template's contents. Equal keys mean the report would come out the same,
-    so ``regenerate`` can skip it.
+    so ``regenerate`` can skip it. A register extract inside the dataset folder
+    (``register/``) is part of the dataset's files; one given elsewhere
+    (``register``, ``--register``) is added under ``register``.
     """
     dataset_dir = config.dataset_dir(dataset)
     if not Path(dataset_dir).is_dir():
         raise AlisError(f"dataset folder {dataset_dir} does not exist")
+    outside = register is not None and not Path(register).resolve().is_relative_to(Path(dataset_dir).resolve())
     document = {
         "data": _dataset_files(Path(dataset_dir)),
         "parameters": _parameters(Path(dataset_dir), as_of=as_of, area=area, language=language, min_cell=min_cell),
         "package_version": __version__,
         "notebooks": {name: _sha256_bytes(notebook_path(name).read_bytes()) for name in KEY_NOTEBOOKS},
         "templates": {name: _sha256_bytes(data) for name, data in template_files().items()},
+        **({"register": _dataset_files(Path(register))} if outside else {}),
     }
     return _sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
@@ -260,7 +264,7 @@ def notebook_timings(executed: Path, started: float) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- the report
 def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
-                 out_dir=None, kernel_name: str | None = None) -> ReportOutcome:
+                 out_dir=None, kernel_name: str | None = None, register=None) -> ReportOutcome:
     """Validate, analyse and publish one report folder ``<out_dir>/<dataset>_<area>_<language>/``.
 
     Parameters
@@ -277,6 +281,9 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         Folder under which the report folder is made (default ``config.REPORTS``).
     kernel_name : str, optional
         Jupyter kernel; default the project kernel (registered privately if needed).
+    register : path, optional
+        GP-register extract for the comparison-groups section (``--register``); default
+        ``<dataset>/register/`` when it exists, else the section is left out.
 
     Returns
     -------
@@ -289,7 +296,10 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     ReportFailed
         A notebook cell failed; the previous report is left intact.
     """
+    from ..comparison import find_register
+    from ..register import load_register
     from .sections import load_for_report
+    from .sections_costs import load_pathway_inputs
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -299,9 +309,13 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         raise AlisError(f"--min-cell must be at least 1, got {min_cell}")
     dataset_dir = Path(config.dataset_dir(dataset)).resolve()
     prepared = load_for_report(dataset_dir, as_of=as_of, area=area)
+    load_pathway_inputs(dataset_dir, as_of=as_of)  # the optional supervision.csv, checked before any kernel
+    register_dir = find_register(dataset_dir, register)  # the optional register extract, checked before any kernel
+    register_files = load_register(register_dir).attrs["input_files"] if register_dir is not None else {}
     timings["prepare"] = time.perf_counter() - t0
 
-    inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell)
+    inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
+                                   register=register_dir)
     kernel = resolve_kernel(kernel_name)
     out_dir = Path(out_dir) if out_dir else config.REPORTS
     final_dir = out_dir / report_name(dataset_dir, area, language)
@@ -311,7 +325,8 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     with alis_io.atomic_output_dir(final_dir) as tmp:
         executed = tmp / EXECUTED_DIR / REPORT_NOTEBOOK
         parameters = {"dataset": str(dataset_dir), "as_of": str(as_of), "area": area, "language": language,
-                      "min_cell": int(min_cell), "output_dir": str(tmp)}
+                      "min_cell": int(min_cell), "output_dir": str(tmp),
+                      "register": str(register_dir.resolve()) if register_dir is not None else ""}
         wall = time.time()
         t1 = time.perf_counter()
         execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
@@ -335,6 +350,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
             "data_fingerprint": prepared.fingerprint,
             "synthetic": bool(prepared.synthetic),
             "input_files": dict(prepared.manifest.get("input_files", {})),
+            **({"register_input_files": dict(register_files)} if register_dir is not None else {}),
             "notebooks": {
                 REPORT_NOTEBOOK: {"template_sha256": _sha256_bytes(notebook.read_bytes()),
                                   "executed_sha256": alis_io.sha256_file(executed),

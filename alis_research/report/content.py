@@ -49,6 +49,9 @@ SECTION_ORDER = (
     "retention",
     "turnover",
     "contract_duration",
+    "costs",
+    "pathway",
+    "comparison_groups",
     "limitations",
     "appendix",
 )

@@ -29,10 +29,10 @@ from ..disclosure import (
     SuppressionEntry,
     format_at_risk,
     format_count,
-    mask_small_numbers,
     suppress_counts,
 )
 from ..errors import AlisError, AlisWarning, NotEstimableWarning
+from . import notes as note_text
 from .content import Section
 from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_percent, fmt_years
 
@@ -131,10 +131,11 @@ def _notes(section: Section, result, language: str, min_cell: int) -> None:
     """Publish an analysis's caveat notes, with small counts in them masked."""
     if result is None or not getattr(result, "notes", None):
         return
-    notes = [mask_small_numbers(n, min_cell) for n in result.notes]
+    # translated, with only counts of people/episodes/events masked (report/notes.py)
+    notes, all_known = note_text.publish_notes(result.notes, language, min_cell)
     if len(notes) > MAX_NOTES:
         notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
-    section.paragraph(T("analysis_notes", language))
+    section.paragraph(T("analysis_notes" if all_known else "analysis_notes_untranslated", language))
     section.items(notes)
 
 
@@ -165,7 +166,7 @@ def data_quality_section(prepared, *, language: str = "nb", min_cell: int = conf
     section.paragraph(T("dq_intro", language, as_of=f"{prepared.as_of:%Y-%m-%d}"))
     rows = [(T("dq_analysed", language), len(episodes))]
     for reason, count in exclusions["reason"].value_counts(sort=False).sort_index().items():
-        rows.append((T("dq_excluded", language, reason=reason), int(count)))
+        rows.append((T("dq_excluded", language, reason=note_text.exclusion_reason(reason, language)), int(count)))
     flow = pd.DataFrame(rows, columns=[T("col_episodes_flow", language), T("col_n", language)])
     sup = suppress_counts(flow, [flow.columns[1]], min_cell=min_cell, totals="columns", name="flow",
                           label_column=flow.columns[0])
@@ -207,7 +208,8 @@ def _category_block(episodes: pd.DataFrame, column: str, label: str, levels, lan
     counts = pd.crosstab(values, episodes["cohort"]).reindex(columns=list(config.CONTRACT_TYPES), fill_value=0)
     order = [lv for lv in levels if lv in counts.index] + (["__missing__"] if "__missing__" in counts.index else [])
     counts = counts.reindex(order).fillna(0).astype(int)
-    names = [T("missing", language) if lv == "__missing__" else str(lv) for lv in order]
+    names = [T("missing", language) if lv == "__missing__" else note_text.value_label(lv, language, column)
+             for lv in order]
     frame = counts.reset_index(drop=True)
     frame.insert(0, "label", [f"{label}: {n}" for n in names])
     frame["total"] = frame[list(config.CONTRACT_TYPES)].sum(axis=1)
@@ -320,7 +322,8 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
         if rows:
             section.table("km_survival", pd.DataFrame(rows), T("cap_km_table", language),
                           notes=[T("km_ci_note", language)],
-                          suppression=[SuppressionEntry("km_survival", f"{r['group']} {r['time']}", "at_risk", "primary")
+                          suppression=[SuppressionEntry("km_survival", f"{contract_label(r['group'], language)}, "
+                                                        f"{fmt_years(r['time'], language, 0)}", "at_risk", "primary")
                                        for _, r in surv.iterrows() if 0 < r["at_risk"] < min_cell])
         med_rows = []
         for _, r in km.median.iterrows():
@@ -444,6 +447,7 @@ def _generic_table(table: pd.DataFrame, language: str, min_cell: int, *, name: s
     ``totals`` and ``linked`` as given); the rest is formatted for the language.
     """
     frame = table[[c for c in table.columns if c not in HIDDEN_COLUMNS]].reset_index(drop=True)
+    frame = note_text.publish_values(frame, language)  # size classes, Cox terms, distributions in words
     counts = [c for c in frame.columns if c in COUNT_COLUMNS]
     label_column = next((c for c in frame.columns if frame[c].dtype == object), None)
     sup = suppress_counts(frame, counts, min_cell=min_cell, totals=totals, linked=linked, name=name,
@@ -510,7 +514,7 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
         adj_rows = _cox_rows(adjusted, language) if adjusted is not None else {}
         terms = list(dict.fromkeys([*crude_rows, *adj_rows]))
         table = pd.DataFrame({
-            T("col_term", language): [contract_label(t, language) if t in config.CONTRACT_TYPES else t for t in terms],
+            T("col_term", language): [note_text.term_label(t, language) for t in terms],
             T("cox_crude", language): [crude_rows.get(t, "") for t in terms],
             T("cox_adjusted", language): [adj_rows.get(t, "") for t in terms],
         })
@@ -586,38 +590,36 @@ def methods_section(prepared, *, language: str = "nb", min_cell: int = config.DE
     """The definitions, compactly (the full text is docs/methods.md)."""
     section = Section("methods", T("methods", language))
     for key in ("m_data", "m_cohort", "m_censoring", "m_km", "m_turnover", "m_cox", "m_competing", "m_parametric",
-                "m_disclosure"):
+                "m_costs", "m_pathway", "m_power", "m_disclosure"):
         section.paragraph(T(key, language, m=min_cell, as_of=f"{prepared.as_of:%Y-%m-%d}",
                             tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
     return section
 
 
-def minimal_detectable_hr(events: int, share: float, *, alpha: float = 0.05, power: float = 0.8) -> float | None:
-    """Smallest hazard ratio detectable with ``events`` events (Schoenfeld's formula).
-
-    .. math:: \\log HR = (z_{1-\\alpha/2} + z_{power}) / \\sqrt{D\\,p\\,(1-p)}
-    """
-    from scipy.stats import norm
-
-    if events <= 0 or not 0 < share < 1:
-        return None
-    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
-    return float(math.exp(z / math.sqrt(events * share * (1 - share))))
-
-
 def limitations_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Caveats, and the minimal detectable hazard ratio of the data's design (:mod:`alis_research.power`)."""
+    from .sections_costs import detectable_effect
+    from ..power import limitations_text
+
     section = Section("limitations", T("limitations", language))
     ep = prepared.episodes
     events = int(ep["exit"].sum())
-    share = float((ep["cohort"] == "næring").mean()) if len(ep) else 0.0
-    mde = minimal_detectable_hr(events, share)
     items = [T("lim_small", language, n=format_count(len(ep), min_cell), events=format_count(events, min_cell)),
              T("lim_confounding", language), T("lim_followup", language), T("lim_synthetic", language)
              if prepared.synthetic else T("lim_register", language)]
-    if mde is not None:
-        items.append(T("lim_mde", language, hr=_num(mde, 2, language), inv=_num(1 / mde, 2, language)))
+    facts: dict = {"events": events}
+    effects = detectable_effect(prepared)
+    if effects is not None:
+        up, down = effects
+        items.append(limitations_text(up, language=language, decrease=down, min_cell=min_cell)
+                     + " " + T("lim_mde_design", language))
+        row = up.effects.set_index("test").loc["log-rank"]
+        facts.update({"mde_hr": _safe_float(row["hazard_ratio"]),
+                      "mde_hr_decrease": _safe_float(down.effects.set_index("test").loc["log-rank", "hazard_ratio"]),
+                      "mde_schoenfeld_hr": _safe_float(row["schoenfeld_hazard_ratio"]),
+                      "mde_simulations": int(up.params["simulations"]), "mde_seed": int(up.params["seed"])})
     section.items(items)
-    section.facts = {"mde_hr": mde, "events": events}
+    section.facts = facts
     return section
 
 
@@ -635,7 +637,7 @@ def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_
     params = [
         (T("col_dataset", language), Path(str(dataset)).name),
         (T("as_of", language), f"{prepared.as_of:%Y-%m-%d}"),
-        (T("area", language), area),
+        (T("area", language), T("all_areas", language) if area == "all" else area),
         (T("col_language", language), language),
         (T("min_cell", language), str(min_cell)),
         (T("fingerprint", language), prepared.fingerprint),
@@ -646,13 +648,10 @@ def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_
     section.heading(T("suppression_applied", language))
     entries = suppression or []
     if entries:
-        frame = pd.DataFrame([{
-            T("col_table", language): e["table"] if isinstance(e, dict) else e.table,
-            T("col_row", language): e["row"] if isinstance(e, dict) else e.row,
-            T("col_column", language): e["column"] if isinstance(e, dict) else e.column,
-            T("col_reason", language): T(f"reason_{e['reason'] if isinstance(e, dict) else e.reason}", language),
-        } for e in entries])
-        frame = frame.rename(columns=lambda c: c)
+        # table captions and row/column labels as the report shows them (report/notes.py)
+        frame = pd.DataFrame(note_text.suppression_rows(entries, language),
+                             columns=["table", "row", "column", "reason"])
+        frame = frame.rename(columns=lambda c: T(f"col_{c}", language))
         section.paragraph(T("suppression_intro", language, m=min_cell, n=len(entries)))
         section.table("suppression", frame, T("cap_suppression", language))
     else:
@@ -694,6 +693,16 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
     irr = facts.get("turnover", {}).get("irr")
     if irr and irr.get("estimate") is not None:
         points.append(T("s_irr", language, est=fmt_ci(irr["estimate"], irr["ci_lower"], irr["ci_upper"], language)))
+    cost = facts.get("costs", {})
+    per_year = cost.get("cost_per_retained_year", {})
+    if all(c in per_year for c in config.CONTRACT_TYPES):
+        points.append(T("s_costs", language, n=fmt_int(cost["patients"], language), tau=_num(cost["horizon"], 0, language),
+                        f=fmt_int(round(per_year["fastlønn"]["estimate"], -3), language),
+                        n_=fmt_int(round(per_year["næring"]["estimate"], -3), language)))
+    approved = facts.get("pathway", {}).get("approved_within_5_years", {})
+    if all(c in approved for c in config.CONTRACT_TYPES):
+        points.append(T("s_pathway", language, f=fmt_percent(approved["fastlønn"], language),
+                        n=fmt_percent(approved["næring"], language)))
     small = facts.get("cohort_description", {}).get("small_municipality")
     # a share reveals its count: say it only when neither part is a small cell
     if small and all(n[c] and not (0 < small[c] < min_cell or 0 < n[c] - small[c] < min_cell)

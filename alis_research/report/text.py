@@ -119,7 +119,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "{what}: ikke estimerbar med disse dataene (for få forløp eller hendelser).",
         "{what}: not estimable with these data (too few episodes or events).",
     ),
-    "analysis_notes": ("Merknader fra analysene (på engelsk):", "Notes from the analyses:"),
+    "analysis_notes": ("Merknader fra analysene:", "Notes from the analyses:"),
+    # some note has no translation in report/notes.py: it is shown in English
+    "analysis_notes_untranslated": ("Merknader fra analysene (noen på engelsk):", "Notes from the analyses:"),
     "few_episodes_caveat": (
         "Få forløp ({groups}: færre enn {twice}): anslagene er svært usikre og bør leses med forsiktighet.",
         "Few episodes ({groups}: fewer than {twice}): the estimates are very uncertain and should be read with care.",
@@ -229,8 +231,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "t1_follow_up": ("Oppfølging i år, median (IQR)", "Follow-up in years, median (IQR)"),
     "t1_person_years": ("Personår i alt", "Person-years, total"),
     "t1_note": (
-        "Medianer vises bare for grupper med minst minste viste antall forløp (ellers «:»). K = kvinne, M = mann.",
-        "Medians are shown only for groups with at least the smallest cell size (otherwise ':'). K = women, M = men.",
+        "Medianer vises bare for grupper med minst minste viste antall forløp (ellers «:»).",
+        "Medians are shown only for groups with at least the smallest cell size (otherwise ':').",
     ),
     "cap_table1": ("Forløp etter avtaleform ved start (beskrivelse av kohortene)", "Episodes by contract type at start (description of the cohorts)"),
     # ---- retention
@@ -323,8 +325,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Turnover: exits per 100 person-years with exact Poisson intervals; rate ratio from a Poisson GLM with log person-years as offset, checked for overdispersion.",
     ),
     "m_cox": (
-        "Avtalevarighet: Cox-modell på tellingsprosessintervaller med gjeldende avtaleform, Efron-korreksjon og robuste standardfeil gruppert på kommune; ujustert og justert for kommunestørrelse. Proporsjonale hasarder kontrolleres med skalerte Schoenfeld-residualer.",
-        "Contract duration: Cox model on counting-process intervals with the current contract type, Efron ties and robust standard errors clustered by municipality; crude and adjusted for municipality size. Proportional hazards are checked with scaled Schoenfeld residuals.",
+        "Avtalevarighet: Cox-modell på tellingsprosessintervaller med gjeldende avtaleform, Efron-korreksjon og robuste standardfeil gruppert på kommune (med korreksjon for få kommuner: t-fordeling med G−1 frihetsgrader); ujustert og justert for kommunestørrelse. Proporsjonale hasarder kontrolleres med skalerte Schoenfeld-residualer.",
+        "Contract duration: Cox model on counting-process intervals with the current contract type, Efron ties and robust standard errors clustered by municipality (with the few-cluster correction: t on G−1 degrees of freedom); crude and adjusted for municipality size. Proportional hazards are checked with scaled Schoenfeld residuals.",
     ),
     "m_competing": (
         "Konkurrerende risiko: Aalen–Johansen kumulativ insidens for å bli i allmennpraksis i regionen mot å forlate den.",
@@ -333,6 +335,18 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "m_parametric": (
         "Framskriving: Weibull- og log-normal-modeller (valgt etter AIC) gir en anslått median ut over oppfølgingen.",
         "Extrapolation: Weibull and log-normal models (chosen by AIC) give an estimated median beyond the follow-up.",
+    ),
+    "m_costs": (
+        "Kostnader: kommunens årlige kostnad per avtalemodell fra ALIS-Nords regneeksempel (2019-satser) og dokumenterte antakelser; kostnad per beholdt legeår = (rekrutteringstilskudd + årlig kostnad × forventet tid i stillingen per utdanningsår) / forventet tid i stillingen de første {tau} årene (RMST), med bootstrap-intervaller.",
+        "Costs: the municipality's yearly cost per contract model from ALIS-Nord's worked example (2019 rates) and documented assumptions; cost per retained GP-year = (recruitment grant + yearly cost × expected time in post per training year) / expected time in post over the first {tau} years (RMST), with bootstrap intervals.",
+    ),
+    "m_pathway": (
+        "Spesialiseringsløpet: kumulativ insidens av spesialistgodkjenning med avgang før godkjenning som konkurrerende hendelse (Aalen–Johansen), sykehusåret (ikke avgang) og levert veiledning mot lovet (3 timer i måneden i 10,5 måneder i året).",
+        "The specialisation pathway: cumulative incidence of specialist approval with leaving before approval as a competing event (Aalen–Johansen), the hospital year (not an exit) and supervision delivered against the promise (3 hours a month for 10.5 months a year).",
+    ),
+    "m_power": (
+        "Presisjon: minste hasardratio som påvises med 80 % styrke, funnet ved simulering av utformingen (kohortstørrelser, startdatoer, oppfølging) med log-rank-test og fast frø.",
+        "Precision: the smallest hazard ratio detected with 80% power, found by simulating the design (cohort sizes, start dates, follow-up) with the log-rank test and a fixed seed.",
     ),
     "m_disclosure": (
         "Skjerming: antall fra 1 til {m} minus 1 vises som «<{m}», med sekundær skjerming («:») der summer ellers kunne avsløre en skjermet celle; rater fra skjermede antall skjermes også. Ingen personidentifikator, navn eller individuell dato publiseres.",
@@ -360,8 +374,181 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "The data come from the municipalities' own records; errors and missing events cannot be ruled out although every row was checked.",
     ),
     "lim_mde": (
-        "Med dette antallet avganger kan studien (80 % styrke, 5 % nivå) bare påvise hazardratioer på omtrent {hr} eller mer (eller {inv} eller mindre).",
-        "With this number of exits the study (80% power, 5% level) can only detect hazard ratios of about {hr} or more (or {inv} or less).",
+        "Presisjon: med {nf} på fastlønn og {nn} i næring og oppfølging til {end} har log-rank-testen {power} styrke ({alpha} nivå) først når hasardratioen er minst {hr} for næring mot fastlønn{down} ({b} simulerte datasett, median tid i stillingen {median} år på fastlønn; Schoenfelds tilnærming: {hr_s}). Mindre forskjeller kan ikke utelukkes.",
+        "Precision: with {nf} salaried and {nn} self-employed ALIS followed to {end}, the log-rank test has {power} power ({alpha} level) only for hazard ratios of at least {hr} for næring vs fastlønn{down} ({b} simulated datasets, median time in post {median} years on fastlønn; Schoenfeld's approximation: {hr_s}). Smaller differences cannot be ruled out.",
+    ),
+    "lim_mde_down": (", eller høyst {hr} om næring blir lenger", ", or at most {hr} if næring stay longer"),
+    "lim_mde_none": (
+        "Presisjon: med {nf} på fastlønn og {nn} i næring kan selv svært store forskjeller i avgangsrisiko (hasardratio opp til {max}) ikke påvises med {power} styrke.",
+        "Precision: with {nf} salaried and {nn} self-employed ALIS even very large differences in the hazard of leaving (hazard ratios up to {max}) cannot be detected with {power} power.",
+    ),
+    "lim_mde_design": (
+        "Presisjonen er beregnet for utformingen dataene beskriver: kohortstørrelsene, hvert forløps startdato og oppfølging til datadatoen.",
+        "The precision is computed for the design the data describe: the cohort sizes, each episode's start date and follow-up to the as-of date.",
+    ),
+    # ---- costs (what a retained GP costs)
+    "costs": ("Hva en ALIS som blir, koster", "What a retained GP costs"),
+    "cost_intro": (
+        "Kommunens kostnad per avtalemodell er regnet ut fra ALIS-Nords regneeksempel (2019-satser) for en liste på {n} pasienter. Linjer regneeksempelet ikke priser (lønn og kontor ved fastlønn, inntekter fra egenandeler og refusjoner, veiledning, kurs), er dokumenterte antakelser som kommunen bør erstatte med egne tall. Alle beløp er i 2019-kroner.",
+        "The municipality's cost per contract model follows ALIS-Nord's worked example (2019 rates) for a list of {n} patients. Lines the example does not price (salary and office for fastlønn, fee and refund income, supervision, courses) are documented assumptions that a municipality should replace with its own figures. All amounts are in 2019 NOK.",
+    ),
+    "cost_model_private": ("Privat liste", "Private list"),
+    "cost_model_naering": ("ALIS i næring", "ALIS, næring"),
+    "cost_model_fastlonn": ("ALIS på fastlønn", "ALIS, fastlønn"),
+    "cost_col_year": ("Utdanningsår", "Training year"),
+    "cost_col_grants": ("Tilskudd", "Grants"),
+    "cost_col_extra_grants_vs_private": ("Tilskudd utover privat liste", "Grants above a private list"),
+    "cost_col_other_costs": ("Andre kostnader*", "Other costs*"),
+    "cost_col_programme_grant": ("ALIS-Nord-tilskudd", "ALIS-Nord grant"),
+    "cost_col_net_cost": ("Nettokostnad", "Net cost"),
+    "cap_cost_yearly": (
+        "Kommunens årlige kostnad per avtalemodell, liste på {n} pasienter (kroner, 2019)",
+        "The municipality's yearly cost per contract model, list of {n} patients (NOK, 2019)",
+    ),
+    "cost_yearly_note": (
+        "«Tilskudd»: rekrutteringstilskudd og basistilskudd som i regneeksempelet (privat liste 451 kroner per pasient; ALIS i næring garantert for de første 500 pasientene og 1,25 × 451 kroner per pasient over det). Negative beløp er inntekter og tilskudd til kommunen.",
+        "'Grants': recruitment and basic grants as in the worked example (private list NOK 451 per patient; ALIS næring guaranteed for the first 500 patients and 1.25 × NOK 451 per patient above). Negative amounts are income and grants to the municipality.",
+    ),
+    "cost_assumptions": (
+        "* Antakelser: lønn inkl. sosiale kostnader {salary} og kontor {office} kroner i året (fastlønn); inntekter fra egenandeler og refusjoner {fee} kroner per pasient i året (fastlønn); veiledning {hours} timer à {rate} kroner (begge); kurs- og inntektstapsdekning {course} kroner i året (næring); ALIS-Nord-tilskudd {grant} kroner i året i {years} år.",
+        "* Assumptions: salary incl. social costs NOK {salary} and office NOK {office} a year (fastlønn); fee and refund income NOK {fee} per patient a year (fastlønn); supervision {hours} hours at NOK {rate} (both); course and income-loss cover NOK {course} a year (næring); ALIS-Nord grant NOK {grant} a year for {years} years.",
+    ),
+    "cost_extra_text": (
+        "For en liste på {n} pasienter får kommunen med en ALIS i næring {extra} kroner mer i tilskuddsutgifter i året enn med en privat liste, og {extra1} kroner mer det første året, da rekrutteringstilskuddet kommer i tillegg.",
+        "For a list of {n} patients an ALIS on næring costs the municipality NOK {extra} a year more in grants than a private list, and NOK {extra1} more in the first year, when the recruitment grant comes on top.",
+    ),
+    "cost_retained_heading": ("Kostnad per beholdt legeår", "Cost per retained GP-year"),
+    "cost_retained_intro": (
+        "For hver kohort er forventet tid i stillingen de første {tau} årene (RMST fra Kaplan–Meier-kurven) kombinert med den årlige kostnaden for kohortens avtalemodell mens ALIS-en er i stillingen, pluss rekrutteringstilskuddet ved start. Intervallene er persentil-bootstrap ({b} trekninger av forløp innen kohort, fast frø {seed}).",
+        "For each cohort the expected time in post over the first {tau} years (RMST of the Kaplan–Meier curve) is combined with the yearly cost of the cohort's contract model while the ALIS is in post, plus the recruitment grant at the start. Intervals are percentile bootstrap ({b} resamples of episodes within cohort, fixed seed {seed}).",
+    ),
+    "cost_col_retained": ("År i stillingen av {tau} (95 % KI)", "Years in post of {tau} (95% CI)"),
+    "cost_col_expected": ("Kostnad per ALIS, 1000 kr (95 % KI)", "Cost per ALIS, NOK 1,000 (95% CI)"),
+    "cost_col_per_year": ("Per beholdt legeår, 1000 kr (95 % KI)", "Per retained GP-year, NOK 1,000 (95% CI)"),
+    "cost_col_parametric": ("Per legeår, parametrisk, 1000 kr", "Per GP-year, parametric, NOK 1,000"),
+    "cap_cost_retained": (
+        "Kostnad per beholdt legeår de første {tau} årene, liste på {n} pasienter",
+        "Cost per retained GP-year over the first {tau} years, list of {n} patients",
+    ),
+    "cost_retained_note": (
+        "Parametrisk: samme regnestykke med Weibull- eller log-normal-modellen (valgt etter AIC), uten intervall. «:»: kohort med færre enn {m} forløp, anslaget vises ikke.",
+        "Parametric: the same calculation with the Weibull or log-normal model (chosen by AIC), without an interval. ':': a cohort of fewer than {m} episodes, the estimate is withheld.",
+    ),
+    "cost_interpretation": (
+        "Slik leses tallene: kostnader som bare løper mens ALIS-en er i stillingen, gir samme kostnad per beholdt legeår uansett hvor lenge den blir. For fastlønn er kostnaden per beholdt legeår derfor lik den årlige nettokostnaden og uten usikkerhet fra dataene; for næring fordeles rekrutteringstilskuddet på de forventede årene i stillingen, så tidlige avganger gjør hvert beholdte år dyrere. Kostnaden ved å rekruttere en etterfølger er ikke regnet med.",
+        "How to read the numbers: costs that run only while the ALIS is in post give the same cost per retained GP-year however long the ALIS stays. For fastlønn the cost per retained GP-year therefore equals the yearly net cost, with no uncertainty from the data; for næring the recruitment grant is spread over the expected years in post, so early exits make each retained year dearer. The cost of recruiting a successor is not included.",
+    ),
+    "cap_cost_fig": (
+        "Kostnad per beholdt legeår (95 % bootstrap-KI), liste på {n} pasienter",
+        "Cost per retained GP-year (95% bootstrap CI), list of {n} patients",
+    ),
+    "cost_fig_withheld": (
+        "Figuren over kostnad per beholdt legeår er utelatt fordi minst én kohort har færre enn {m} forløp eller ikke kan estimeres.",
+        "The figure of the cost per retained GP-year is left out because at least one cohort has fewer than {m} episodes or cannot be estimated.",
+    ),
+    "cap_cost_sensitivity": (
+        "Følsomhet: kostnad per beholdt legeår (1000 kr) etter listelengde og tidshorisont",
+        "Sensitivity: cost per retained GP-year (NOK 1,000) by list size and horizon",
+    ),
+    "cost_col_list_size": ("Listelengde", "List size"),
+    "cost_col_cohort_horizon": ("{cohort}, {h} år", "{cohort}, {h} years"),
+    "cost_sensitivity_note": (
+        "Uten bootstrap. Med lengre liste øker basistilskuddet for næring, mens inntekter fra egenandeler og refusjoner trekker nettokostnaden ved fastlønn ned.",
+        "Without bootstrap. With a longer list the basic grant for næring rises, while fee and refund income brings the net cost of fastlønn down.",
+    ),
+    # ---- the specialisation pathway
+    "pathway": ("Spesialiseringsløpet og veiledning", "The specialisation pathway and supervision"),
+    "pw_specialist_heading": ("Tid til spesialistgodkjenning", "Time to specialist approval"),
+    "pw_intro": (
+        "Tid til godkjent spesialist i allmennmedisin regnes fra start i ALIS-stillingen til spesialistgodkjenningen. Den som slutter før godkjenning, har en konkurrerende hendelse (kumulativ insidens etter Aalen–Johansen); den som fortsatt er i løpet på datadatoen, er sensurert. Normert tid er {years} år.",
+        "Time to approval as a specialist in general practice runs from the start in the ALIS position to the specialist approval. Leaving before approval is a competing event (Aalen–Johansen cumulative incidence); an ALIS still in training at the as-of date is censored. The normed training time is {years} years.",
+    ),
+    "pw_col_approved": ("Godkjent (95 % KI)", "Approved (95% CI)"),
+    "pw_col_exit": ("Sluttet før godkjenning (95 % KI)", "Left before approval (95% CI)"),
+    "cap_pw_cif": (
+        "Kumulativ andel godkjent spesialist og andel som sluttet før godkjenning, etter år siden start",
+        "Cumulative proportion approved as specialist and proportion who left before approval, by years since start",
+    ),
+    "pw_cif_note": (
+        "Aalen–Johansen med konfidensintervall på log-skala. «–»: utover oppfølgingen. «:»: kohort med færre enn {m} forløp.",
+        "Aalen–Johansen with log-scale confidence intervals. '–': beyond the follow-up. ':': a cohort of fewer than {m} episodes.",
+    ),
+    "pw_share5": (
+        "Andel godkjent spesialist innen normert tid ({years} år), med 95 % KI: {shares}.",
+        "Share approved as specialist within the normed time ({years} years), with 95% CI: {shares}.",
+    ),
+    "pw_share_short": ("ikke estimerbar (for kort oppfølging)", "not estimable (follow-up too short)"),
+    "cap_pw_counts": ("Utfall i spesialiseringsløpet etter kohort", "Outcome of the specialisation pathway by cohort"),
+    "pw_col_episodes": ("Forløp", "Episodes"),
+    "pw_col_n_approved": ("Godkjent", "Approved"),
+    "pw_col_n_exit": ("Sluttet før godkjenning", "Left before approval"),
+    "pw_col_n_censored": ("Fortsatt i løpet", "Still in training"),
+    "pw_already": (
+        "{n} forløp som startet etter at personen allerede var godkjent spesialist, er holdt utenfor.",
+        "{n} episodes that started after the person was already approved as a specialist are left out.",
+    ),
+    "cap_pw_fig": (
+        "Kumulativ andel godkjent spesialist etter tid siden start (stiplet linje: normert tid)",
+        "Cumulative proportion approved as specialist by time since start (dotted line: normed time)",
+    ),
+    "pw_fig_withheld": (
+        "Figuren over tid til godkjenning er utelatt fordi minst én kohort har færre enn {m} forløp (kurven ville vise enkeltpersoners tider).",
+        "The figure of the time to approval is left out because at least one cohort has fewer than {m} episodes (the curve would show individual times).",
+    ),
+    "pw_hospital_heading": ("Sykehusåret", "The hospital year"),
+    "pw_hospital_intro": (
+        "Sykehusåret er ikke avgang: ALIS-en er midlertidig borte fra kommunen. Tabellen viser når i løpet sykehusåret begynner, og om ALIS-en fortsatt var i kommunen {w} måneder etter at det sluttet.",
+        "The hospital year is not an exit: the ALIS is away from the municipality for a while. The table shows when in the pathway the hospital year begins and whether the ALIS was still in the municipality {w} months after it ended.",
+    ),
+    "cap_pw_hospital": ("Sykehusåret etter kohort", "The hospital year by cohort"),
+    "pw_h_with": ("Forløp med sykehusår", "Episodes with a hospital year"),
+    "pw_h_start": ("Start, år etter oppstart, median (IQR)", "Start, years after starting, median (IQR)"),
+    "pw_h_length": ("Lengde i år, median", "Length in years, median"),
+    "pw_h_returned": ("Tilbake i kommunen", "Back in the municipality"),
+    "pw_h_left_within_window": ("Sluttet innen {w} måneder etter", "Left within {w} months after"),
+    "pw_h_left_during": ("Sluttet under sykehusåret", "Left during the hospital year"),
+    "pw_h_not_yet_known": ("Ikke kjent ennå", "Not yet known"),
+    "pw_h_ongoing": ("Pågår", "Ongoing"),
+    "pw_h_share": ("Andel tilbake av dem med kjent utfall", "Share back of those with a known outcome"),
+    "pw_h_note": (
+        "Medianer vises bare for kohorter med minst {m} sykehusår (ellers «:»); en andel skjermes når et antall den bygger på er skjermet.",
+        "Medians are shown only for cohorts with at least {m} hospital years (otherwise ':'); a share is withheld when a count it rests on is suppressed.",
+    ),
+    "pw_no_hospital": ("Ingen sykehusår er registrert i dataene.", "No hospital year is recorded in the data."),
+    "pw_supervision_heading": ("Veiledning", "Supervision"),
+    "pw_sup_intro": (
+        "Lovet strukturert veiledning er {h} timer i måneden i {mo} måneder i året ({y} timer i året). Levert veiledning fra veiledningstabellen sammenlignes med det lovede for tiden i stillingen (sykehusåret trukket fra) i månedene tabellen dekker; en måned uten rad teller som 0 timer.",
+        "The promised structured supervision is {h} hours a month for {mo} months a year ({y} hours a year). The supervision delivered according to the supervision table is compared with the promise for the time in post (the hospital year deducted) in the months the table covers; a month without a row counts as 0 hours.",
+    ),
+    "pw_sup_none": (
+        "Datasettet har ingen veiledningstabell (supervision.csv), så oppfyllelsen av lovet veiledning ({y} timer i året) er ikke vurdert.",
+        "The dataset has no supervision table (supervision.csv), so the fidelity to the promised supervision ({y} hours a year) is not assessed.",
+    ),
+    "pw_sup_nodata": (
+        "Ingen av de analyserte forløpene har rader i veiledningstabellen.",
+        "None of the analysed episodes has rows in the supervision table.",
+    ),
+    "pw_sup_absent": (
+        "{n} forløp uten rader i veiledningstabellen er holdt utenfor (ingen data).",
+        "{n} episodes without rows in the supervision table are left out (no data).",
+    ),
+    "cap_pw_sup_cohort": ("Veiledning levert mot lovet, etter kohort", "Supervision delivered against the promise, by cohort"),
+    "cap_pw_sup_unit": ("Veiledning levert mot lovet, etter enhet", "Supervision delivered against the promise, by unit"),
+    "pw_col_unit": ("Enhet", "Unit"),
+    "pw_col_sup_episodes": ("Forløp med data", "Episodes with data"),
+    "pw_col_months": ("Måneder i stillingen", "Months in post"),
+    "pw_col_delivered": ("Levert, timer", "Delivered, hours"),
+    "pw_col_promised": ("Lovet, timer", "Promised, hours"),
+    "pw_col_per_year": ("Timer per år", "Hours a year"),
+    "pw_col_fidelity": ("Oppfyllelse", "Fidelity"),
+    "pw_sup_note": (
+        "Oppfyllelse = levert / lovet. Tall for en gruppe med færre enn {m} forløp skjermes sammen med alt som er regnet ut fra dem.",
+        "Fidelity = delivered / promised. Numbers of a group of fewer than {m} episodes are withheld together with everything computed from them.",
+    ),
+    "pw_sup_other_units": ("Andre enheter (under {m} forløp hver)", "Other units (fewer than {m} episodes each)"),
+    "pw_sup_units_withheld": (
+        "Ingen enhet har {m} eller flere forløp med veiledningsdata, så tall per enhet vises ikke (de ville beskrive enkeltpersoner).",
+        "No unit has {m} or more episodes with supervision data, so numbers per unit are not shown (they would describe individuals).",
     ),
     # ---- appendix
     "provenance": ("Opphav", "Provenance"),
@@ -410,6 +597,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "s_irr": (
         "Turnover (avganger per personår), næring mot fastlønn: rateratio {est}.",
         "Turnover (exits per person-year), næring vs fastlønn: rate ratio {est}.",
+    ),
+    "s_costs": (
+        "Med en liste på {n} pasienter koster et beholdt legeår de første {tau} årene kommunen anslagsvis {f} kroner med fastlønn og {n_} kroner med næring (se forbeholdene om antakelsene).",
+        "With a list of {n} patients a retained GP-year over the first {tau} years costs the municipality an estimated NOK {f} on fastlønn and NOK {n_} on næring (see the caveats on the assumptions).",
+    ),
+    "s_pathway": (
+        "Anslått andel godkjent spesialist innen normert tid (5 år): {f} på fastlønn og {n} i næring.",
+        "Estimated share approved as specialist within the normed time (5 years): {f} on fastlønn and {n} on næring.",
     ),
     "s_confounding": (
         "{f} av fastlønnsforløpene og {n} av næringsforløpene er i kommuner under 5000 innbyggere; les derfor de justerte anslagene.",
