@@ -629,7 +629,7 @@ def _figure_labels(language: str) -> dict[str, str]:
 def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0], control: str = DID_PRIMARY[1],
                      language: str = "nb"):
     """Event-study coefficients by year relative to 2019 with their intervals; the reference year marked."""
-    from .figures import _decimal_axes, _new_axes, house_style
+    from .figures import decimal_axes, new_axes, house_style
 
     words = _figure_labels(language)
     table = result.event_study
@@ -638,7 +638,7 @@ def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0
         raise AlisError(f"no event-study coefficients for {outcome}, participating vs {control}")
     scale = 100.0 if outcome == "vacancy_share" else 1.0
     with house_style():
-        ax = _new_axes(ax)
+        ax = new_axes(ax)
         estimated = table[~table["reference"]]
         x = estimated["relative_year"].to_numpy()
         y = estimated["estimate"].to_numpy() * scale
@@ -654,19 +654,19 @@ def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0
         ax.set_xlabel(words["relative_year"])
         ax.set_ylabel(words[outcome] if outcome in words else outcome)
         ax.set_xticks(sorted(table["relative_year"].unique()))
-        _decimal_axes(ax, language)
+        decimal_axes(ax, language)
         ax.legend(loc="best")
     return ax
 
 
 def plot_abelsen(result: AbelsenResult, ax=None, *, language: str = "nb"):
     """Median contract duration by size class with intervals, the published medians beside them."""
-    from .figures import _new_axes, house_style
+    from .figures import new_axes, house_style
 
     words = _figure_labels(language)
     table = result.medians
     with house_style():
-        ax = _new_axes(ax)
+        ax = new_axes(ax)
         positions = np.arange(len(table))
         median = table["median"].to_numpy(float)
         ax.errorbar(positions, median, yerr=[median - table["ci_lower"].to_numpy(float),

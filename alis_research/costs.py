@@ -341,14 +341,14 @@ def _parametric_survival(distribution: str, mu: float, sigma: float, t: np.ndarr
 
 def _parametric_fit(durations: np.ndarray, exits: np.ndarray):
     """AIC-chosen Weibull / log-normal fit (duration.py's maximum likelihood) or None."""
-    from .duration import _fit_parametric  # the project's survreg-exact AFT fit
+    from .duration import fit_aft  # the project's survreg-exact AFT fit
 
     best = None
     for distribution in ("weibull", "lognormal"):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = _fit_parametric(durations, exits, distribution)
+                fit = fit_aft(durations, exits, distribution)
         except (ArithmeticError, np.linalg.LinAlgError, ValueError):
             continue
         if best is None or fit["aic"] < best[1]["aic"]:
@@ -624,7 +624,7 @@ def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, l
         raise AlisError(f"figure language must be one of {', '.join(labels)}, got {language!r}")
     table = result.estimates
     with figures.house_style():
-        ax = figures._new_axes(ax)
+        ax = figures.new_axes(ax)
         x = np.arange(len(table))
         values = table["cost_per_retained_year"].to_numpy(float)
         ax.bar(x, np.nan_to_num(values), color=[figures.colour(c) for c in table["cohort"]], width=0.6)

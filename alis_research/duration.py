@@ -78,7 +78,8 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], table: str) ->
         )
 
 
-def _z(alpha: float) -> float:
+def normal_quantile(alpha: float) -> float:
+    """The two-sided critical value z_{1-alpha/2} of the standard normal (1.96 for alpha 0.05)."""
     if not 0 < alpha < 1:
         raise AlisError(f"alpha must lie between 0 and 1, got {alpha!r}")
     return float(stats.norm.ppf(1 - alpha / 2))
@@ -360,7 +361,7 @@ class CumulativeIncidenceResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("estimates",)
 
 
-def _aalen_johansen(time: np.ndarray, cause: np.ndarray, n_causes: int) -> dict[str, np.ndarray]:
+def aalen_johansen_arrays(time: np.ndarray, cause: np.ndarray, n_causes: int) -> dict[str, np.ndarray]:
     """AJ estimate and infinitesimal-jackknife SE of each cause's cumulative incidence.
 
     ``cause`` is 0 for censored, 1..n_causes for the destination.  All tied exits of
@@ -431,7 +432,7 @@ def cumulative_incidence(
     destinations = dict(destinations or DEFAULT_DESTINATIONS)
     needed = ["duration", "exit", "end_reason"] + ([group] if group else [])
     _require_columns(frame, needed, "episodes")
-    z = _z(alpha)
+    z = normal_quantile(alpha)
     result = CumulativeIncidenceResult(
         params={"group": group, "destinations": {**destinations, other_destination: "every other end_reason"},
                 "alpha": alpha, "ci": "log (as R survfit)"}
@@ -446,11 +447,11 @@ def cumulative_incidence(
         cause = np.where(
             exit_ == 0, 0, sub["end_reason"].map(lambda r: reason_to_cause.get(r, len(names))).to_numpy(int)
         )
-        aj = _aalen_johansen(sub["duration"].to_numpy(float), cause, len(names))
+        aj = aalen_johansen_arrays(sub["duration"].to_numpy(float), cause, len(names))
         max_time = aj["time"].max()
         for k, name in enumerate(names):
             cif, se = aj["cif"][k], aj["std_err"][k]
-            lower, upper = _log_ci(cif, se, z)
+            lower, upper = log_interval(cif, se, z)
             curve_rows.append(pd.DataFrame({"group": label, "destination": name, "time": aj["time"],
                                             "n_risk": aj["n_risk"], "n_event": aj["n_event"][k],
                                             "cumulative_incidence": cif, "std_err": se,
@@ -464,7 +465,7 @@ def cumulative_incidence(
                 j = np.searchsorted(aj["time"], t, side="right") - 1
                 value = cif[j] if j >= 0 else 0.0
                 err = se[j] if j >= 0 else 0.0
-                lo, hi = _log_ci(np.array([value]), np.array([err]), z)
+                lo, hi = log_interval(np.array([value]), np.array([err]), z)
                 rows.append({"group": label, "destination": name, "time": t, "cumulative_incidence": value,
                              "std_err": err, "ci_lower": lo[0], "ci_upper": hi[0],
                              "n_risk": int((sub["duration"] >= t).sum())})
@@ -475,7 +476,7 @@ def cumulative_incidence(
     return result
 
 
-def _log_ci(p: np.ndarray, se: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+def log_interval(p: np.ndarray, se: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
     """R's ``conf.type = "log"`` interval: :math:`p \\exp(\\pm z\\,\\mathrm{se}/p)`, upper capped at 1."""
     with np.errstate(divide="ignore", invalid="ignore"):
         positive = p > 0
@@ -526,7 +527,7 @@ def _aft_loglik(params: np.ndarray, log_time: np.ndarray, exit_: np.ndarray, dis
     return float(ll.sum()), grad
 
 
-def _fit_parametric(duration: np.ndarray, exit_: np.ndarray, distribution: str) -> dict[str, float]:
+def fit_aft(duration: np.ndarray, exit_: np.ndarray, distribution: str) -> dict[str, float]:
     """Maximum-likelihood AFT fit with intercept only: mu, sigma, loglik, log median and its SE.
 
     BFGS from the log-time moments, then Newton steps on a central-difference Hessian of
@@ -590,7 +591,7 @@ def parametric_duration(
     """
     frame = _table(episodes, "episodes")
     _require_columns(frame, ["duration", "exit"] + ([group] if group else []), "episodes")
-    z = _z(alpha)
+    z = normal_quantile(alpha)
     result = ParametricResult(params={"group": group, "horizon_warning": horizon_warning, "alpha": alpha,
                                       "ci": "delta method on log(median)"})
     fit_rows, median_rows = [], []
@@ -610,7 +611,7 @@ def parametric_duration(
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    fitted = _fit_parametric(duration, exit_, distribution)
+                    fitted = fit_aft(duration, exit_, distribution)
             except (ArithmeticError, np.linalg.LinAlgError, ValueError):
                 result.add_note(f"{group}={label}: the {distribution} fit did not converge")
                 continue
@@ -711,7 +712,7 @@ def median_by_size_class(episodes: Any, *, alpha: float = DEFAULT_ALPHA) -> Size
     """
     frame = _table(episodes, "episodes")
     _require_columns(frame, ["duration", "exit", "size_class"], "episodes")
-    z = _z(alpha)
+    z = normal_quantile(alpha)
     published = load_published_durations()
     published = published[published["source"].str.startswith("Abelsen")].set_index("size_class")["median_years"]
     result = SizeClassResult(params={"alpha": alpha, "ci": "log-log", "published": "Abelsen et al. 2015"})
@@ -749,41 +750,47 @@ def _labels(language: str) -> dict[str, str]:
     return _LABELS[language]
 
 
-def plot_cumulative_incidence(result: CumulativeIncidenceResult, ax=None, language: str = "nb"):
-    """Step curves of cumulative incidence per group and destination; returns the axes."""
-    import matplotlib.pyplot as plt
+def plot_cumulative_incidence(result: CumulativeIncidenceResult, ax=None, *, language: str = "nb"):
+    """Step curves of cumulative incidence per cohort (colour) and destination (line style); returns the axes."""
+    from . import figures
 
     labels = _labels(language)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
     styles = ["-", "--", ":", "-."]
-    for (group, destination), curve in result.curves.groupby(["group", "destination"], sort=False, dropna=False):
-        style = styles[list(result.curves["destination"].unique()).index(destination) % len(styles)]
-        x = np.concatenate([[0.0], curve["time"].to_numpy()])
-        y = np.concatenate([[0.0], curve["cumulative_incidence"].to_numpy()])
-        name = labels.get(destination, destination)
-        ax.step(x, y, where="post", linestyle=style, label=f"{group}: {name}" if group is not None else name)
-    ax.set_xlabel(labels["years"])
-    ax.set_ylabel(labels["cif"])
-    ax.set_ylim(0, 1)
-    ax.legend(frameon=False)
+    destinations = list(result.curves["destination"].unique())
+    with figures.house_style():
+        ax = figures.new_axes(ax, figsize=(7, 4.5))
+        for i, ((group, destination), curve) in enumerate(
+                result.curves.groupby(["group", "destination"], sort=False, dropna=False)):
+            style = styles[destinations.index(destination) % len(styles)]
+            x = np.concatenate([[0.0], curve["time"].to_numpy()])
+            y = np.concatenate([[0.0], curve["cumulative_incidence"].to_numpy()])
+            name = labels.get(destination, destination)
+            ax.step(x, y, where="post", linestyle=style, color=figures.colour(group, i),
+                    label=f"{figures.label(group, language)}: {name}" if group is not None else name)
+        ax.set_xlabel(labels["years"])
+        ax.set_ylabel(labels["cif"])
+        ax.set_ylim(0, 1)
+        figures.decimal_axes(ax, language)
+        ax.legend(frameon=False)
     return ax
 
 
-def plot_hazard_ratios(result: CoxResult, ax=None, language: str = "nb"):
-    """Forest plot of hazard ratios with their (robust) intervals on a log axis; returns the axes."""
-    import matplotlib.pyplot as plt
+def plot_hazard_ratios(result: CoxResult, ax=None, *, language: str = "nb"):
+    """Forest plot of hazard ratios with their intervals on a log axis; returns the axes."""
+    from . import figures
 
     labels = _labels(language)
     table = result.coefficients.dropna(subset=["hr"])
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * max(len(table), 1)))
-    y = np.arange(len(table))[::-1]
-    ax.errorbar(table["hr"], y, xerr=[table["hr"] - table["ci_lower"], table["ci_upper"] - table["hr"]],
-                fmt="o", color="black", capsize=3)
-    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_xscale("log")
-    ax.set_yticks(y)
-    ax.set_yticklabels(table["term"])
-    ax.set_xlabel(labels["hr"])
+    with figures.house_style():
+        ax = figures.new_axes(ax, figsize=(6, 0.5 + 0.45 * max(len(table), 1)))
+        y = np.arange(len(table))[::-1]
+        ax.errorbar(table["hr"], y, xerr=[table["hr"] - table["ci_lower"], table["ci_upper"] - table["hr"]],
+                    fmt="o", color="black", capsize=3)
+        ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_yticks(y)
+        ax.set_yticklabels([figures.label(term, language) for term in table["term"]])
+        ax.set_xlabel(labels["hr"])
+        figures.decimal_axes(ax, language, axis="x")
     return ax
+

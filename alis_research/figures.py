@@ -98,13 +98,13 @@ def house_style():
         yield
 
 
-def _new_axes(ax, figsize=(6.5, 4.5)):
+def new_axes(ax, figsize=(6.5, 4.5)):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
-def _decimal_axes(ax, language, axis="both"):
+def decimal_axes(ax, language, axis="both"):
     formatter = FuncFormatter(lambda x, _pos: format_number(round(x, 10), language))
     if axis in ("x", "both"):
         ax.xaxis.set_major_formatter(formatter)
@@ -147,7 +147,7 @@ def plot_kaplan_meier(km_result, ax=None, *, language: str = "nb", min_cell: int
         raise AlisError("the Kaplan–Meier result holds no curves to plot")
     keys = ["group"] + (["stratum"] if "stratum" in curves.columns else [])
     with house_style():
-        ax = _new_axes(ax)
+        ax = new_axes(ax)
         groups = list(curves.groupby(keys, sort=True, observed=True))
         if at_risk_times is None:
             at_risk_times = np.arange(0, int(np.floor(curves["time"].max())) + 1)
@@ -171,7 +171,7 @@ def plot_kaplan_meier(km_result, ax=None, *, language: str = "nb", min_cell: int
         ax.set_xticks(list(at_risk_times))
         ax.set_xlabel(words["years_since_start"])
         ax.set_ylabel(words["retention"])
-        _decimal_axes(ax, language)
+        decimal_axes(ax, language)
         ax.legend(loc="lower left")
         _at_risk_table(ax, groups, at_risk_times, language, min_cell)
     return ax
@@ -209,7 +209,7 @@ def plot_turnover_rates(result, ax=None, *, language: str = "nb"):
         raise AlisError("the turnover result holds no rates to plot")
     by = [c for c in ("contract_type", "area", "unit", "year") if c in rates.columns]
     with house_style():
-        ax = _new_axes(ax)
+        ax = new_axes(ax)
         if "year" in by:
             series_key = next((c for c in by if c != "year"), None)
             parts = list(rates.groupby(series_key, sort=True)) if series_key else [(words["all"], rates)]
@@ -255,7 +255,7 @@ def plot_vacancy(result, ax=None, *, language: str = "nb"):
     if table is None or table.empty or not pd.api.types.is_numeric_dtype(table["year"]):
         raise AlisError("the vacancy result holds no yearly shares to plot (use vacancy(..., by_year=True))")
     with house_style():
-        ax = _new_axes(ax)
+        ax = new_axes(ax)
         for i, (unit, part) in enumerate(table.groupby("unit", sort=True)):
             ax.plot(part["year"], part["vacancy_share"], marker="o", color=colour(unit, i), label=str(unit))
         ax.set_xlabel(words["year"])
@@ -263,7 +263,7 @@ def plot_vacancy(result, ax=None, *, language: str = "nb"):
         ax.set_ylim(0, 1)
         ax.set_xticks(sorted(table["year"].unique()))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{int(round(x))}"))
-        _decimal_axes(ax, language, axis="y")
+        decimal_axes(ax, language, axis="y")
         if table["unit"].nunique() <= 12:
             ax.legend(loc="upper left", fontsize=7, ncol=2)
     return ax
@@ -284,11 +284,11 @@ def plot_schoenfeld(ph_result, ax=None, *, term: str = "næring", language: str 
         terms = [c for c in residuals.columns if c not in ("time", "transformed_time")]
         raise AlisError(f"no residuals for term {term!r}; the model has {', '.join(terms)}")
     with house_style():
-        ax = _new_axes(ax)
+        ax = new_axes(ax)
         ax.scatter(residuals["transformed_time"], residuals[term], s=14, color=colour(term, 0), alpha=0.8)
         # their mean is the coefficient itself: the score is 0 at the estimate
         ax.axhline(float(residuals[term].mean()), color="grey", linestyle="--", linewidth=1)
         ax.set_xlabel(words["km_time"])
         ax.set_ylabel(f"{words['schoenfeld']}: {label(term, language)}")
-        _decimal_axes(ax, language)
+        decimal_axes(ax, language)
     return ax

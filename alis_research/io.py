@@ -45,7 +45,7 @@ class TableFormatError(AlisError):
 
 
 # --------------------------------------------------------------------------- reading
-def _decode(raw: bytes, path: Path) -> str:
+def decode_text(raw: bytes, path: Path) -> str:
     """Decode a CSV file: UTF-16 (BOM), UTF-8 (with/without BOM), else Windows-1252."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -64,7 +64,7 @@ def _decode(raw: bytes, path: Path) -> str:
         return raw.decode("latin-1")
 
 
-def _sniff_separator(text: str) -> str:
+def sniff_separator(text: str) -> str:
     """The separator of a CSV text: the most frequent of ``, ; TAB`` in the header line."""
     header = text.split("\n", 1)[0]
     counts = {sep: 0 for sep in _SEPARATORS}
@@ -128,8 +128,8 @@ def _records_to_frame(records: list[list[str]], path: Path) -> pd.DataFrame:
 
 
 def _read_csv_records(path: Path) -> list[list[str]]:
-    text = _decode(path.read_bytes(), path)
-    separator = _sniff_separator(text)
+    text = decode_text(path.read_bytes(), path)
+    separator = sniff_separator(text)
     try:
         return list(csv.reader(_stdio.StringIO(text, newline=""), delimiter=separator))
     except csv.Error as exc:

@@ -139,9 +139,9 @@ def time_to_specialist(
         ci_upper, n_risk (NaN beyond follow-up); ``counts``: cohort, episodes,
         approved, approved_within_5_years, exit_before_approval, censored.
     """
-    from .duration import _aalen_johansen, _log_ci, _z
+    from .duration import aalen_johansen_arrays, log_interval, normal_quantile
 
-    z = _z(alpha)
+    z = normal_quantile(alpha)
     outcomes = specialist_outcomes(prepared, events)
     excluded = outcomes["already_specialist"] & outcomes["approval_date"].isna()
     result = SpecialistResult(params={"times": tuple(times), "alpha": alpha, "ci": "log (as R survfit)",
@@ -166,14 +166,14 @@ def time_to_specialist(
                 rows.extend({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
                              "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0} for t in times)
             continue
-        aj = _aalen_johansen(part["time"].to_numpy(float), part["cause"].to_numpy(int), 2)
+        aj = aalen_johansen_arrays(part["time"].to_numpy(float), part["cause"].to_numpy(int), 2)
         if aj["n_event"][0].sum() == 0:
             message = f"{cohort}: no specialist approvals recorded; the cumulative incidence of approval is 0 throughout"
             result.add_note(message, warn=False)
             warnings.warn(message, NotEstimableWarning, stacklevel=2)
         last = aj["time"].max()
         for k, cause in enumerate(CAUSES):
-            lower, upper = _log_ci(aj["cif"][k], aj["std_err"][k], z)
+            lower, upper = log_interval(aj["cif"][k], aj["std_err"][k], z)
             curves.append(pd.DataFrame({"cohort": cohort, "cause": cause, "time": aj["time"],
                                         "cumulative_incidence": aj["cif"][k], "ci_lower": lower, "ci_upper": upper}))
             for t in times:
@@ -184,7 +184,7 @@ def time_to_specialist(
                     continue
                 j = np.searchsorted(aj["time"], t, side="right") - 1
                 value, err = (aj["cif"][k][j], aj["std_err"][k][j]) if j >= 0 else (0.0, 0.0)
-                lo, hi = _log_ci(np.array([value]), np.array([err]), z)
+                lo, hi = log_interval(np.array([value]), np.array([err]), z)
                 rows.append({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": float(value),
                              "std_err": float(err), "ci_lower": lo[0], "ci_upper": hi[0],
                              "n_risk": int((part["time"] >= t).sum())})
@@ -571,7 +571,7 @@ def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str 
     if language not in texts:
         raise AlisError(f"figure language must be one of {', '.join(texts)}, got {language!r}")
     with figures.house_style():
-        ax = figures._new_axes(ax)
+        ax = figures.new_axes(ax)
         curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
         for cohort, part in curves[curves["cause"] == "approved"].groupby("cohort", sort=True):
             ax.step(np.r_[0.0, part["time"]], np.r_[0.0, part["cumulative_incidence"]], where="post",
@@ -580,6 +580,7 @@ def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str 
         ax.set_ylim(0, 1)
         ax.set_ylabel(texts[language][0])
         ax.set_xlabel(texts[language][1])
+        figures.decimal_axes(ax, language)
         if len(curves):
             ax.legend()
     return ax

@@ -23,7 +23,7 @@ import pandas as pd
 from . import io
 from .config import dataset_dir as _resolve_dataset_dir
 from .errors import AlisError
-from .validate import EPISODES, EVENTS, _national_id_mask, is_norwegian_national_id
+from .validate import EPISODES, EVENTS, national_id_mask, is_norwegian_national_id
 
 #: Hex digits of the HMAC kept in a pseudonym (64 bits: collisions are negligible for registers of this size).
 PSEUDONYM_HEX_DIGITS = 16
@@ -127,7 +127,7 @@ def pseudonymise_dataset(input_dir, output_dir, key: bytes) -> dict:
             raise AlisError(f"{path.name}: no person_id column to pseudonymise "
                             "(run `alis-research validate` to see the column problems)")
         ids = frame["person_id"].str.strip()
-        identity_numbers = int(_national_id_mask(ids).sum())
+        identity_numbers = int(national_id_mask(ids).sum())
         distinct = {value: pseudonym(value, key) for value in ids.unique() if value != ""}
         frame["person_id"] = ids.map(lambda value: distinct.get(value, value))
         in_text = 0

@@ -37,7 +37,7 @@ from .errors import AlisError, DataValidationError
 from .validate import (
     MISSPELLING_CUTOFF,
     Problem,
-    _national_id_mask,
+    national_id_mask,
     canonical_contract_type,
     mask_national_id,
     parse_bool,
@@ -203,12 +203,12 @@ def read_register_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
-        raw = io._decode(raw, path).encode("utf-8")  # UTF-16 or Windows-1252: re-encode once
+        raw = io.decode_text(raw, path).encode("utf-8")  # UTF-16 or Windows-1252: re-encode once
     else:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raw = io._decode(raw, path).encode("utf-8")
+            raw = io.decode_text(raw, path).encode("utf-8")
     first_line = raw[:65536].split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
-    separator = io._sniff_separator(first_line)
+    separator = io.sniff_separator(first_line)
     header = _read_header(first_line, separator, path.name)
     body_start = raw.find(b"\n") + 1 if b"\n" in raw else len(raw)
     frame = None
@@ -418,7 +418,7 @@ def _parse_sex_and_birth_year(problems, file, rows, table: pd.DataFrame):
 
 def _check_identity_numbers(problems, file, rows, column: _Column, name: str) -> np.ndarray:
     """Refuse identity numbers (vectorised over distinct values); return the row mask."""
-    is_id = _national_id_mask(pd.Series(column.values, dtype=object)).to_numpy(dtype=bool)
+    is_id = national_id_mask(pd.Series(column.values, dtype=object)).to_numpy(dtype=bool)
     if not is_id.any():
         return np.zeros(len(column.codes), dtype=bool)
     mask = is_id[column.codes]
@@ -871,7 +871,7 @@ def _column_or_na(snapshots: pd.DataFrame, name: str, rows: np.ndarray) -> np.nd
     return values[rows]
 
 
-def _reference_lookups() -> dict:
+def reference_lookups() -> dict:
     """Municipality attributes and a (code, year) population grid with gaps filled from the nearest year."""
     from .reference import load_municipalities, load_population
 
@@ -890,7 +890,7 @@ def _finish_episodes(core: pd.DataFrame, first_month: int, last_month: int) -> p
     episodes = pd.DataFrame({"episode_id": [f"R{number:0{width}d}" for number in range(1, len(core) + 1)]})
     for name in ("doctor_id", "list_id", "municipality_code"):
         episodes[name] = core[name].astype(object)
-    lookups = _reference_lookups()
+    lookups = reference_lookups()
     municipalities = lookups["municipalities"]
     episodes["municipality_name"] = municipalities["name"].reindex(core["municipality_code"]).to_numpy(dtype=object)
     start_month = core["start_month"].to_numpy(np.int64)

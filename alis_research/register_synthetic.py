@@ -165,7 +165,7 @@ def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: s
         ``doctor_id``, ``sex``, ``birth_year``.
     """
     from .reference import load_code_history, load_municipalities
-    from .register import _reference_lookups
+    from .register import reference_lookups
 
     params = params or RegisterParameters()
     if years < 1:
@@ -175,7 +175,7 @@ def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: s
     first_month = last_month - 12 * years + 1
     origin = first_month - 12 * params.burn_in_years
 
-    lookups = _reference_lookups()
+    lookups = reference_lookups()
     population = lookups["population"]
     municipalities = load_municipalities().sort_values("code_2024")
     codes = municipalities["code_2024"].to_numpy(dtype=object)

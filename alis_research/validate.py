@@ -223,10 +223,10 @@ def is_norwegian_national_id(text) -> bool:
     digits = re.sub(r"\s", "", str(text)) if text is not None else ""
     if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
         return False
-    return bool(_national_id_mask(pd.Series([digits])).iloc[0])
+    return bool(national_id_mask(pd.Series([digits])).iloc[0])
 
 
-def _national_id_mask(values: pd.Series) -> pd.Series:
+def national_id_mask(values: pd.Series) -> pd.Series:
     """Vectorised :func:`is_norwegian_national_id` over a Series of strings."""
     compact = values.astype(str).str.replace(r"\s", "", regex=True)
     candidate = compact.str.fullmatch(r"[0-9]{11}")
@@ -315,7 +315,7 @@ def _check_nonempty(table: _Table, columns: tuple[str, ...]) -> None:
 def _check_person_ids(table: _Table) -> None:
     if not table.has("person_id"):
         return
-    table.id_rows = _national_id_mask(table.cells["person_id"])
+    table.id_rows = national_id_mask(table.cells["person_id"])
     for row in table.id_rows[table.id_rows].index:
         table.add(row, "person_id", mask_national_id(table.cells.at[row, "person_id"]),
                   "looks like a Norwegian national identity number (fødselsnummer/D-number); identity "

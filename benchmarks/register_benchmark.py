@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = (folder / "snapshots.csv").stat().st_size / 1e6
 
         # warm the reference tables (loaded once per process, not part of the per-extract cost)
-        from alis_research.register import _reference_lookups
-        _reference_lookups()
+        from alis_research.register import reference_lookups
+        reference_lookups()
 
         started = time.perf_counter()
         problems, frame = validate_register(folder)

@@ -429,6 +429,8 @@ def test_plot_cumulative_incidence_draws_the_curves():
     curve = result.curves[(result.curves["group"] == "fastlønn") & (result.curves["destination"] == "stayed_gp_region")]
     assert line.get_ydata()[-1] == pytest.approx(curve["cumulative_incidence"].iloc[-1])
     assert ax.get_xlabel() == "Years since start"
+    assert line.get_label() == "Salaried (fastlønn): GP in the region"
+    assert line.get_color().lower() == "#0072b2"  # the fastlønn colour of every figure
     plt.close("all")
 
 
@@ -436,7 +438,7 @@ def test_plot_hazard_ratios_draws_estimates():
     result = _quiet(duration.cox_model, _load("handmade_cox", "intervals"), covariates=["sex"])
     ax = duration.plot_hazard_ratios(result)
     labels = {tick: label.get_text() for tick, label in zip(ax.get_yticks(), ax.get_yticklabels())}
-    assert labels == {1: "næring", 0: "sex=M"}  # first term on top
+    assert labels == {1: "Næring", 0: "sex=M"}  # first term on top, the contract type as labelled elsewhere
     points = np.asarray(ax.lines[0].get_xdata(), dtype=float)
     np.testing.assert_allclose(points, result.coefficients["hr"])
     np.testing.assert_allclose(np.asarray(ax.lines[0].get_ydata(), dtype=float), [1, 0])

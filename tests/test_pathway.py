@@ -222,4 +222,6 @@ def test_plot_time_to_specialist(data):
     pathway.plot_time_to_specialist(result, ax=ax)
     assert len(ax.lines) == 3  # two cohort curves + the 5-year line
     assert ax.get_ylabel() == "Kumulativ andel godkjent spesialist"
+    fig.canvas.draw()
+    assert "0,2" in [t.get_text() for t in ax.get_yticklabels()]  # Norwegian decimal comma
     plt.close(fig)
