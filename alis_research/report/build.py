@@ -216,6 +216,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
             pm.execute_notebook(
                 str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
                 language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
+                # ipykernel 7 warns on every start that local TCP is unencrypted: noise for our users
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
             return
         except PapermillExecutionError as exc:
