@@ -481,7 +481,8 @@ def supervision_fidelity(
         \\text{promised} = \\frac{3 \\times 10.5}{12} \\times \\text{months in post} = 2.625 \\text{ h per month},
 
     i.e. 31.5 hours a year; fidelity = delivered / promised.  Hours in a month the
-    ALIS spent partly on the hospital year count in full.
+    ALIS spent partly on the hospital year count in full; hours recorded in a month
+    spent wholly on it are not counted, as nothing is promised for that month.
 
     Counts of episodes below ``min_cell`` are suppressed together with every
     number computed from them (:func:`alis_research.disclosure.suppress_counts`).
@@ -522,7 +523,7 @@ def supervision_fidelity(
             days = _days(max(month, ep.start_date), min(month_end, ep.stop_date))
             for start, end in hospital.get(ep.episode_id, []):
                 days -= _days(max(month, ep.start_date, start), min(month_end, ep.stop_date, end))
-            if _days(max(month, ep.start_date), min(month_end, ep.stop_date)) > 0:
+            if days > 0:  # the same months as the promise: not a month spent wholly on the hospital year
                 delivered += float(hours.get((ep.person_id, month), 0.0))
             in_post += max(days, 0) / month.days_in_month
         if in_post == 0:

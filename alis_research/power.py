@@ -51,6 +51,8 @@ DEFAULT_HR_GRID = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
 #: A Cox coefficient beyond this is treated as running off to infinity (as coxph.DIVERGENCE_LIMIT).
 DIVERGENCE_LIMIT = 10.0
 NEWTON_ITERATIONS = 30
+#: Grid steps on log HR searched for a first crossing when the search limit misses the target power.
+MDE_GRID_POINTS = 20
 TESTS = ("log-rank", "Cox Wald")
 
 
@@ -360,7 +362,11 @@ def minimal_detectable_hazard_ratio(
     direction : {"increase", "decrease"}
         Search hazard ratios above 1 (næring leave sooner) or below 1.
     max_hazard_ratio : float
-        Search limit (its inverse for ``"decrease"``); not reached: NaN and a note.
+        Search limit (its inverse for ``"decrease"``).  When the power there misses the
+        target (power need not be monotone: the Cox Wald test loses power at extreme
+        ratios, where all exits fall in one cohort), the first of
+        :data:`MDE_GRID_POINTS` steps on log HR that reaches it brackets the bisection;
+        none does: NaN and a note.
     tolerance : float
         Stop when the bracket on log HR is this narrow.
     **design
@@ -395,13 +401,23 @@ def minimal_detectable_hazard_ratio(
     alpha = first.params["alpha"]
     rows = []
     for test in TESTS:
-        if first.at(float(np.exp(sign * top)), test) < power:
-            result.add_note(f"{test}: {power:.0%} power is not reached for hazard ratios up to "
-                            f"{np.exp(sign * top):.3g}", warn=False)
-            warnings.warn(f"{test}: minimal detectable hazard ratio not found", NotEstimableWarning, stacklevel=2)
-            rows.append({"test": test, "hazard_ratio": np.nan, "power_at_hazard_ratio": np.nan, "mc_se": np.nan})
-            continue
         low, high = 0.0, top
+        if first.at(float(np.exp(sign * top)), test) < power:
+            # Power need not be monotone at the search limit: the Cox Wald test loses power at extreme
+            # ratios (all exits in one cohort, the estimate runs off and counts as no rejection), so
+            # look for the first ratio on a grid that reaches the target before declaring it unreached.
+            grid = np.linspace(0.0, top, MDE_GRID_POINTS + 1)[1:-1]
+            reached = [g for g in grid if run(g).at(float(np.exp(sign * g)), test) >= power]
+            if not reached:
+                result.add_note(f"{test}: {power:.0%} power is not reached for hazard ratios up to "
+                                f"{np.exp(sign * top):.3g}", warn=False)
+                warnings.warn(f"{test}: minimal detectable hazard ratio not found", NotEstimableWarning,
+                              stacklevel=2)
+                rows.append({"test": test, "hazard_ratio": np.nan, "power_at_hazard_ratio": np.nan,
+                             "mc_se": np.nan})
+                continue
+            high = reached[0]
+            low = float(grid[grid < high].max()) if (grid < high).any() else 0.0
         while high - low > tolerance:
             mid = (low + high) / 2
             if run(mid).at(float(np.exp(sign * mid)), test) >= power:
@@ -424,7 +440,8 @@ def minimal_detectable_hazard_ratio(
 
 def _schoenfeld_detectable(n_f, n_n, power, alpha, sign, top, params, design) -> float:
     """Hazard ratio at which Schoenfeld's power equals ``power`` (bisection; events depend on the HR)."""
-    _, summary = _follow_up_sampler(design.get("accrual", ALIS_NORD_DESIGN["accrual"]),
+    # the accrual as simulate_power reads it: a list of two dates is a window there too
+    _, summary = _follow_up_sampler(tuple(design.get("accrual", ALIS_NORD_DESIGN["accrual"])),
                                     design.get("follow_up_end", ALIS_NORD_DESIGN["follow_up_end"]), n_f + n_n)
     summary = tuple(summary) if isinstance(summary, tuple) else summary
 

@@ -225,3 +225,18 @@ def test_plot_time_to_specialist(data):
     fig.canvas.draw()
     assert "0,2" in [t.get_text() for t in ax.get_yticklabels()]  # Norwegian decimal comma
     plt.close(fig)
+
+
+def test_supervision_hours_in_a_month_wholly_on_the_hospital_year_are_not_counted(data):
+    """P4's hospital year runs from 2020-09-01: nothing is promised for 2020-09 .. 2020-12, so hours
+    recorded there must not count either (they inflated the fidelity above the promise)."""
+    validated, prepared = data
+    supervision = pathway.load_supervision(FIXTURE, prepared)
+    extra = pd.DataFrame({"source_row": [99, 100], "person_id": ["P4", "P4"],
+                          "month": pd.to_datetime(["2020-10-01", "2020-11-01"]), "hours": [3.0, 3.0]})
+    with_extra = pd.concat([supervision, extra], ignore_index=True)
+    result = pathway.supervision_fidelity(prepared, with_extra, validated, min_cell=1)
+    per = result.per_episode.set_index("person_id")
+    assert per.loc["P4", "months_in_post"] == 8
+    assert per.loc["P4", "delivered_hours"] == 21  # 7 x 3 h before the hospital year, not 27
+    assert per.loc["P4", "fidelity"] == pytest.approx(1.0)

@@ -3,6 +3,7 @@ size under the null, monotone power, Schoenfeld agreement, determinism, CLI."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from alis_research import coxph, power, retention
 from alis_research.cli import main
-from alis_research.errors import AlisError
+from alis_research.errors import AlisError, NotEstimableWarning
 
 
 def test_statistics_equal_logrank_and_efron_cox_on_single_datasets():
@@ -162,3 +163,27 @@ def test_cli_user_errors(capsys):
     assert "--n applies to --design national" in err and "Traceback" not in err
     assert main(["power", "--hazard-ratio", "-1"]) == 1
     assert "hazard ratio must be a positive" in capsys.readouterr().err
+
+
+def test_mde_found_where_power_falls_again_at_the_search_limit():
+    """Cox Wald power is not monotone below 1 (separation at extreme ratios counts as no rejection):
+    the search must not call 80 % 'not reached' when a ratio between 1 and the limit reaches it."""
+    starts = ["2016-03-01"] * 10 + ["2019-09-01"] * 21 + ["2017-06-01"] * 8 + ["2019-10-01"] * 15
+    design = {"n_fastlonn": 31, "n_naering": 23, "accrual": starts, "follow_up_end": "2024-12-31",
+              "simulations": 1000, "seed": 2019}
+    at_limit = power.simulate_power(hazard_ratio=1 / 20, **design).at(1 / 20, "Cox Wald")
+    assert at_limit < 0.8  # the limit misses the target ...
+    grid = power.simulate_power(hazard_ratio=[0.25, 0.2, 0.15, 0.1], **design).power
+    assert grid.loc[grid["test"] == "Cox Wald", "power"].max() >= 0.8  # ... a ratio closer to 1 reaches it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotEstimableWarning)
+        down = power.minimal_detectable_hazard_ratio(direction="decrease", **design)
+    cox = down.effects.set_index("test").loc["Cox Wald"]
+    assert 1 / 20 < cox["hazard_ratio"] < 0.3 and cox["power_at_hazard_ratio"] >= 0.8
+    assert not any("not reached" in note for note in down.notes)
+
+
+def test_mde_accepts_a_list_window_as_simulate_power_does():
+    effect = power.minimal_detectable_hazard_ratio(accrual=["2019-08-01", "2019-12-31"], simulations=200, seed=1)
+    same = power.minimal_detectable_hazard_ratio(accrual=("2019-08-01", "2019-12-31"), simulations=200, seed=1)
+    pd.testing.assert_frame_equal(effect.effects, same.effects)
