@@ -519,7 +519,7 @@ def difference_in_differences(panel: pd.DataFrame, *, outcomes: Sequence[str] = 
             intervals = es.conf_int(alpha=alpha)
             for year in years:
                 if year == reference_year:
-                    events.append({"outcome": outcome, "control": control, "year": year, "relative_year": 0 - 1,
+                    events.append({"outcome": outcome, "control": control, "year": year, "relative_year": year - start_year,
                                    "estimate": 0.0, "ci_lower": np.nan, "ci_upper": np.nan, "reference": True})
                     continue
                 name = f"ev_{year}"

@@ -882,8 +882,15 @@ def reference_lookups() -> dict:
     return {"municipalities": municipalities, "population": population}
 
 
-def _finish_episodes(core: pd.DataFrame, first_month: int, last_month: int) -> pd.DataFrame:
-    """Order, number and describe episodes (shared by the vectorised and the loop version)."""
+def _finish_episodes(core: pd.DataFrame, first_month: int, last_month: int, max_gap_months: int) -> pd.DataFrame:
+    """Order, number and describe episodes (shared by the vectorised and the loop version).
+
+    The extract's edges are treated like the gap rule: an episode whose last month is within
+    ``max_gap_months`` of the extract's last month could continue after it (the missing months
+    would be bridged), so it is censored, not an exit; one whose first month is within
+    ``max_gap_months`` of the extract's first month could continue an older holding, so its
+    true start is unknown (``started_before_extract``).
+    """
     core = core.sort_values(["doctor_id", "start_month", "list_id", "municipality_code"], kind="stable")
     core = core.reset_index(drop=True)
     width = max(6, len(str(len(core))))
@@ -901,9 +908,9 @@ def _finish_episodes(core: pd.DataFrame, first_month: int, last_month: int) -> p
     stop = (end_month + 1).astype("datetime64[M]").astype("datetime64[ns]")
     episodes["start_date"] = start
     episodes["stop_date"] = stop
-    episodes["exit"] = (end_month < last_month).astype(np.int64)
+    episodes["exit"] = (last_month - end_month > max_gap_months).astype(np.int64)
     episodes["duration"] = (stop - start).astype("timedelta64[D]").astype(np.int64) / DAYS_PER_YEAR
-    episodes["started_before_extract"] = start_month == first_month
+    episodes["started_before_extract"] = start_month - first_month <= max_gap_months
     episodes["cohort"] = core["cohort"].astype(object).to_numpy()
     episodes["contract_type_end"] = core["contract_type_end"].astype(object).to_numpy()
     episodes["n_switches"] = core["n_switches"].to_numpy(np.int64)
@@ -967,14 +974,15 @@ def register_episodes(snapshots: pd.DataFrame, *, max_gap_months: int = DEFAULT_
         One row per episode, columns :data:`EPISODE_COLUMNS`, ordered by
         (``doctor_id``, ``start_month``, ``list_id``), ids ``R000001``…;
         ``start_date`` is the first day of the first month, ``stop_date`` the first
-        day of the month after the last; ``exit`` is 1 when the last month is before
-        the extract's last month, else 0 (censored); ``duration`` =
+        day of the month after the last; ``exit`` is 1 when more than ``max_gap_months``
+        months separate the last month from the extract's last month, else 0 (censored: the
+        holding could continue after the extract); ``duration`` =
         days / 365.25; ``cohort`` is the practice form at start and
         ``contract_type_end`` the one in the last month.
     """
     first, last = _extract_bounds(snapshots, extract_end)
     seg = _segment(snapshots, max_gap_months)
-    return _finish_episodes(_core_from_segments(snapshots, seg), first, last)
+    return _finish_episodes(_core_from_segments(snapshots, seg), first, last, max_gap_months)
 
 
 def register_intervals(snapshots: pd.DataFrame, *, max_gap_months: int = DEFAULT_MAX_GAP_MONTHS,
@@ -998,7 +1006,7 @@ def register_intervals(snapshots: pd.DataFrame, *, max_gap_months: int = DEFAULT
     first, last = _extract_bounds(snapshots, extract_end)
     seg = _segment(snapshots, max_gap_months)
     if episodes is None:
-        episodes = _finish_episodes(_core_from_segments(snapshots, seg), first, last)
+        episodes = _finish_episodes(_core_from_segments(snapshots, seg), first, last, max_gap_months)
     new, run_new = seg["new"], seg["run_new"]
     episode_number = np.cumsum(new) - 1
     ep_starts = np.flatnonzero(new)
@@ -1075,7 +1083,7 @@ def register_episodes_loop(snapshots: pd.DataFrame, *, max_gap_months: int = DEF
     core = pd.DataFrame.from_records(records, columns=[
         "doctor_id", "list_id", "municipality_code", "start_month", "end_month", "cohort", "contract_type_end",
         "n_switches", "list_size", "sex", "birth_year"])
-    return _finish_episodes(core, first, last)
+    return _finish_episodes(core, first, last, max_gap_months)
 
 
 def register_episodes_and_intervals(snapshots: pd.DataFrame, *, max_gap_months: int = DEFAULT_MAX_GAP_MONTHS,

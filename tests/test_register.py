@@ -80,14 +80,16 @@ def test_small_extract_episodes_by_hand(small):
         ["D05", "L4", "0301", "2021-05", "2021-08", 1, "fastlønn", "næring", 1, 600],
         # split code 1507 (Ålesund 2020-2023) resolved to Haram by the list's 2024 rows; censored
         ["D06", "L6", "1580", "2023-12", "2024-02", 0, "næring", "næring", 0, 950],
-        ["D07", "L7", "5601", "2024-01", "2024-01", 1, "fastlønn", "fastlønn", 0, 500],
+        # last seen 2024-01, one month before the extract's end (≤ max_gap_months): it could go on, so censored
+        ["D07", "L7", "5601", "2024-01", "2024-01", 0, "fastlønn", "fastlønn", 0, 500],
     ]
     assert episodes["episode_id"].tolist() == [f"R{n:06d}" for n in range(1, 10)]
     first = episodes.iloc[0]
     assert first["start_date"] == pd.Timestamp("2019-11-01") and first["stop_date"] == pd.Timestamp("2020-03-01")
     assert first["duration"] == pytest.approx(121 / 365.25)  # 30 + 31 + 31 + 29 days
     assert bool(first["started_before_extract"]) is True  # first month of the extract: true start unknown
-    assert not episodes["started_before_extract"].iloc[1:].any()
+    # D03 first appears in 2020-01, two months into the extract: it may bridge an older holding
+    assert episodes["started_before_extract"].tolist() == [True, False, True] + [False] * 6
     # D03's first episode runs 2020-01-01 to 2020-07-01 including the bridged months: 182 days
     assert episodes.iloc[2]["duration"] == pytest.approx(182 / 365.25)
     # attributes: Tromsø population 1 Jan 2019 (SSB 07459) 76,649; Senja 2023 14,851; Haram has no 2020-2023
