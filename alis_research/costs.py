@@ -494,7 +494,7 @@ def cost_per_retained_year(
     n_years = math.ceil(horizon)
     result = CostPerRetainedYearResult(params={"patients": costs.params["patients"], "horizon": horizon, "method": method,
                                                "bootstrap": int(bootstrap), "seed": seed, "alpha": alpha, "cost_per_exit": cost_per_exit,
-                                               "price_year": PRICE_YEAR, "ci": "bootstrap percentile, episodes resampled within cohort"})
+                                               "price_year": PRICE_YEAR, "ci": "bootstrap percentile, persons resampled within cohort (all their episodes)"})
     rng = np.random.default_rng(seed)
     rows, samples = [], []
     for cohort in config.CONTRACT_TYPES:
@@ -516,7 +516,9 @@ def cost_per_retained_year(
         areas, at_horizon = fitted
         retained = float(areas.sum())
         cost = one_off + float(running @ areas) + cost_per_exit * (1 - at_horizon)
-        boot = _bootstrap(durations, exits, horizon, method, running, one_off, cost_per_exit, int(bootstrap), rng)
+        persons = part["person_id"].to_numpy() if "person_id" in part else np.arange(len(part))
+        boot = _bootstrap(durations, exits, persons, horizon, method, running, one_off, cost_per_exit,
+                          int(bootstrap), rng)
         lower_q, upper_q = alpha / 2, 1 - alpha / 2
         intervals = {}
         failed = int(np.isnan(boot[:, 0]).sum()) if len(boot) else 0
@@ -544,7 +546,6 @@ def cost_per_retained_year(
         result.add_note("bootstrap = 0: no confidence intervals", warn=False)
     result.estimates = pd.DataFrame(rows, columns=["cohort", "model", "episodes", "exits", "horizon", *_ESTIMATE_COLUMNS])
     result.bootstrap_samples = pd.concat(samples, ignore_index=True) if samples else None
-    result.add_note("episodes are resampled, not persons: a person with two episodes counts twice", warn=False)
     if episodes["cohort"].value_counts().min() < 20:
         result.add_note("fewer than 20 episodes in a cohort: bootstrap percentile intervals are rough", warn=False)
     return result
@@ -554,12 +555,22 @@ _ESTIMATE_COLUMNS = ("retained_years", "retained_years_ci_lower", "retained_year
                      "expected_cost_ci_lower", "expected_cost_ci_upper", "cost_per_retained_year", "ci_lower", "ci_upper")
 
 
-def _bootstrap(durations, exits, horizon, method, running, one_off, cost_per_exit, replicates, rng) -> np.ndarray:
-    """Replicates × (retained years, expected cost, cost per retained year); NaN rows where not estimable."""
+def _bootstrap(durations, exits, persons, horizon, method, running, one_off, cost_per_exit, replicates,
+               rng) -> np.ndarray:
+    """Replicates × (retained years, expected cost, cost per retained year); NaN rows where not estimable.
+
+    Persons are resampled (with all their episodes in the cohort), not episodes: a person's
+    episodes are not independent, and resampling them singly would make the interval too narrow.
+    """
     out = np.full((replicates, 3), np.nan)
-    n = len(durations)
+    codes, _ = pd.factorize(pd.Series(persons), sort=True)
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes) if len(codes) else np.array([], dtype=int)
+    starts = np.r_[0, np.cumsum(counts)[:-1]] if len(counts) else counts
+    n_persons = len(counts)
     for b in range(replicates):
-        pick = rng.integers(0, n, n)
+        chosen = rng.integers(0, n_persons, n_persons)
+        pick = order[np.concatenate([np.arange(starts[c], starts[c] + counts[c]) for c in chosen])] if n_persons else order
         fitted = _year_areas(durations[pick], exits[pick], horizon, method)
         if fitted is None or fitted[0].sum() <= 0:
             continue

@@ -119,6 +119,20 @@ def test_km_step_agrees_with_retention_product_limit():
     assert costs._step_area(times, surv, 0, 5) == pytest.approx(restricted_mean(durations, exits, 5)[0])
 
 
+def test_bootstrap_resamples_persons_with_all_their_episodes():
+    # Each cohort's episodes all belong to one person: every resample draws that person, i.e. the
+    # same episodes, so the interval collapses onto the estimate (resampling episodes would not).
+    rng = np.random.default_rng(3)
+    episodes = _episodes(rng.exponential(4, 6), [1, 0, 1, 1, 0, 1], rng.exponential(3, 6), [1, 1, 0, 1, 1, 0])
+    episodes["person_id"] = np.where(episodes["cohort"] == "fastlønn", "P1", "P2")
+    est = costs.cost_per_retained_year(episodes, bootstrap=50, seed=1).estimates
+    np.testing.assert_allclose(est["retained_years_ci_lower"], est["retained_years"])
+    np.testing.assert_allclose(est["retained_years_ci_upper"], est["retained_years"])
+    episodes["person_id"] = episodes["episode_id"]  # one person per episode: the interval has width
+    est = costs.cost_per_retained_year(episodes, bootstrap=50, seed=1).estimates
+    assert (est["retained_years_ci_upper"] - est["retained_years_ci_lower"] > 0.1).all()
+
+
 def test_bootstrap_is_deterministic_and_brackets_the_estimate():
     rng = np.random.default_rng(7)
     episodes = _episodes(rng.exponential(4, 25), rng.integers(0, 2, 25), rng.exponential(3, 25), rng.integers(0, 2, 25))
