@@ -168,7 +168,7 @@ def evaluation_report() -> nbformat.NotebookNode:
         *_section("limitations", "limitations_section"),
         ("markdown", "## Summary of findings (written from the numbers above)"),
         ("code", "facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, costs, pathway,\n"
-                 "                             limitations)\n"
+                 "                             limitations, *[s for s in [comparison_groups] if s])\n"
                  "summary = report.summary_section(prepared, facts, language=language, min_cell=min_cell)\n"
                  "report.write_section(output_dir, summary)\nsummary"),
         ("markdown", "## Appendix: provenance and the suppression applied"),

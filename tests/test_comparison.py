@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from argparse import Namespace
 from pathlib import Path
 
@@ -271,11 +272,19 @@ def test_analyse_cli_picks_up_the_register(capsys, tmp_path):
 
 
 # --------------------------------------------------------------------------- 5. the report section
-def test_report_with_a_register_extract_has_the_section(tmp_path):
-    """One report run on the fixture: the optional section, its figures, suppression and results.json."""
-    from alis_research.report import build_report, read_content
+@pytest.fixture(scope="module")
+def register_report(tmp_path_factory):
+    """One English report on the fixture, shared by the tests of the section and of the summary."""
+    from alis_research.report import build_report
 
-    outcome = build_report(FIXTURE, as_of="2024-12-31", language="en", out_dir=tmp_path)
+    return build_report(FIXTURE, as_of="2024-12-31", language="en", out_dir=tmp_path_factory.mktemp("register_report"))
+
+
+def test_report_with_a_register_extract_has_the_section(register_report):
+    """One report run on the fixture: the optional section, its figures, suppression and results.json."""
+    from alis_research.report import read_content
+
+    outcome = register_report
     content = read_content(outcome.path)
     keys = [s["key"] for s in content["sections"]]
     assert "comparison_groups" in keys and keys.index("comparison_groups") < keys.index("limitations")
@@ -285,10 +294,16 @@ def test_report_with_a_register_extract_has_the_section(tmp_path):
     tables = {b["id"]: b for b in section["blocks"] if b["type"] == "table"}
     abelsen = tables["abelsen_register"]
     # the >=50000 class holds 2 contracts: shown as <5 with its median withheld, and a second cell withheld
-    row = next(r for r in abelsen["rows"] if r[0] == ">=50000")
+    row = next(r for r in abelsen["rows"] if r[0] == "50,000 and over")  # size classes in words, not ">=50000"
     assert row[1] == "<5" and row[2] == ":"
     assert sum(r[1] == ":" for r in abelsen["rows"]) >= 1
     assert any(e["table"] == "abelsen_register" for e in content["suppression"])
+    appendix = next(s for s in content["sections"] if s["key"] == "appendix")
+    log = next(b for b in appendix["blocks"] if b["type"] == "table" and b["id"] == "suppression")
+    register_rows = [r for r in log["rows"] if r[0].startswith("Median contract duration by municipality size: the "
+                                                                "register extract")]
+    assert register_rows and {r[2] for r in register_rows} <= {"Contracts", "Median"}  # readable, not "contracts"
+    assert not any(r[0] in ("Abelsen register", "Alis vs gps") for r in log["rows"])
     text = " ".join(b.get("text", "") for b in section["blocks"])
     assert "parallel trends" in text and "SYNTHETIC" in text
     results = json.loads(outcome.results_json.read_text())
@@ -296,6 +311,67 @@ def test_report_with_a_register_extract_has_the_section(tmp_path):
     manifest = json.loads(outcome.manifest.read_text())
     assert set(manifest["register_input_files"]) == {"snapshots.csv", "doctors.csv", "dataset.json"}
     assert outcome.pdf.stat().st_size > 0
+
+
+def _folded(text: str) -> str:
+    """Text without white space and hyphens: a bullet may wrap (and be hyphenated) anywhere in the PDF."""
+    return re.sub(r"[\s\-\u00ad]", "", text)
+
+
+def _pdf_text(path) -> str:
+    pypdf = pytest.importorskip("pypdf")
+    return " ".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
+
+
+def test_summary_states_the_did_and_the_alis_contrast(register_report):
+    """The summary's register bullets, with the numbers of results.json (DiD) and content.json's facts (ALIS)."""
+    from alis_research.report import read_content
+    from alis_research.report.text import fmt_ci
+
+    results = json.loads(register_report.results_json.read_text())
+    did = results["did"]
+    assert did["outcome"] == "vacancy_share" and did["estimate"] is not None
+    content = read_content(register_report.path)
+    facts = content["facts"]["comparison_groups"]
+    alis = facts["alis_vs_gps"]
+    assert alis["estimable"] and alis["enough"]
+    summary = next(s for s in content["sections"] if s["key"] == "summary")
+    items = [item for block in summary["blocks"] for item in block.get("items", [])]
+    did_text = fmt_ci(did["estimate"] * 100, did["ci_lower"] * 100, did["ci_upper"] * 100, "en")
+    hr_text = fmt_ci(alis["hr"], alis["ci_lower"], alis["ci_upper"], "en")
+    did_item = next(i for i in items if i.startswith("Difference in differences in the GP register"))
+    assert f"by {did_text} percentage points (95% CI)" in did_item and "compared with rejected applicants" in did_item
+    assert "parallel trends" in did_item and "cannot be proven" in did_item
+    assert ("includes no difference" in did_item) == (did["ci_lower"] <= 0 <= did["ci_upper"])
+    alis_item = next(i for i in items if i.startswith("ALIS vs other GPs"))
+    assert f"hazard ratio of leaving {hr_text}" in alis_item and "descriptive" in alis_item
+    # the PDF says the same, in the summary (after its heading, before the methods)
+    text = _folded(_pdf_text(register_report.pdf))
+    heading = _folded("1 Summary of findings")
+    start = text.index(heading, text.index(heading) + 1)  # the first is the table of contents
+    summary_text = text[start:text.index(_folded("2 Methods"), start)]
+    for item in (did_item, alis_item):
+        assert _folded(item) in summary_text, item
+
+
+def test_summary_points_not_estimable_and_too_few():
+    from alis_research.report.sections_register import summary_points
+
+    did = {"outcome": "vacancy_share", "treated": "participating", "control": "rejected", "start_year": 2019,
+           "estimate": None, "ci_lower": None, "ci_upper": None, "p_value": None, "clusters": None}
+    few = {"estimable": False, "enough": False, "hr": None, "ci_lower": None, "ci_upper": None}
+    nb = summary_points({"did": did, "alis_vs_gps": few}, language="nb", min_cell=5)
+    assert nb == ["Forskjell-i-forskjeller i fastlegeregisteret (andelen listemåneder uten fast lege, deltakende "
+                  "kommuner mot avslåtte søkere): ikke estimerbar med disse dataene (for få kommuner eller år med data).",
+                  "ALIS mot andre fastleger som fikk liste i de samme kommunene og årene (fastlegeregisteret): for få "
+                  "forløp i en av gruppene til et anslag (under 5)."]
+    en = summary_points({"did": {**did, "estimate": 0.031, "ci_lower": 0.012, "ci_upper": 0.05},
+                         "alis_vs_gps": {**few, "enough": True, "estimable": True, "hr": 0.5, "ci_lower": 0.3,
+                                         "ci_upper": 0.8}}, language="en")
+    assert "by 3.10 (1.20–5.00) percentage points (95% CI)" in en[0] and "fared worse" in en[0]
+    assert "parallel trends" in en[0]
+    assert "0.50 (0.30–0.80)" in en[1] and "ALIS stayed longer than the other GPs." in en[1]
+    assert summary_points({}, language="nb") == []
 
 
 def test_report_register_option_is_checked_before_any_kernel(tmp_path):

@@ -119,6 +119,80 @@ def test_every_template_has_both_languages_and_a_unique_key():
             assert f"(?P<{name}>" in template.pattern, (template.key, name)
 
 
+# --------------------------------------------------------------------------- the register comparisons
+def _comparison_notes() -> list[str]:
+    """Notes and not-estimable reasons of comparison.py, produced by running it on tiny hand-made data."""
+    import pandas as pd
+
+    from alis_research import comparison as cmp
+    from alis_research.errors import AlisError
+
+    messages = []
+    rows = [{"municipality_code": f"{g}{i}", "group": "participating" if g == "P" else "rejected", "year": year,
+             "vacancy_share": 0.1 + 0.01 * i + 0.002 * (year - 2016) ** 2}
+            for g in "PR" for i in range(3) for year in range(2016, 2021)]
+    panel = pd.DataFrame(rows)
+    for kwargs in ({}, {"min_clusters": 3}):  # too few municipalities; then "only 6 clusters"
+        messages += cmp.difference_in_differences(panel, outcomes=["vacancy_share"], controls=["rejected"],
+                                                  **kwargs).notes
+    messages += cmp.difference_in_differences(panel[panel["year"] != 2018], outcomes=["vacancy_share"],
+                                              controls=["rejected"], min_clusters=3).notes
+    alis = pd.DataFrame({"person_id": ["p1", "p2"], "municipality_code": ["1815", "5501"], "start_year": [2019, 2019],
+                         "size_class": ["<2000", ">=50000"],
+                         "start_date": pd.to_datetime(["2019-09-01", "2019-10-01"]),
+                         "stop_date": pd.to_datetime(["2021-09-01", "2022-01-01"]), "exit": [1, 1]})
+    register = pd.DataFrame({"doctor_id": ["g1"], "municipality_code": ["1815"], "start_year": [2015],
+                             "size_class": ["<2000"], "start_date": pd.to_datetime(["2015-03-01"]),
+                             "stop_date": pd.to_datetime(["2020-03-01"]), "exit": [1], "started_before_extract": False})
+    for frame in (alis, register):
+        frame["duration"] = (frame["stop_date"] - frame["start_date"]).dt.days / 365.25
+    messages += cmp.alis_versus_gps(alis, register, as_of="2024-12-31").notes  # not linked, no list, no GP
+    for call in (lambda: cmp.alis_versus_gps(alis, register, as_of="2024-12-31", follow_up_end="2019-01-01"),
+                 lambda: cmp.abelsen_replication(register, window=("1990-01-01", "1991-01-01"))):
+        with pytest.raises(AlisError) as error:  # the not-estimable reasons the section prints
+            call()
+        messages.append(str(error.value))
+    # two notes these data cannot reach: written as comparison.py and sections_register.py write them
+    messages += ["3 contract(s) without a municipality size class left out", "no municipality-years"]
+    return messages
+
+
+def test_every_comparison_note_has_a_translation():
+    messages = _comparison_notes()
+    expected = {"did_few_municipalities", "did_few_clusters", "did_years_missing", "did_parallel_trends",
+                "alis_not_linked", "alis_municipalities_missing", "alis_no_other_gps", "alis_no_episodes_in_extract",
+                "abelsen_no_contracts", "abelsen_no_size_class", "did_no_panel"}
+    found = {}
+    for message in messages:
+        match = notes.match_note(message)
+        assert match is not None, f"no template for {message!r}"
+        found[match[0].key] = message
+        for language in ("nb", "en"):
+            published = publish_note(message, language, 5)
+            assert "vacancy_share" not in published and "docs/" not in published and "person_id" not in published
+    assert expected <= set(found)
+    assert publish_note(found["did_few_municipalities"], "nb", 5) == (
+        "Andel uten fast lege, deltakende kommuner mot avslåtte søkere: kan ikke anslås: 3 deltakende kommuner og "
+        "3 avslåtte søkere med data; den klyngerobuste standardfeilen trenger minst 5 kommuner i hver gruppe")
+    assert publish_note(found["did_few_clusters"], "en", 5) == (
+        "Share without a permanent GP, participating municipalities vs rejected applicants: only 6 municipalities "
+        "(clusters); the cluster-robust intervals may still be too narrow")
+    # contracts are counted (masked); municipalities, years and thresholds are not
+    assert publish_note(found["abelsen_no_size_class"], "nb", 5) == "<5 avtale(r) uten kjent kommunestørrelse er holdt utenfor"
+    assert publish_note(found["alis_municipalities_missing"], "en", 5) == \
+        "1 ALIS municipality(ies) have no list in the register extract"
+    assert publish_note(found["did_years_missing"], "nb", 5).endswith("fra 2019, også referanseåret 2018")
+    assert publish_note(found["abelsen_no_contracts"], "nb", 5) == \
+        "Ingen avtale i registeruttrekket starter mellom 1990-01-01 og 1991-01-01 (tidsvinduet til Abelsen mfl.)"
+
+
+def test_register_groups_and_levels_in_words():
+    assert publish_note("km: other GPs: median retention not reached (survival stays above 0.5)", "nb") == \
+        "Kaplan–Meier: andre fastleger: median bli-tid er ikke nådd (andelen som blir, holder seg over 0,5)"
+    assert publish_note("Cox: reference level for sex: K", "nb") == "Cox-modell: referansenivå for kjønn: kvinner"
+    assert publish_note("Cox: reference level for sex: K", "en") == "Cox model: reference level for sex: women"
+
+
 # --------------------------------------------------------------------------- value labels
 def test_value_labels():
     assert size_class_label("<2000", "nb") == f"under {NB_2000}"
@@ -253,7 +327,9 @@ def _run_report_notebook(dataset: Path, area: str, language: str = "nb") -> None
 
 
 RUNS = [(config.DATA_RAW / config.DEMO_DATASET, "all"), (FIXTURES / "good_small", "all")] + [
-    (FIXTURES / "report_small", area) for area in ("all", *config.HEALTH_TRUST_AREAS)]
+    (FIXTURES / "report_small", area) for area in ("all", *config.HEALTH_TRUST_AREAS)] + [
+    # with a GP-register extract: the comparison-groups section (Nordland: no rejected applicant, DiD not estimable)
+    (FIXTURES / "report_register", area) for area in ("all", "Nordland")]
 
 
 @pytest.mark.parametrize("dataset, area", RUNS, ids=[f"{d.name}-{a}" for d, a in RUNS])

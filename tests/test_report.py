@@ -140,6 +140,24 @@ def test_demo_pdf_text(demo_report):
     assert "import " not in text and "report." not in text, "code shown in the PDF"
 
 
+def test_summary_has_no_register_bullets_without_an_extract(demo_report, demo_dataset):
+    """The demo has no register/ folder: no comparison section, no register facts, no register bullets."""
+    from alis_research.report import read_content
+
+    assert not (demo_dataset / "register").exists()
+    content = read_content(demo_report.path)
+    assert "comparison_groups" not in content["facts"]
+    summary = next(s for s in content["sections"] if s["key"] == "summary")
+    items = [item for block in summary["blocks"] for item in block.get("items", [])]
+    assert items and not any("fastlegeregisteret" in item or "Forskjell-i-forskjeller" in item for item in items)
+    folded = lambda text: re.sub(r"[\s\-\u00ad]", "", text)  # a phrase may wrap and be hyphenated in the PDF
+    text = folded(" ".join(pdf_pages(demo_report.pdf)))
+    assert folded("Sammendrag") in text
+    for phrase in ("Forskjell-i-forskjeller i fastlegeregisteret", "ALIS mot andre fastleger",
+                   "parallelle trender", "Sammenligningsgrupper"):
+        assert folded(phrase) not in text
+
+
 def test_demo_html_has_the_same_content(demo_report):
     text = html_text(demo_report.html)
     assert text.count("SYNTETISKE DATA – ikke reelle resultater") >= 2

@@ -58,6 +58,9 @@ _VARIABLES = {
     "start": ("start", "start"),
     "stop": ("slutt", "stop"),
     "exit": ("avgang", "exit"),
+    "group": ("gruppe", "group"),
+    "alis": ("ALIS mot andre fastleger", "ALIS vs other GPs"),
+    "list_size_100": ("listestørrelse (per 100 pasienter)", "list size (per 100 patients)"),
 }
 
 _SEXES = {"K": ("kvinner", "women"), "M": ("menn", "men")}
@@ -66,7 +69,15 @@ _DISTRIBUTIONS = {"weibull": ("Weibull", "Weibull"), "lognormal": ("log-normal",
                   "exponential": ("eksponentiell", "exponential")}
 
 _OTHER_VALUES = {"all": ("alle", "all"), "GLOBAL": ("Samlet (global test)", "Overall (global test)"),
-                 "None": ("alle", "all"), "difference": ("differanse", "difference")}
+                 "None": ("alle", "all"), "difference": ("differanse", "difference"),
+                 # the groups of the register comparison (comparison.ALIS_GROUP, OTHER_GROUP)
+                 "ALIS": ("ALIS", "ALIS"), "other GPs": ("andre fastleger", "other GPs")}
+
+#: Outcomes and municipality groups of the difference in differences (comparison.py).
+_DID_VALUES = {"vacancy_share": ("andel uten fast lege", "share without a permanent GP"),
+               "turnover": ("turnover", "turnover"), "participating": ("deltakende kommuner", "participating municipalities"),
+               "rejected": ("avslåtte søkere", "rejected applicants"), "non-applicant": ("kommuner som ikke søkte",
+                                                                                     "non-applicant municipalities")}
 
 
 def _pick(pair: tuple[str, str], language: str) -> str:
@@ -234,6 +245,12 @@ def _keep(value: str, language: str, min_cell: int) -> str:
     return value
 
 
+def _did_value(value: str, language: str, min_cell: int) -> str:
+    """An outcome or municipality group of the difference in differences in words."""
+    pair = _DID_VALUES.get(value)
+    return _pick(pair, language) if pair else value
+
+
 #: How a named group is published, by its name (a group not listed is kept as written).
 _FIELDS: dict[str, Callable[[str, str, int], str]] = {
     "label": _label, "cohort": _label, "level": _label, "distribution": _label,
@@ -241,6 +258,7 @@ _FIELDS: dict[str, Callable[[str, str, int], str]] = {
     "time": _decimal, "follow_up": _decimal, "tau": _decimal, "horizon": _decimal, "median": _decimal,
     "dispersion": _decimal, "threshold": _decimal, "p": _decimal, "hr": _decimal, "factor": _decimal,
     "shape": _decimal, "power": _percent,
+    "outcome": _did_value, "treated": _did_value, "control": _did_value,
 }
 
 _G = r"(?P<label>.+?)"  # a group label at the start of a note
@@ -278,6 +296,8 @@ class NoteTemplate:
             elif name == "group_value":
                 group, _, value = raw.partition("=")
                 values[name] = _group_value_label(group, value, language)
+            elif name == "level" and match.groupdict().get("variable"):
+                values[name] = value_label(raw, language, match.group("variable"))
             else:
                 values[name] = _FIELDS.get(name, _keep)(raw, language, min_cell)
         return (self.nb if language == "nb" else self.en).format(**values)
@@ -547,6 +567,63 @@ TEMPLATES: tuple[NoteTemplate, ...] = (
        rf"(?P<factor>{_NUM}) but is itself uncertain by Monte-Carlo error",
        "simuleringer per steg: {simulations}; hazardratioen er funnet med en presisjon på en faktor {factor}, men er selv usikker på grunn av Monte Carlo-feil",
        "simulations per step: {simulations}; the hazard ratio is found to within a factor {factor} but is itself uncertain by Monte-Carlo error"),
+    # ---- comparison.py: register comparisons (Abelsen replication, ALIS vs other GPs, DiD); the
+    # municipalities of the DiD and of the matching are not people: their numbers are shown, as in the tables
+    _t("abelsen_window_before_extract",
+       r"the window starts (?P<start>\d{4}-\d{2}-\d{2}), before the extract \((?P<first>\d{4}-\d{2})\): contracts "
+       r"signed before the extract are unknown, so the analysis starts with the extract",
+       "vinduet starter {start}, før registeruttrekket ({first}): avtaler inngått før uttrekket er ukjente, så analysen starter med uttrekket",
+       "the window starts {start}, before the register extract ({first}): contracts signed before the extract are unknown, so the analysis starts with the extract"),
+    _t("abelsen_no_size_class", rf"{_N} contract\(s\) without a municipality size class left out",
+       "{n} avtale(r) uten kjent kommunestørrelse er holdt utenfor",
+       "{n} contract(s) without a municipality size class left out", counts=("n",)),
+    _t("abelsen_no_contracts",
+       r"no register contract starts between (?P<start>\d{4}-\d{2}-\d{2}) and (?P<end>\d{4}-\d{2}-\d{2}) "
+       r"\(the Abelsen window\); choose a window inside the extract",
+       "ingen avtale i registeruttrekket starter mellom {start} og {end} (tidsvinduet til Abelsen mfl.)",
+       "no contract in the register extract starts between {start} and {end} (the window of Abelsen et al.)"),
+    _t("alis_not_linked",
+       r"no ALIS person_id was found among the register's doctor_id: if the two extracts were pseudonymised with "
+       r"different keys, the ALIS' own register contracts are in the comparison group \(a small dilution: see "
+       r"docs/register\.md\)",
+       "ingen ALIS ble funnet i registeret (ingen av ALIS-pseudonymene er blant registerets lege-id-er): er de to uttrekkene pseudonymisert med ulike nøkler, ligger ALIS-enes egne registeravtaler i sammenligningsgruppen (en liten utvanning i retning av ingen forskjell)",
+       "no ALIS was found in the register (none of the ALIS pseudonyms is among the register's doctor ids): if the two extracts were pseudonymised with different keys, the ALIS' own register contracts are in the comparison group (a small dilution towards no difference)"),
+    _t("alis_municipalities_missing",
+       r"(?P<municipalities>\d+) ALIS municipality\(ies\) have no list in the register extract",
+       "{municipalities} ALIS-kommune(r) har ingen fastlegeliste i registeruttrekket",
+       "{municipalities} ALIS municipality(ies) have no list in the register extract"),
+    _t("alis_no_other_gps", r"no other GP starts in the ALIS municipalities and years: no comparison possible",
+       "ingen andre fastleger startet i ALIS-kommunene i de samme årene: ingen sammenligning er mulig",
+       "no other GP starts in the ALIS municipalities and years: no comparison possible"),
+    _t("alis_no_episodes_in_extract",
+       r"no ALIS episode starts before the end of the register extract; nothing to compare",
+       "ingen ALIS-forløp starter før registeruttrekket slutter; det er ingenting å sammenligne",
+       "no ALIS episode starts before the end of the register extract; nothing to compare"),
+    _t("did_parallel_trends",
+       r"parallel trends: the estimates are causal only if, without ALIS, the outcomes of the participating "
+       r"municipalities would have moved in parallel with those of the comparison group; the municipalities chose "
+       r"to apply and were selected \(Sami area, cooperation\), so check the pre-2019 event-study coefficients, "
+       r"which cannot prove it",
+       "parallelle trender: anslagene kan bare leses som virkninger av ALIS hvis utfallene i de deltakende kommunene uten ALIS ville ha utviklet seg parallelt med sammenligningsgruppens; kommunene valgte selv å søke og ble valgt ut (samisk område, samarbeid), så se på koeffisientene før 2019 i hendelsesstudien, som likevel ikke kan bevise forutsetningen",
+       "parallel trends: the estimates can be read as effects of ALIS only if, without ALIS, the outcomes of the participating municipalities would have moved in parallel with those of the comparison group; the municipalities chose to apply and were selected (Sami area, cooperation), so look at the pre-2019 event-study coefficients, which still cannot prove the assumption"),
+    _t("did_few_municipalities",
+       r"(?P<outcome>\w+), (?P<treated>[\w-]+) vs (?P<control>[\w-]+): not estimable: (?P<n_treated>\d+) (?P=treated) "
+       r"and (?P<n_control>\d+) (?P=control) municipalities with data; the cluster-robust standard error needs at "
+       r"least (?P<minimum>\d+) in each group",
+       "{outcome}, {treated} mot {control}: kan ikke anslås: {n_treated} {treated} og {n_control} {control} med data; den klyngerobuste standardfeilen trenger minst {minimum} kommuner i hver gruppe",
+       "{outcome}, {treated} vs {control}: not estimable: {n_treated} {treated} and {n_control} {control} with data; the cluster-robust standard error needs at least {minimum} municipalities in each group"),
+    _t("did_years_missing",
+       r"(?P<outcome>\w+), (?P<treated>[\w-]+) vs (?P<control>[\w-]+): not estimable: the panel needs years before "
+       r"and from (?P<start_year>\d{4}) on, including the reference year (?P<reference_year>\d{4})",
+       "{outcome}, {treated} mot {control}: kan ikke anslås: dataene må ha år både før og fra {start_year}, også referanseåret {reference_year}",
+       "{outcome}, {treated} vs {control}: not estimable: the data need years both before and from {start_year} on, including the reference year {reference_year}"),
+    _t("did_few_clusters",
+       r"(?P<outcome>\w+), (?P<treated>[\w-]+) vs (?P<control>[\w-]+): only (?P<clusters>\d+) clusters; "
+       r"cluster-robust intervals may still be too narrow",
+       "{outcome}, {treated} mot {control}: bare {clusters} kommuner (klynger); de klyngerobuste intervallene kan likevel være for smale",
+       "{outcome}, {treated} vs {control}: only {clusters} municipalities (clusters); the cluster-robust intervals may still be too narrow"),
+    _t("did_no_panel", r"no municipality-years",
+       "ingen kommuneår med data", "no municipality-years with data"),
     # ---- cohort.py: exclusion reasons (data-quality table)
     _t("excluded_after_as_of", r"starts after the as-of date",
        "starter etter datadatoen", "starts after the as-of date"),
@@ -626,15 +703,27 @@ TABLE_CAPTIONS = {
     "abelsen": "cap_abelsen",
 }
 
+#: Tables of the comparison-groups section -> caption keys of its own texts (report/sections_register.py).
+REGISTER_TABLE_CAPTIONS = {"abelsen_register": "cap_abelsen", "alis_vs_gps": "cap_alis_counts"}
+
 _TOTAL_TAG = re.compile(r"^(row|column) (.*)$", re.S)
+
+
+def _register_text(key: str, language: str) -> str | None:
+    """A text of the comparison-groups section, or None (imported late: that module imports this one)."""
+    from .sections_register import _TEXT, R
+
+    return R(key, language) if key in _TEXT else None
 
 
 def table_caption(name: str, language: str = "nb") -> str:
     """The caption of a table as the report shows it, from its internal name.
 
-    Known names map to their caption (:data:`TABLE_CAPTIONS`, else a text key
-    ``cap_<name>``); an unknown name is made readable (``"my_table"`` -> ``"My table"``).
+    Known names map to their caption (:data:`TABLE_CAPTIONS`, :data:`REGISTER_TABLE_CAPTIONS`, else a
+    text key ``cap_<name>``); an unknown name is made readable (``"my_table"`` -> ``"My table"``).
     """
+    if name in REGISTER_TABLE_CAPTIONS:
+        return _register_text(REGISTER_TABLE_CAPTIONS[name], language)
     key = TABLE_CAPTIONS.get(name) or (f"cap_{name}" if has_text(f"cap_{name}") else None)
     if key is None and name.startswith("rates_"):
         key = "cap_rates"
@@ -657,7 +746,7 @@ def column_label(name: str, language: str = "nb") -> str:
         return _pick(("alle kolonner", "all columns"), language)
     if has_text(f"col_{text}"):
         return T(f"col_{text}", language)
-    return str(name)
+    return _register_text(f"col_{text}", language) or str(name)
 
 
 def suppression_rows(entries: Iterable, language: str = "nb") -> list[dict[str, str]]:

@@ -711,5 +711,10 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
                         n=fmt_percent(small["næring"] / n["næring"], language)))
     else:
         points.append(T("s_confounding_plain", language))
+    register = facts.get("comparison_groups")
+    if register:  # only with a GP-register extract: the DiD headline and ALIS vs other GPs
+        from .sections_register import summary_points
+
+        points += summary_points(register, language=language, min_cell=min_cell)
     section.items(points)
     return section

@@ -21,6 +21,7 @@ import pandas as pd
 from .. import config
 from ..disclosure import format_count, suppress_counts
 from ..errors import AlisError
+from . import notes as note_text
 from .content import Section
 from .sections import _attempt, _is_missing, _notes, _safe_float
 from .text import check_language, fmt_ci, fmt_number, fmt_p, fmt_years
@@ -44,26 +45,26 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Avtaler inngått {start}–{end} (som i studien: alle fastlegeavtaler 1. mai 2001–1. mai 2014), "
         "Kaplan–Meier-median med 95 % konfidensintervall (log-log), ved siden av de publiserte medianene.",
         "Contracts signed {start} to {end} (as in the study: all GP contracts 1 May 2001 – 1 May 2014), "
-        "Kaplan–Meier median with 95 % confidence interval (log-log), beside the published medians.",
+        "Kaplan–Meier median with 95% confidence interval (log-log), beside the published medians.",
     ),
     "cap_abelsen": ("Median avtalevarighet etter kommunestørrelse: registeruttrekket og Abelsen mfl. 2015",
                     "Median contract duration by municipality size: the register extract and Abelsen et al. 2015"),
     "cap_abelsen_fig": ("Median avtalevarighet (95 % KI) etter innbyggertall; firkanter: publiserte medianer",
-                        "Median contract duration (95 % CI) by population; squares: published medians"),
+                        "Median contract duration (95% CI) by population; squares: published medians"),
     "cap_abelsen_cox": (
         "Cox-modell for avslutning av avtalen (hasardratio, 95 % KI; robuste standardfeil gruppert på kommune)",
-        "Cox model of the contract ending (hazard ratio, 95 % CI; robust standard errors clustered by municipality)",
+        "Cox model of the contract ending (hazard ratio, 95% CI; robust standard errors clustered by municipality)",
     ),
     "abelsen_cox_note": (
         "Hasardratio over 1: avtalen avsluttes raskere. Listestørrelse per 100 pasienter, alder per år; "
-        "referanse: kvinner, kommuner under 2000 innbyggere.",
+        "referanse: kvinner, kommuner under 2\u202f000 innbyggere.",
         "Hazard ratio above 1: the contract ends sooner. List size per 100 patients, age per year; "
         "reference: women, municipalities under 2,000 inhabitants.",
     ),
     "alis_heading": ("ALIS og andre fastleger i de samme kommunene", "ALIS and other GPs in the same municipalities"),
     "alis_intro": (
         "ALIS-forløpene (HR-dataene) sammenlignes med alle andre fastleger som fikk en liste i de samme kommunene "
-        "i ALIS-startåret ± {window} år (registeret). Begge gruppene sensureres {censored}. ALIS identifiseres i "
+        "i ALIS-startåret ± {window} år (registeret). Begge gruppene sensureres per {censored}. ALIS identifiseres i "
         "registeret ved samme pseudonym ({linked} funnet) og holdes utenfor sammenligningsgruppen.",
         "The ALIS episodes (HR data) are compared with every other GP who took a list in the same municipalities "
         "within ± {window} year(s) of an ALIS start (register). Both groups are censored at {censored}. ALIS are "
@@ -75,12 +76,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "alis_km_withheld": ("Kurven vises ikke: færre enn {m} ALIS-forløp.",
                          "The curve is not shown: fewer than {m} ALIS episodes."),
     "alis_results": (
-        "Median tid i stillingen: ALIS {alis}, andre fastleger {other}. Log-rank-test stratifisert på kommune "
-        "(hver ALIS mot fastlegene i egen kommune): p = {p}. Gjennomsnittlig tid i stillingen de første {tau} år "
-        "(RMST), andre fastleger minus ALIS: {rmst} år. Hasardratio for avgang, ALIS mot andre, justert for "
-        "kommunestørrelse og startår: {hr}.",
-        "Median time in post: ALIS {alis}, other GPs {other}. Log-rank test stratified by municipality (each "
-        "ALIS against the GPs of the own municipality): p = {p}. Mean time in post over the first {tau} years "
+        "Median tid i stillingen i år (95 % KI): ALIS {alis}, andre fastleger {other}. Log-rank-test stratifisert "
+        "på kommune (hver ALIS mot fastlegene i egen kommune): p = {p}. Gjennomsnittlig tid i stillingen de første "
+        "{tau} årene (RMST), andre fastleger minus ALIS: {rmst} år. Hasardratio for avgang, ALIS mot andre, "
+        "justert for kommunestørrelse og startår: {hr}.",
+        "Median time in post in years (95% CI): ALIS {alis}, other GPs {other}. Log-rank test stratified by "
+        "municipality (each ALIS against the GPs of their own municipality): p = {p}. Mean time in post over the first {tau} years "
         "(RMST), other GPs minus ALIS: {rmst} years. Hazard ratio of leaving, ALIS vs others, adjusted for "
         "municipality size and start year: {hr}.",
     ),
@@ -116,7 +117,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "cap_event": (
         "Hendelsesstudie, {outcome}: deltakende mot avslåtte søkere per år relativt til 2019 (95 % KI); "
         "referanseåret 2018 er 0",
-        "Event study, {outcome}: participating vs rejected applicants by year relative to 2019 (95 % CI); "
+        "Event study, {outcome}: participating vs rejected applicants by year relative to 2019 (95% CI); "
         "the reference year 2018 is 0",
     ),
     "parallel_trends": (
@@ -130,12 +131,63 @@ _TEXT: dict[str, tuple[str, str]] = {
         "event-study coefficients only show whether the trends were parallel before the start.",
     ),
     "not_estimable_reason": ("{what}: ikke estimerbar ({reason}).", "{what}: not estimable ({reason})."),
+    "not_estimable": ("{what}: ikke estimerbar.", "{what}: not estimable."),
+    # the summary of findings (summary_points)
+    "s_did": (
+        "Forskjell-i-forskjeller i fastlegeregisteret: {outcome} endret seg fra {year} med {estimate} {unit} (95 % KI) "
+        "i de deltakende kommunene sammenlignet med {control}. {direction} Anslaget hviler på forutsetningen om "
+        "parallelle trender – at de deltakende kommunene uten ALIS ville ha utviklet seg som sammenligningskommunene "
+        "– og den kan ikke bevises.",
+        "Difference in differences in the GP register: {outcome} changed from {year} by {estimate} {unit} (95% CI) "
+        "in the participating municipalities compared with {control}. {direction} The estimate rests on the "
+        "assumption of parallel trends – that without ALIS the participating municipalities would have developed "
+        "like the comparison municipalities – which cannot be proven.",
+    ),
+    "s_did_not_estimable": (
+        "Forskjell-i-forskjeller i fastlegeregisteret ({outcome}, deltakende kommuner mot {control}): ikke "
+        "estimerbar med disse dataene (for få kommuner eller år med data).",
+        "Difference in differences in the GP register ({outcome}, participating municipalities vs {control}): not "
+        "estimable with these data (too few municipalities or years with data).",
+    ),
+    "s_did_none": ("Intervallet omfatter ingen forskjell.", "The interval includes no difference."),
+    "s_did_better": ("På dette målet kom de deltakende kommunene bedre ut.",
+                     "On this measure the participating municipalities fared better."),
+    "s_did_worse": ("På dette målet kom de deltakende kommunene dårligere ut.",
+                    "On this measure the participating municipalities fared worse."),
+    "s_did_outcome_vacancy_share": ("andelen listemåneder uten fast lege",
+                                    "the share of list-months without a permanent GP"),
+    "s_did_outcome_turnover": ("turnover", "turnover"),
+    "s_did_unit_vacancy_share": ("prosentpoeng", "percentage points"),
+    "s_did_unit_turnover": ("avganger per 100 listeår", "exits per 100 list-years"),
+    "s_alis": (
+        "ALIS mot andre fastleger som fikk liste i de samme kommunene og årene (fastlegeregisteret): hazardratio "
+        "for å slutte {hr}, justert for kommunestørrelse og startår. {direction} Sammenligningen er beskrivende, "
+        "ikke en virkning av ordningen: ALIS er yngre, i utdanning og målt i en annen kilde.",
+        "ALIS vs other GPs who took a list in the same municipalities and years (GP register): hazard ratio of "
+        "leaving {hr}, adjusted for municipality size and start year. {direction} The comparison is descriptive, "
+        "not an effect of the scheme: ALIS are younger, in training and measured in another source.",
+    ),
+    "s_alis_none": ("Intervallet omfatter ingen forskjell.", "The interval includes no difference."),
+    "s_alis_higher": ("ALIS sluttet raskere enn de andre fastlegene.", "ALIS left sooner than the other GPs."),
+    "s_alis_lower": ("ALIS ble lenger i stillingen enn de andre fastlegene.", "ALIS stayed longer than the other GPs."),
+    "s_alis_not_estimable": (
+        "ALIS mot andre fastleger som fikk liste i de samme kommunene og årene (fastlegeregisteret): ikke "
+        "estimerbar med disse dataene.",
+        "ALIS vs other GPs who took a list in the same municipalities and years (GP register): not estimable "
+        "with these data.",
+    ),
+    "s_alis_few": (
+        "ALIS mot andre fastleger som fikk liste i de samme kommunene og årene (fastlegeregisteret): for få forløp "
+        "i en av gruppene til et anslag (under {m}).",
+        "ALIS vs other GPs who took a list in the same municipalities and years (GP register): too few episodes "
+        "in one of the groups for an estimate (under {m}).",
+    ),
     "col_size_class": ("Innbyggere", "Inhabitants"),
     "col_contracts": ("Avtaler", "Contracts"),
-    "col_median_ci": ("Median, år (95 % KI)", "Median, years (95 % CI)"),
+    "col_median_ci": ("Median, år (95 % KI)", "Median, years (95% CI)"),
     "col_published": ("Publisert (Abelsen mfl.)", "Published (Abelsen et al.)"),
     "col_term": ("Variabel", "Variable"),
-    "col_hr": ("Hasardratio (95 % KI)", "Hazard ratio (95 % CI)"),
+    "col_hr": ("Hasardratio (95 % KI)", "Hazard ratio (95% CI)"),
     "col_p": ("p", "p"),
     "col_group": ("Gruppe", "Group"),
     "col_episodes": ("Forløp", "Episodes"),
@@ -143,7 +195,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "col_municipalities": ("Kommuner", "Municipalities"),
     "col_outcome": ("Utfall", "Outcome"),
     "col_comparison": ("Sammenlignet med", "Compared with"),
-    "col_estimate": ("Anslag (95 % KI)", "Estimate (95 % CI)"),
+    "col_estimate": ("Anslag (95 % KI)", "Estimate (95% CI)"),
     "col_clusters": ("Kommuner (delt./sml.)", "Municipalities (part./comp.)"),
     "col_before": ("Før 2019", "Before 2019"),
     "col_after": ("Fra 2019", "From 2019"),
@@ -155,7 +207,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "non-applicant": ("søkte ikke", "non-applicants"),
     "vacancy_share": ("andel uten fast lege", "share without a permanent GP"),
     "turnover": ("turnover", "turnover"),
-    "sex=M": ("mann", "man"),
+    "sex=M": ("menn", "men"),
     "age_at_start": ("alder ved start (per år)", "age at start (per year)"),
     "list_size_100": ("listestørrelse (per 100)", "list size (per 100)"),
     "alis": ("ALIS", "ALIS"),
@@ -164,12 +216,11 @@ _TEXT: dict[str, tuple[str, str]] = {
 
 
 def R(key: str, language: str = "nb", **fields) -> str:
-    """The section's text for ``key`` (terms without a text pass through, e.g. ``size_class=<2000``)."""
+    """The section's text for ``key``; a Cox term without a text is labelled as elsewhere in the report
+    (``size_class=2000-4999`` -> "Kommunestørrelse 2 000–4 999"), anything else passes through."""
     check_language(language)
     if key not in _TEXT:
-        if key.startswith("size_class="):
-            return key.split("=", 1)[1]
-        return key
+        return note_text.term_label(key, language) if key.startswith("size_class=") else key
     text = _TEXT[key][0 if language == "nb" else 1]
     return text.format(**fields) if fields else text
 
@@ -203,6 +254,14 @@ def _figure(section: Section, language: str, figure_id: str, caption: str, plot:
         plt.close(fig)
 
 
+def _not_estimable(section: Section, language: str, what: str, reason: str, min_cell: int) -> None:
+    """"{what}: not estimable ({reason})", the reason in the report's language (report/notes.py templates)."""
+    # publish_notes (not publish_note) so that tests/test_notes.py sees the reason among the published notes
+    reason = note_text.publish_notes([reason], language, min_cell)[0][0] if reason else ""
+    section.paragraph(R("not_estimable_reason", language, what=what, reason=note_text._uncapitalise(reason))
+                      if reason else R("not_estimable", language, what=what))
+
+
 def _ci_text(estimate, lower, upper, language, decimals=2) -> str:
     return fmt_ci(_safe_float(estimate), _safe_float(lower), _safe_float(upper), language, decimals)
 
@@ -218,7 +277,7 @@ def _median_text(row, language) -> str:
 
 def _hr_table(coefficients: pd.DataFrame, language: str) -> pd.DataFrame:
     return pd.DataFrame({
-        R("col_term", language): [R(str(t), language) for t in coefficients["term"]],
+        R("col_term", language): [note_text.capitalise(R(str(t), language)) for t in coefficients["term"]],
         R("col_hr", language): [_ci_text(h, lo, hi, language) for h, lo, hi in
                                 zip(coefficients["hr"], coefficients["ci_lower"], coefficients["ci_upper"])],
         R("col_p", language): [fmt_p(_safe_float(p), language) for p in coefficients["p_value"]],
@@ -229,14 +288,15 @@ def _abelsen_block(section: Section, analyses, language: str, min_cell: int) -> 
     result = analyses.abelsen
     section.heading(R("abelsen_heading", language))
     if result is None:
-        section.paragraph(R("not_estimable_reason", language, what=R("abelsen_heading", language),
-                            reason=analyses.failures.get("abelsen", "")))
+        _not_estimable(section, language, R("abelsen_heading", language), analyses.failures.get("abelsen", ""),
+                       min_cell)
         return
     start, end = result.params["window"]
     section.paragraph(R("abelsen_intro", language, start=start, end=end))
     table = result.medians
     frame = pd.DataFrame({
-        "label": [R("all", language) if s == "all" else str(s) for s in table["size_class"]],
+        "label": [R("all", language) if s == "all" else note_text.size_class_label(s, language)
+                  for s in table["size_class"]],
         "contracts": table["contracts"].astype(int).to_numpy(),
         "median": [_median_text(r, language) for _, r in table.iterrows()],
         "published": [fmt_years(_safe_float(p), language) if not _is_missing(p) else "–"
@@ -268,8 +328,8 @@ def _alis_block(section: Section, analyses, language: str, min_cell: int) -> Non
     result = analyses.alis_vs_gps
     section.heading(R("alis_heading", language))
     if result is None:
-        section.paragraph(R("not_estimable_reason", language, what=R("alis_heading", language),
-                            reason=analyses.failures.get("alis_vs_gps", "")))
+        _not_estimable(section, language, R("alis_heading", language), analyses.failures.get("alis_vs_gps", ""),
+                       min_cell)
         return
     section.paragraph(R("alis_intro", language, window=result.params["year_window"],
                         censored=result.params["censored_at"],
@@ -320,8 +380,8 @@ def _did_block(section: Section, analyses, language: str, min_cell: int) -> None
     section.heading(R("did_heading", language))
     panel = analyses.panel
     if result is None or panel is None or panel.empty:
-        section.paragraph(R("not_estimable_reason", language, what=R("did_heading", language),
-                            reason=analyses.failures.get("did", "no municipality-years")))
+        _not_estimable(section, language, R("did_heading", language),
+                       analyses.failures.get("did", "no municipality-years"), min_cell)
         return
     section.paragraph(R("did_intro", language, first=int(panel["year"].min()), last=int(panel["year"].max())))
     rows = []
@@ -371,18 +431,77 @@ def comparison_groups_section(analyses, *, language: str = "nb", min_cell: int =
                         last=f"{snapshots['month'].max():%Y-%m}",
                         lists=fmt_number(snapshots["list_id"].nunique(), 0, language),
                         synthetic=R("synthetic", language) if register.synthetic else ""))
-    for block in (_abelsen_block, _alis_block, _did_block):
+    for block, heading in ((_abelsen_block, "abelsen_heading"), (_alis_block, "alis_heading"),
+                           (_did_block, "did_heading")):
         try:
             block(section, analyses, language, min_cell)
         except Exception as exc:  # one failing part must not take the others down; the reason goes to the log
             print(f"[{SECTION_KEY}] {block.__name__}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            section.paragraph(R("not_estimable_reason", language, what=block.__name__.strip("_").split("_")[0],
-                                reason=type(exc).__name__))
+            section.paragraph(R("not_estimable", language, what=R(heading, language)))
     entries = analyses.results_entries()
-    # facts feed the summary: only what the tables show unsuppressed (the national median, the DiD)
+    # facts feed the summary: only what the tables show unsuppressed (the national median, the DiD, the
+    # ALIS-vs-GPs hazard ratio); no count below min_cell
     national = [row["median"] for row in entries["abelsen"] if row["size_class"] == "all" and row["contracts"] >= min_cell]
-    section.facts = {"did": entries["did"], "abelsen_national_median": national[0] if national else None}
+    section.facts = {"did": entries["did"], "abelsen_national_median": national[0] if national else None,
+                     "alis_vs_gps": _alis_facts(analyses, min_cell)}
     return section
 
 
-__all__ = ["SECTION_KEY", "comparison_groups_section", "load_comparison"]
+def _alis_facts(analyses, min_cell: int) -> dict | None:
+    """The adjusted ALIS-vs-other-GPs hazard ratio for the summary; ``None`` without that comparison.
+
+    ``{"estimable": bool, "enough": bool, "hr", "ci_lower", "ci_upper"}``: ``enough`` is false
+    when either group has fewer than ``min_cell`` episodes (no numbers are passed on then).
+    """
+    from ..comparison import ALIS_GROUP, OTHER_GROUP
+
+    result = analyses.alis_vs_gps
+    if result is None or result.counts is None:
+        return None
+    episodes = result.counts.set_index("group")["episodes"]
+    enough = all(int(episodes.get(g, 0)) >= min_cell for g in (ALIS_GROUP, OTHER_GROUP))
+    facts = {"estimable": False, "enough": enough, "hr": None, "ci_lower": None, "ci_upper": None}
+    if enough and result.cox is not None and result.cox.estimable and result.hazard_ratios is not None:
+        row = result.hazard_ratios.set_index("term").loc["alis"]
+        hr, low, high = (_safe_float(row[k]) for k in ("hr", "ci_lower", "ci_upper"))
+        if None not in (hr, low, high):
+            facts.update(estimable=True, hr=hr, ci_lower=low, ci_upper=high)
+    return facts
+
+
+def summary_points(facts: dict, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> list[str]:
+    """The summary's bullets on the register comparisons, from the section's ``facts``.
+
+    The headline difference in differences with its interval (or "not estimable") and the words that it
+    rests on parallel trends; the ALIS-vs-other-GPs hazard ratio, called descriptive. Nothing when the
+    report has no register extract (``facts`` empty).
+    """
+    check_language(language)
+    points: list[str] = []
+    did = (facts or {}).get("did")
+    if did:
+        outcome, control = did.get("outcome", "vacancy_share"), did.get("control", "rejected")
+        words = {"outcome": R(f"s_did_outcome_{outcome}", language), "control": R(control, language)}
+        estimate, low, high = (_safe_float(did.get(k)) for k in ("estimate", "ci_lower", "ci_upper"))
+        if None in (estimate, low, high):
+            points.append(R("s_did_not_estimable", language, **words))
+        else:
+            scale = 100.0 if outcome == "vacancy_share" else 1.0  # a share in percentage points, as the table
+            direction = "s_did_none" if low <= 0 <= high else ("s_did_better" if estimate < 0 else "s_did_worse")
+            points.append(R("s_did", language, **words, year=did.get("start_year", 2019),
+                            estimate=_ci_text(estimate * scale, low * scale, high * scale, language),
+                            unit=R(f"s_did_unit_{outcome}", language), direction=R(direction, language)))
+    alis = (facts or {}).get("alis_vs_gps")
+    if alis:
+        if not alis.get("enough"):
+            points.append(R("s_alis_few", language, m=min_cell))
+        elif not alis.get("estimable"):
+            points.append(R("s_alis_not_estimable", language))
+        else:
+            hr, low, high = alis["hr"], alis["ci_lower"], alis["ci_upper"]
+            direction = "s_alis_none" if low <= 1 <= high else ("s_alis_higher" if hr > 1 else "s_alis_lower")
+            points.append(R("s_alis", language, hr=_ci_text(hr, low, high, language), direction=R(direction, language)))
+    return points
+
+
+__all__ = ["SECTION_KEY", "comparison_groups_section", "load_comparison", "summary_points"]
