@@ -190,6 +190,11 @@ def abelsen_replication(episodes: pd.DataFrame, *, window=ABELSEN_WINDOW, alpha:
     if contracts.empty:
         raise AlisError(f"no register contract starts between {start:%Y-%m-%d} and {end:%Y-%m-%d} "
                         "(the Abelsen window); choose a window inside the extract")
+    # SSB's population series ship on 2024 boundaries only, so a contract in a municipality merged
+    # since is classed by the merged population (Abelsen et al. used the municipality of the time).
+    result.add_note("size classes use the population on 2024 boundaries: a contract in a municipality merged "
+                    "since is classed by the merged municipality, which moves some contracts into larger classes",
+                    warn=False)
     missing_class = contracts["size_class"].isna()
     if missing_class.any():
         result.add_note(f"{int(missing_class.sum())} contract(s) without a municipality size class left out",

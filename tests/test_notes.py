@@ -56,7 +56,7 @@ def test_years_degrees_of_freedom_and_p_values_keep_their_digits():
                                            "lenge (lengste oppfølging 4,37 år)")
     note = ("the hazard ratio for size_class seems to change over time (p = 0.012); read the hazard ratio as an "
             "average over the follow-up")
-    assert publish_note(note, "nb", 5) == ("Hazardratioen for kommunestørrelse ser ut til å endre seg over tid "
+    assert publish_note(note, "nb", 5) == ("Hasardratioen for kommunestørrelse ser ut til å endre seg over tid "
                                            "(p = 0,012); les den som et gjennomsnitt over oppfølgingstiden")
     note = "only 3 cluster(s) of municipality_code: the cluster-robust standard error is unreliable with fewer than 5; " \
            "hazard-ratio intervals and p-values use the model-based standard error (the robust one is reported beside it)"
@@ -205,6 +205,18 @@ def test_value_labels():
     assert term_label("size_class", "nb") == "Kommunestørrelse"
     assert scheme_label("new", "nb") == "ny ordning" and scheme_label("old", "nb") == "gammel ordning"
     assert scheme_label("new", "en") == "new rules" and scheme_label("old", "en") == "old rules"
+
+
+def test_suppression_log_of_the_pathway_tables_in_words():
+    entries = [SuppressionEntry("pathway_outcomes", "fastlønn", "approved", "primary"),
+               SuppressionEntry("hospital_year", "næring", "returned_share", "derived"),
+               SuppressionEntry("supervision_cohort", "fastlønn", "left_within_window", "primary")]
+    rows = suppression_rows(entries, "nb")
+    assert [r["table"] for r in rows] == ["Utfall i spesialiseringsløpet etter kohort", "Sykehusåret etter kohort",
+                                         "Veiledning levert mot lovet, etter kohort"]
+    assert [r["column"] for r in rows] == ["Godkjent", "Andel tilbake av dem med kjent utfall",
+                                          "Sluttet innen 3 måneder etter"]
+    assert suppression_rows(entries, "en")[1]["column"] == "Share back of those with a known outcome"
 
 
 def test_suppression_log_in_words():

@@ -414,21 +414,21 @@ TEMPLATES: tuple[NoteTemplate, ...] = (
     _t("cox_one_cluster",
        r"cluster-robust standard error not estimable: all intervals are in one (?P<variable>\w+); "
        r"hazard-ratio intervals and p-values use the model-based standard error",
-       "den klyngerobuste standardfeilen kan ikke beregnes fordi alle intervallene er i én {variable}; konfidensintervall og p-verdier for hazardratioene bruker den modellbaserte standardfeilen",
+       "den klyngerobuste standardfeilen kan ikke beregnes fordi alle intervallene er i én {variable}; konfidensintervall og p-verdier for hasardratioene bruker den modellbaserte standardfeilen",
        "cluster-robust standard error not estimable: all intervals are in one {variable}; hazard-ratio intervals and p-values use the model-based standard error"),
     _t("cox_few_clusters",
        r"only (?P<clusters>\d+) cluster\(s\) of (?P<variable>\w+): the cluster-robust standard error is unreliable "
        r"with fewer than (?P<minimum>\d+); hazard-ratio intervals and p-values use the model-based "
        r"standard error \(the robust one is reported beside it\)",
-       "bare {clusters} klynge(r) ({variable}): den klyngerobuste standardfeilen er upålitelig med færre enn {minimum}; konfidensintervall og p-verdier for hazardratioene bruker den modellbaserte standardfeilen (den robuste står ved siden av)",
+       "bare {clusters} klynge(r) ({variable}): den klyngerobuste standardfeilen er upålitelig med færre enn {minimum}; konfidensintervall og p-verdier for hasardratioene bruker den modellbaserte standardfeilen (den robuste står ved siden av)",
        "only {clusters} cluster(s) of {variable}: the cluster-robust standard error is unreliable with fewer than {minimum}; hazard-ratio intervals and p-values use the model-based standard error (the robust one is reported beside it)"),
     _t("cox_robust", r"hazard-ratio intervals and p-values use the cluster-robust standard error",
-       "konfidensintervall og p-verdier for hazardratioene bruker den klyngerobuste standardfeilen",
+       "konfidensintervall og p-verdier for hasardratioene bruker den klyngerobuste standardfeilen",
        "hazard-ratio intervals and p-values use the cluster-robust standard error"),
     _t("cox_robust_corrected",
        r"hazard-ratio intervals and p-values use the cluster-robust standard error with the few-cluster "
        r"correction \(variance × G/\(G−1\), t on G−1 degrees of freedom\)",
-       "konfidensintervall og p-verdier for hazardratioene bruker den klyngerobuste standardfeilen med korreksjon for få klynger (variansen × G/(G−1), t-fordeling med G−1 frihetsgrader)",
+       "konfidensintervall og p-verdier for hasardratioene bruker den klyngerobuste standardfeilen med korreksjon for få klynger (variansen × G/(G−1), t-fordeling med G−1 frihetsgrader)",
        "hazard-ratio intervals and p-values use the cluster-robust standard error with the few-cluster correction (variance × G/(G−1), t on G−1 degrees of freedom)"),
     _t("cox_unstable",
        r"unstable: (?P<events>\d+) exits for (?P<coefficients>\d+) coefficient\(s\) "
@@ -442,7 +442,7 @@ TEMPLATES: tuple[NoteTemplate, ...] = (
     _t("ph_violated",
        rf"the hazard ratio for (?P<term>.+?) seems to change over time \(p = (?P<p>{_NUM})\); "
        r"read the hazard ratio as an average over the follow-up",
-       "hazardratioen for {term} ser ut til å endre seg over tid (p = {p}); les den som et gjennomsnitt over oppfølgingstiden",
+       "hasardratioen for {term} ser ut til å endre seg over tid (p = {p}); les den som et gjennomsnitt over oppfølgingstiden",
        "the hazard ratio for {term} seems to change over time (p = {p}); read the hazard ratio as an average over the follow-up"),
     _t("cif_beyond_follow_up",
        rf"{_GV}: follow-up ends at (?P<follow_up>{_NUM}) years, no estimate at (?P<time>{_NUM}) years",
@@ -496,9 +496,6 @@ TEMPLATES: tuple[NoteTemplate, ...] = (
        "{cohort}: {failed} of {resamples} bootstrap resamples not estimable{withheld}"),
     _t("costs_no_bootstrap", r"bootstrap = 0: no confidence intervals",
        "ingen bootstrap-utvalg: ingen konfidensintervall", "bootstrap = 0: no confidence intervals"),
-    _t("costs_episodes_resampled", r"episodes are resampled, not persons: a person with two episodes counts twice",
-       "bootstrap-utvalgene trekker forløp, ikke personer: en person med to forløp teller to ganger",
-       "episodes are resampled, not persons: a person with two episodes counts twice"),
     _t("costs_rough_intervals",
        r"fewer than (?P<minimum>\d+) episodes in a cohort: bootstrap percentile intervals are rough",
        "færre enn {minimum} forløp i en kohort: bootstrap-persentilintervallene er grove",
@@ -560,12 +557,12 @@ TEMPLATES: tuple[NoteTemplate, ...] = (
        "time to exit: Weibull (shape {shape}) with median {median} years in the fastlønn cohort, proportional hazards; real exits also depend on municipality size and centrality, which this design ignores"),
     _t("power_not_reached",
        rf"(?P<test>[^:]+): (?P<power>\d+%) power is not reached for hazard ratios up to (?P<hr>{_NUM})",
-       "{test}: en styrke på {power} nås ikke for hazardratioer opp til {hr}",
+       "{test}: en styrke på {power} nås ikke for hasardratioer opp til {hr}",
        "{test}: {power} power is not reached for hazard ratios up to {hr}"),
     _t("power_precision",
        rf"simulations per step: (?P<simulations>\d+); the hazard ratio is found to within a factor "
        rf"(?P<factor>{_NUM}) but is itself uncertain by Monte-Carlo error",
-       "simuleringer per steg: {simulations}; hazardratioen er funnet med en presisjon på en faktor {factor}, men er selv usikker på grunn av Monte Carlo-feil",
+       "simuleringer per steg: {simulations}; hasardratioen er funnet med en presisjon på en faktor {factor}, men er selv usikker på grunn av Monte Carlo-feil",
        "simulations per step: {simulations}; the hazard ratio is found to within a factor {factor} but is itself uncertain by Monte-Carlo error"),
     # ---- comparison.py: register comparisons (Abelsen replication, ALIS vs other GPs, DiD); the
     # municipalities of the DiD and of the matching are not people: their numbers are shown, as in the tables
@@ -574,6 +571,11 @@ TEMPLATES: tuple[NoteTemplate, ...] = (
        r"signed before the extract are unknown, so the analysis starts with the extract",
        "vinduet starter {start}, før registeruttrekket ({first}): avtaler inngått før uttrekket er ukjente, så analysen starter med uttrekket",
        "the window starts {start}, before the register extract ({first}): contracts signed before the extract are unknown, so the analysis starts with the extract"),
+    _t("abelsen_size_on_2024_boundaries",
+       r"size classes use the population on 2024 boundaries: a contract in a municipality merged since is "
+       r"classed by the merged municipality, which moves some contracts into larger classes",
+       "kommunestørrelsen bygger på folketallet etter 2024-inndelingen: en avtale i en kommune som senere er slått sammen, klassifiseres etter den sammenslåtte kommunen, og noen avtaler havner derfor i en større klasse",
+       "size classes use the population on 2024 boundaries: a contract in a municipality merged since is classed by the merged municipality, which moves some contracts into larger classes"),
     _t("abelsen_no_size_class", rf"{_N} contract\(s\) without a municipality size class left out",
        "{n} avtale(r) uten kjent kommunestørrelse er holdt utenfor",
        "{n} contract(s) without a municipality size class left out", counts=("n",)),
@@ -701,6 +703,17 @@ TABLE_CAPTIONS = {
     "km_median": "cap_median", "rmst": "cap_rmst", "rates_contract_type": "cap_rates", "vacancy": "cap_vacancy",
     "cox": "cap_cox", "ph_test": "cap_ph", "cumulative_incidence": "cap_cif", "parametric": "cap_parametric",
     "abelsen": "cap_abelsen",
+    "pathway_cif": "cap_pw_cif", "pathway_outcomes": "cap_pw_counts", "hospital_year": "cap_pw_hospital",
+    "supervision_cohort": "cap_pw_sup_cohort", "supervision_unit": "cap_pw_sup_unit",
+}
+
+#: Columns of the pathway tables -> their text keys (their names differ from the ``col_*`` scheme).
+PATHWAY_COLUMNS = {
+    "approved": "pw_col_n_approved", "exit_before_approval": "pw_col_n_exit", "censored": "pw_col_n_censored",
+    "with_hospital_year": "pw_h_with", "returned": "pw_h_returned", "left_within_window": "pw_h_left_within_window",
+    "left_during": "pw_h_left_during", "not_yet_known": "pw_h_not_yet_known", "ongoing": "pw_h_ongoing",
+    "returned_share": "pw_h_share", "months_in_post": "pw_col_months", "delivered_hours": "pw_col_delivered",
+    "promised_hours": "pw_col_promised", "hours_per_year": "pw_col_per_year", "fidelity": "pw_col_fidelity",
 }
 
 #: Tables of the comparison-groups section -> caption keys of its own texts (report/sections_register.py).
@@ -746,6 +759,10 @@ def column_label(name: str, language: str = "nb") -> str:
         return _pick(("alle kolonner", "all columns"), language)
     if has_text(f"col_{text}"):
         return T(f"col_{text}", language)
+    if text in PATHWAY_COLUMNS:
+        from .. import pathway
+
+        return T(PATHWAY_COLUMNS[text], language, w=pathway.RETURN_WINDOW_MONTHS)
     return _register_text(f"col_{text}", language) or str(name)
 
 

@@ -160,7 +160,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "s_did_unit_vacancy_share": ("prosentpoeng", "percentage points"),
     "s_did_unit_turnover": ("avganger per 100 listeår", "exits per 100 list-years"),
     "s_alis": (
-        "ALIS mot andre fastleger som fikk liste i de samme kommunene og årene (fastlegeregisteret): hazardratio "
+        "ALIS mot andre fastleger som fikk liste i de samme kommunene og årene (fastlegeregisteret): hasardratio "
         "for å slutte {hr}, justert for kommunestørrelse og startår. {direction} Sammenligningen er beskrivende, "
         "ikke en virkning av ordningen: ALIS er yngre, i utdanning og målt i en annen kilde.",
         "ALIS vs other GPs who took a list in the same municipalities and years (GP register): hazard ratio of "

@@ -277,12 +277,12 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "cap_vacancy": ("Andel stillingstid uten lege i stillingen", "Share of position-time with nobody in post"),
     # ---- duration
     "duration_intro": (
-        "Cox-modellen bruker gjeldende avtaleform (tidsavhengig), Efron-korreksjon for like tider og robuste standardfeil gruppert på kommune. Hazardratio over 1 betyr raskere avgang.",
+        "Cox-modellen bruker gjeldende avtaleform (tidsavhengig), Efron-korreksjon for like tider og robuste standardfeil gruppert på kommune. Hasardratio over 1 betyr raskere avgang.",
         "The Cox model uses the current contract type (time-varying), Efron ties and robust standard errors clustered by municipality. A hazard ratio above 1 means leaving sooner.",
     ),
     "cox_crude": ("Ujustert HR (95 % KI)", "Crude HR (95% CI)"),
     "cox_adjusted": ("Justert for kommunestørrelse", "Adjusted for municipality size"),
-    "cap_cox": ("Hazardratio for avgang", "Hazard ratios of leaving"),
+    "cap_cox": ("Hasardratio for avgang", "Hazard ratios of leaving"),
     "cox_note": (
         "Referanse: fastlønn og den minste kommunestørrelsen. Justerte og ujusterte anslag står side om side fordi fastlønn er vanligst i små kommuner.",
         "Reference: fastlønn and the smallest municipality size class. Adjusted and crude estimates stand side by side because fastlønn is most common in small municipalities.",
@@ -511,8 +511,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "pw_h_ongoing": ("Pågår", "Ongoing"),
     "pw_h_share": ("Andel tilbake av dem med kjent utfall", "Share back of those with a known outcome"),
     "pw_h_note": (
-        "Medianer vises bare for kohorter med minst {m} sykehusår (ellers «:»); en andel skjermes når et antall den bygger på er skjermet.",
-        "Medians are shown only for cohorts with at least {m} hospital years (otherwise ':'); a share is withheld when a count it rests on is suppressed.",
+        "Medianer vises bare for kohorter med minst {m} sykehusår (ellers «:»); en andel skjermes når et antall den bygger på er skjermet. Andelen tilbake regnes bare blant dem med kjent utfall: de som ennå ikke har et kjent utfall, har ikke sluttet, og de som slutter tidlig, blir kjent først, så andelen undervurderer trolig hvor mange som kommer tilbake.",
+        "Medians are shown only for cohorts with at least {m} hospital years (otherwise ':'); a share is withheld when a count it rests on is suppressed. The share back counts only those with a known outcome: those not yet known have not left, and those who leave early become known first, so the share probably understates how many come back.",
     ),
     "pw_no_hospital": ("Ingen sykehusår er registrert i dataene.", "No hospital year is recorded in the data."),
     "pw_supervision_heading": ("Veiledning", "Supervision"),
@@ -586,7 +586,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Dataene viser ingen klar forskjell i bli-tid mellom kohortene (log-rank p = {p}).",
         "The data show no clear difference in retention between the cohorts (log-rank p = {p}).",
     ),
-    "s_hr_crude": ("Ujustert hazardratio for avgang, næring mot fastlønn: {hr}.", "Crude hazard ratio of leaving, næring vs fastlønn: {hr}."),
+    "s_hr_crude": ("Ujustert hasardratio for avgang, næring mot fastlønn: {hr}.", "Crude hazard ratio of leaving, næring vs fastlønn: {hr}."),
     "s_hr_adjusted": (
         "Justert for kommunestørrelse: {hr}.",
         "Adjusted for municipality size: {hr}.",
