@@ -33,7 +33,7 @@ from scipy import stats
 from . import config
 from .errors import AlisError, NotEstimableWarning
 from .reference import cost_parameter, load_cost_parameters
-from .result import AnalysisResult
+from .result import AnalysisResult, input_table, require_columns
 
 #: Price year of the cost parameters (seed 003's 2019 rates).
 PRICE_YEAR = 2019
@@ -401,12 +401,8 @@ def _cohort_costs(costs: CostTable, model: str, n_years: int) -> tuple[np.ndarra
 
 
 def _episodes(prepared) -> pd.DataFrame:
-    episodes = getattr(prepared, "episodes", prepared)
-    if not isinstance(episodes, pd.DataFrame):
-        raise AlisError(f"expected a PreparedDataset or its episodes DataFrame, got {type(prepared).__name__}")
-    missing = [c for c in ("cohort", "duration", "exit") if c not in episodes.columns]
-    if missing:
-        raise AlisError(f"the episodes table lacks column(s) {', '.join(missing)}; pass the prepared dataset (cohort.prepare)")
+    episodes = input_table(prepared, "episodes")
+    require_columns(episodes, ("cohort", "duration", "exit"), "episodes")
     return episodes
 
 

@@ -31,7 +31,7 @@ from .config import (
     SIZE_CLASS_LABELS,
 )
 from .errors import AlisError, NotEstimableWarning
-from .result import AnalysisResult
+from .result import AnalysisResult, input_table, require_columns
 
 #: The contrast of every Cox model: 1 while the current contract is næring.
 NAERING_TERM = "næring"
@@ -60,23 +60,6 @@ _CI_NOTE_COX = ("hazard-ratio intervals and p-values use the cluster-robust stan
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _table(data: Any, name: str) -> pd.DataFrame:
-    """The DataFrame ``name`` of a PreparedDataset, or ``data`` itself if it is a DataFrame."""
-    frame = getattr(data, name, data)
-    if not isinstance(frame, pd.DataFrame):
-        raise AlisError(f"expected a prepared dataset or a DataFrame of {name}, got {type(data).__name__}")
-    return frame
-
-
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise AlisError(
-            f"the {table} table has no column(s) {', '.join(repr(c) for c in missing)}; "
-            f"expected the prepared-dataset columns (docs/architecture.md), found: {', '.join(map(str, frame.columns))}"
-        )
-
 
 def normal_quantile(alpha: float) -> float:
     """The two-sided critical value z_{1-alpha/2} of the standard normal (1.96 for alpha 0.05)."""
@@ -184,12 +167,12 @@ def cox_model(
         Wald z, and a note. ``summary``: n, events,
         clusters, loglik, loglik_null, iterations.
     """
-    frame = _table(intervals, "intervals")
+    frame = input_table(intervals, "intervals")
     if not contract_term and not covariates:
         raise AlisError("a Cox model without the contract-type term needs at least one covariate")
     needed = ["start", "stop", "exit", *(["contract_type"] if contract_term else []), *covariates] + \
         ([cluster] if cluster else [])
-    _require_columns(frame, needed, "intervals")
+    require_columns(frame, needed, "intervals")
     result = CoxResult(params={"covariates": list(covariates), "cluster": cluster, "ties": "efron", "alpha": alpha})
     bad_types = sorted(set(frame["contract_type"].dropna().astype(str)) - set(CONTRACT_TYPES)) if contract_term else []
     if bad_types:
@@ -428,10 +411,10 @@ def cumulative_incidence(
         ``estimates``: group, destination, time, cumulative_incidence, std_err, ci_lower,
         ci_upper, n_risk; ``curves``: the step functions at every distinct time.
     """
-    frame = _table(episodes, "episodes")
+    frame = input_table(episodes, "episodes")
     destinations = dict(destinations or DEFAULT_DESTINATIONS)
     needed = ["duration", "exit", "end_reason"] + ([group] if group else [])
-    _require_columns(frame, needed, "episodes")
+    require_columns(frame, needed, "episodes")
     z = normal_quantile(alpha)
     result = CumulativeIncidenceResult(
         params={"group": group, "destinations": {**destinations, other_destination: "every other end_reason"},
@@ -589,8 +572,8 @@ def parametric_duration(
         ``fits``: group, distribution, events, loglik, aic, median, ci_lower, ci_upper;
         ``medians``: the AIC-chosen model per group with max_follow_up and extrapolated.
     """
-    frame = _table(episodes, "episodes")
-    _require_columns(frame, ["duration", "exit"] + ([group] if group else []), "episodes")
+    frame = input_table(episodes, "episodes")
+    require_columns(frame, ["duration", "exit"] + ([group] if group else []), "episodes")
     z = normal_quantile(alpha)
     result = ParametricResult(params={"group": group, "horizon_warning": horizon_warning, "alpha": alpha,
                                       "ci": "delta method on log(median)"})
@@ -710,8 +693,8 @@ def median_by_size_class(episodes: Any, *, alpha: float = DEFAULT_ALPHA) -> Size
     exactly 0.5); its interval comes from the log-log band.  'Not reached' (NaN and
     ``reached = False``) when the curve stays above 0.5.
     """
-    frame = _table(episodes, "episodes")
-    _require_columns(frame, ["duration", "exit", "size_class"], "episodes")
+    frame = input_table(episodes, "episodes")
+    require_columns(frame, ["duration", "exit", "size_class"], "episodes")
     z = normal_quantile(alpha)
     published = load_published_durations()
     published = published[published["source"].str.startswith("Abelsen")].set_index("size_class")["median_years"]

@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import config, io
 from .errors import AlisError, DataValidationError, NotEstimableWarning
-from .result import AnalysisResult
+from .result import AnalysisResult, input_table, require_columns
 
 SPECIALIST_EVENT = "specialist_approved"
 HOSPITAL_START, HOSPITAL_END = "hospital_year_start", "hospital_year_end"
@@ -47,23 +47,10 @@ MAX_HOURS_PER_MONTH = 40.0
 CAUSES = ("approved", "exit_before_approval")
 
 
-def _frame(data, name: str) -> pd.DataFrame:
-    frame = getattr(data, name, data)
-    if not isinstance(frame, pd.DataFrame):
-        raise AlisError(f"expected a dataset object with '{name}' or a DataFrame of {name}, got {type(data).__name__}")
-    return frame
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise AlisError(f"the {table} table lacks column(s) {', '.join(missing)}; see docs/architecture.md")
-
-
 def events_in_episodes(episodes: pd.DataFrame, events: pd.DataFrame, event: str) -> pd.DataFrame:
     """Events of one type joined to the episode they fall in (start_date <= date <= stop_date)."""
-    _require(episodes, ("episode_id", "person_id", "start_date", "stop_date"), "episodes")
-    _require(events, ("person_id", "date", "event"), "events")
+    require_columns(episodes, ("episode_id", "person_id", "start_date", "stop_date"), "episodes")
+    require_columns(events, ("person_id", "date", "event"), "events")
     chosen = events.loc[events["event"] == event, ["person_id", "date"]]
     joined = chosen.merge(episodes[["episode_id", "person_id", "start_date", "stop_date"]], on="person_id")
     inside = (joined["date"] >= joined["start_date"]) & (joined["date"] <= joined["stop_date"])
@@ -88,9 +75,9 @@ class SpecialistResult(AnalysisResult):
 
 def specialist_outcomes(prepared, events) -> pd.DataFrame:
     """Per episode: time (years) to approval, exit or censoring, and the cause (0 censored, 1 approved, 2 exit)."""
-    episodes = _frame(prepared, "episodes")
-    events = _frame(events, "events")
-    _require(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date", "duration", "exit"), "episodes")
+    episodes = input_table(prepared, "episodes")
+    events = input_table(events, "events")
+    require_columns(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date", "duration", "exit"), "episodes")
     approvals = events_in_episodes(episodes, events, SPECIALIST_EVENT).groupby("episode_id")["date"].min()
     earlier = events[(events["event"] == SPECIALIST_EVENT)][["person_id", "date"]].merge(
         episodes[["episode_id", "person_id", "start_date"]], on="person_id")
@@ -242,9 +229,9 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
     """
     if return_window_months < 0:
         raise AlisError(f"return_window_months must be >= 0, got {return_window_months!r}")
-    episodes = _frame(prepared, "episodes")
-    events = _frame(events, "events")
-    _require(episodes, ("episode_id", "cohort", "start_date", "stop_date", "exit", "end_date"), "episodes")
+    episodes = input_table(prepared, "episodes")
+    events = input_table(events, "events")
+    require_columns(episodes, ("episode_id", "cohort", "start_date", "stop_date", "exit", "end_date"), "episodes")
     starts = events_in_episodes(episodes, events, HOSPITAL_START)
     ends = events.loc[events["event"] == HOSPITAL_END, ["person_id", "date"]].rename(columns={"date": "end"})
     rows = []
@@ -356,8 +343,8 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
                                 f"missing required column '{column}' (expected columns: {', '.join(SUPERVISION_COLUMNS)})"))
     if missing:
         return problems, empty
-    episodes = _frame(episodes, "episodes")
-    _require(episodes, ("person_id", "start_date"), "episodes")
+    episodes = input_table(episodes, "episodes")
+    require_columns(episodes, ("person_id", "start_date"), "episodes")
     stop = episodes["stop_date"] if "stop_date" in episodes.columns else episodes["end_date"]
     spans = pd.DataFrame({"person_id": episodes["person_id"].astype(str), "start": episodes["start_date"],
                           "stop": stop.fillna(pd.Timestamp.max)})
@@ -496,10 +483,10 @@ def supervision_fidelity(
     """
     from .disclosure import suppress_counts
 
-    episodes = _frame(prepared, "episodes")
-    _require(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date"), "episodes")
-    _require(supervision, SUPERVISION_COLUMNS, "supervision")
-    events_frame = _frame(events, "events") if events is not None else None
+    episodes = input_table(prepared, "episodes")
+    require_columns(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date"), "episodes")
+    require_columns(supervision, SUPERVISION_COLUMNS, "supervision")
+    events_frame = input_table(events, "events") if events is not None else None
     result = SupervisionResult(params={"promised_hours_per_month": promised_hours_per_month,
                                        "promised_months_per_year": promised_months_per_year,
                                        "promised_hours_per_year": promised_hours_per_month * promised_months_per_year,

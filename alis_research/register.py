@@ -22,9 +22,7 @@ The contract and the decisions behind it are written up in ``docs/register.md``.
 from __future__ import annotations
 
 import csv
-import difflib
 import io as _stdio
-import json
 import re
 from pathlib import Path
 
@@ -35,12 +33,13 @@ from . import io
 from .config import DAYS_PER_YEAR, SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS, dataset_dir as _resolve_dataset_dir
 from .errors import AlisError, DataValidationError
 from .validate import (
-    MISSPELLING_CUTOFF,
     Problem,
     national_id_mask,
     canonical_contract_type,
+    column_problems,
     mask_national_id,
     parse_bool,
+    print_problems,
 )
 
 # --------------------------------------------------------------------------- the contract
@@ -299,29 +298,9 @@ def _month_label(index: int) -> str:
 # --------------------------------------------------------------------------- checks
 def _check_columns(problems: _Problems, file: str, present: list[str], required, optional) -> bool:
     """Missing and misspelt columns; return whether every required column is present."""
-    known = required + optional
-    missing = [name for name in known if name not in present]
-    claimed: set[str] = set()
-    for name in present:
-        if name in known:
-            continue
-        candidates = [m for m in missing if m not in claimed]
-        hint = REGISTER_HEADER_HINTS.get(name.replace(" ", "_"))
-        match = [hint] if hint in candidates else difflib.get_close_matches(name, candidates, n=1,
-                                                                             cutoff=MISSPELLING_CUTOFF)
-        if match:
-            claimed.add(match[0])
-            kind = "required" if match[0] in required else "optional"
-            problems.add(file, None, name, None, f"unknown column '{name}': did you mean '{match[0]}'? "
-                                                 f"(a {kind} column; rename the header)")
-    complete = True
-    for name in required:
-        if name not in present:
-            complete = False
-            if name not in claimed:
-                problems.add(file, None, name, None,
-                             f"missing required column '{name}' (required columns: {', '.join(required)})")
-    return complete
+    for column, message in column_problems(present, required, optional, REGISTER_HEADER_HINTS):
+        problems.add(file, None, column, None, message)
+    return all(name in present for name in required)
 
 
 def _code_history_index() -> dict[str, dict]:
@@ -465,7 +444,8 @@ def _check_duplicate_months(problems, file, rows, month: np.ndarray, list_col: _
 
 
 # --------------------------------------------------------------------------- validation
-def _check_snapshots(problems: _Problems, path: Path, doctor_attributes: pd.DataFrame | None):
+def _read_checked(problems: _Problems, path: Path, required, optional):
+    """Read one register table and check its columns: ``(table, rows)``, or None with the problem recorded."""
     file = path.name
     try:
         table, rows = read_register_table(path)
@@ -476,8 +456,17 @@ def _check_snapshots(problems: _Problems, path: Path, doctor_attributes: pd.Data
         message = str(exc)
         problems.add(file, None, None, None, message[len(file) + 2:] if message.startswith(file + ": ") else message)
         return None
-    if not _check_columns(problems, file, list(table.columns), SNAPSHOT_REQUIRED_COLUMNS, SNAPSHOT_OPTIONAL_COLUMNS):
+    if not _check_columns(problems, file, list(table.columns), required, optional):
         return None
+    return table, rows
+
+
+def _check_snapshots(problems: _Problems, path: Path, doctor_attributes: pd.DataFrame | None):
+    file = path.name
+    read = _read_checked(problems, path, SNAPSHOT_REQUIRED_COLUMNS, SNAPSHOT_OPTIONAL_COLUMNS)
+    if read is None:
+        return None
+    table, rows = read
     if not len(table):
         problems.add(file, None, None, None, "no data rows")
         return None
@@ -606,17 +595,10 @@ def _check_doctor_attributes(problems, file, rows, doctor_col: _Column, vacant, 
 def _check_doctors(problems: _Problems, path: Path) -> pd.DataFrame | None:
     """The optional doctors table: one row per doctor with sex and birth year."""
     file = path.name
-    try:
-        table, rows = read_register_table(path)
-    except io.TableFormatError as exc:
-        problems.add(file, exc.row, exc.column, None, exc.detail)
+    read = _read_checked(problems, path, DOCTOR_REQUIRED_COLUMNS, DOCTOR_OPTIONAL_COLUMNS)
+    if read is None:
         return None
-    except AlisError as exc:
-        message = str(exc)
-        problems.add(file, None, None, None, message[len(file) + 2:] if message.startswith(file + ": ") else message)
-        return None
-    if not _check_columns(problems, file, list(table.columns), DOCTOR_REQUIRED_COLUMNS, DOCTOR_OPTIONAL_COLUMNS):
-        return None
+    table, rows = read
     doctor_col = _Column.from_raw(table.pop("doctor_id"))
     empty = doctor_col.empty()
     problems.rows(file, rows[empty], "doctor_id", doctor_col.at(empty), "empty cell; a value is required")
@@ -758,14 +740,9 @@ def cli_validate_register(args) -> int:
     """``alis-research validate-register DIR [--json]``: exit 0 when clean, 1 when not."""
     folder = _resolve_dataset_dir(args.dataset)
     problems, frame = validate_register(folder)
-    if getattr(args, "json", False):
-        print(json.dumps([problem.to_dict() for problem in problems], ensure_ascii=False, indent=2))
-        return 1 if problems else 0
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) listed for {folder}")
-        return 1
+    status = print_problems(problems, folder, as_json=getattr(args, "json", False))
+    if status is not None:
+        return status
     months = frame["month"]
     held = frame["doctor_id"].notna()
     print(f"{folder}: no problems found; {len(frame):,} monthly row(s), {frame['list_id'].nunique():,} list(s), "

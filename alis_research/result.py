@@ -11,11 +11,11 @@ from __future__ import annotations
 import html
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import pandas as pd
 
-from .errors import AlisWarning
+from .errors import AlisError, AlisWarning
 
 
 @dataclass
@@ -64,3 +64,22 @@ class AnalysisResult:
         if self.notes:
             parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
         return "\n".join(parts)
+
+
+def input_table(data: Any, name: str) -> pd.DataFrame:
+    """The DataFrame ``name`` of a dataset object (``PreparedDataset.episodes`` …), or ``data`` itself
+    if it is a DataFrame: what every analysis function accepts as its input."""
+    frame = getattr(data, name, data)
+    if not isinstance(frame, pd.DataFrame):
+        raise AlisError(f"expected a prepared dataset or a DataFrame of {name}, got {type(data).__name__}")
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    """Raise a user error naming the columns ``table`` lacks (and the ones it has)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise AlisError(
+            f"the {table} table has no column(s) {', '.join(repr(c) for c in missing)}; "
+            f"expected the prepared-dataset columns (docs/architecture.md), found: {', '.join(map(str, frame.columns))}"
+        )

@@ -283,27 +283,38 @@ class _Table:
         return mask_national_id(value) if row in self._id_row_set else value
 
 
-def _check_columns(table: _Table, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
-    """Missing and misspelt columns; unknown extra columns are ignored."""
-    present = list(table.cells.columns)
+def column_problems(present: list[str], required, optional, hints: dict[str, str]) -> list[tuple[str, str]]:
+    """Misspelt and missing columns of a header, as ``(column, message)`` pairs.
+
+    An unknown column close to a missing known one (or named in ``hints``) gets a
+    "did you mean" message; each required column neither present nor so claimed is
+    reported missing. Unknown extra columns are otherwise ignored.
+    """
+    required, optional = tuple(required), tuple(optional)
     known = required + optional
     missing = [name for name in known if name not in present]
-    unknown = [name for name in present if name not in known]
     claimed: set[str] = set()
-    for name in unknown:
+    found: list[tuple[str, str]] = []
+    for name in (n for n in present if n not in known):
         candidates = [m for m in missing if m not in claimed]
-        hint = HEADER_HINTS.get(name.replace(" ", "_"))
+        hint = hints.get(name.replace(" ", "_"))
         match = [hint] if hint in candidates else difflib.get_close_matches(name, candidates, n=1,
                                                                              cutoff=MISSPELLING_CUTOFF)
         if match:
             claimed.add(match[0])
             kind = "required" if match[0] in required else "optional"
-            table.add(None, name, None, f"unknown column '{name}': did you mean '{match[0]}'? "
-                                        f"(a {kind} column; rename the header)")
+            found.append((name, f"unknown column '{name}': did you mean '{match[0]}'? "
+                                f"(a {kind} column; rename the header)"))
     for name in required:
         if name not in present and name not in claimed:
-            table.add(None, name, None, f"missing required column '{name}' "
-                                        f"(required columns: {', '.join(required)})")
+            found.append((name, f"missing required column '{name}' (required columns: {', '.join(required)})"))
+    return found
+
+
+def _check_columns(table: _Table, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
+    """Missing and misspelt columns; unknown extra columns are ignored."""
+    for column, message in column_problems(list(table.cells.columns), required, optional, HEADER_HINTS):
+        table.add(None, column, None, message)
 
 
 def _check_nonempty(table: _Table, columns: tuple[str, ...]) -> None:
@@ -786,11 +797,10 @@ def load_validated(dataset_dir, *, as_of=None) -> ValidatedData:
     return data
 
 
-def cli_validate(args) -> int:
-    """``alis-research validate DIR [--as-of DATE] [--json]``: exit 0 when clean, 1 when not."""
-    folder = _resolve_dataset_dir(args.dataset)
-    problems, data = validate_dataset(folder, as_of=getattr(args, "as_of", None))
-    if getattr(args, "json", False):
+def print_problems(problems: list[Problem], folder, *, as_json: bool) -> int | None:
+    """Print a validation's problems (a line each, or a JSON list); the exit status, or None when
+    the data are clean and printed as text (the caller then prints its summary)."""
+    if as_json:
         print(json.dumps([problem.to_dict() for problem in problems], ensure_ascii=False, indent=2))
         return 1 if problems else 0
     for problem in problems:
@@ -798,6 +808,16 @@ def cli_validate(args) -> int:
     if problems:
         print(f"{len(problems)} problem(s) found in {folder}")
         return 1
+    return None
+
+
+def cli_validate(args) -> int:
+    """``alis-research validate DIR [--as-of DATE] [--json]``: exit 0 when clean, 1 when not."""
+    folder = _resolve_dataset_dir(args.dataset)
+    problems, data = validate_dataset(folder, as_of=getattr(args, "as_of", None))
+    status = print_problems(problems, folder, as_json=getattr(args, "json", False))
+    if status is not None:
+        return status
     note = "" if getattr(args, "as_of", None) else " (give --as-of to also check end reasons of ended episodes)"
     print(f"{folder}: no problems found; {len(data.episodes)} episode(s), {len(data.events)} event(s){note}")
     return 0

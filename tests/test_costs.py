@@ -173,7 +173,7 @@ def test_not_estimable_paths():
                             ({"method": "cox"}, "method must be"), ({"bootstrap": -1}, "bootstrap must be")):
         with pytest.raises(AlisError, match=message):
             costs.cost_per_retained_year(episodes, **kwargs)
-    with pytest.raises(AlisError, match="lacks column"):
+    with pytest.raises(AlisError, match="has no column"):
         costs.cost_per_retained_year(episodes.drop(columns="cohort"))
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from alis_research import config
 from alis_research.report import read_content, resolve_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,18 +86,6 @@ def test_notebooks_equal_what_the_generator_writes():
 @pytest.fixture(scope="module")
 def kernel() -> str:
     return resolve_kernel()
-
-
-@pytest.fixture(scope="module")
-def demo_dataset(tmp_path_factory) -> Path:
-    shipped = config.DATA_RAW / config.DEMO_DATASET
-    if (shipped / "episodes.csv").exists():
-        return shipped
-    from alis_research.synthetic import write_synthetic
-
-    target = tmp_path_factory.mktemp("data") / "synthetic"
-    write_synthetic(target, seed=2019)
-    return target
 
 
 @pytest.mark.parametrize("name", TOPICS)

@@ -54,18 +54,6 @@ def html_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_dataset(tmp_path_factory) -> Path:
-    shipped = config.DATA_RAW / config.DEMO_DATASET
-    if (shipped / "episodes.csv").exists():
-        return shipped
-    from alis_research.synthetic import write_synthetic
-
-    target = tmp_path_factory.mktemp("data") / "synthetic"
-    write_synthetic(target, seed=2019)
-    return target
-
-
-@pytest.fixture(scope="module")
 def demo_report(demo_dataset, tmp_path_factory):
     return build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("reports"))
 
