@@ -38,6 +38,9 @@ LABELS = {
         "vacancy": "Andel stillingstid uten lege",
         "schoenfeld": "Skalert Schoenfeld-residual (β(t))",
         "km_time": "Tid (Kaplan–Meier-skala)",
+        # groups of the register comparison (comparison.OTHER_GROUP)
+        "ALIS": "ALIS",
+        "other GPs": "Andre fastleger",
     },
     "en": {
         "fastlønn": "Salaried (fastlønn)",
@@ -55,6 +58,8 @@ LABELS = {
         "vacancy": "Share of position-time with nobody in post",
         "schoenfeld": "Scaled Schoenfeld residual (β(t))",
         "km_time": "Time (Kaplan–Meier scale)",
+        "ALIS": "ALIS",
+        "other GPs": "Other GPs",
     },
 }
 

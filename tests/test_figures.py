@@ -146,3 +146,11 @@ def test_schoenfeld_plot_centres_on_the_cox_coefficient():
     plt.close(ax.figure)
     with pytest.raises(AlisError, match="no residuals for term 'sex'"):
         figures.plot_schoenfeld(ph, term="sex")
+
+
+def test_register_comparison_groups_are_labelled_in_the_report_language():
+    # comparison.OTHER_GROUP is an internal key: the figure must not show it untranslated
+    from alis_research.comparison import OTHER_GROUP
+
+    assert figures.label(OTHER_GROUP, "nb") == "Andre fastleger"
+    assert figures.label(OTHER_GROUP, "en") == "Other GPs"
