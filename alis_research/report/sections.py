@@ -591,7 +591,7 @@ def methods_section(prepared, *, language: str = "nb", min_cell: int = config.DE
     section = Section("methods", T("methods", language))
     for key in ("m_data", "m_cohort", "m_censoring", "m_km", "m_turnover", "m_cox", "m_competing", "m_parametric",
                 "m_costs", "m_pathway", "m_power", "m_disclosure"):
-        section.paragraph(T(key, language, m=min_cell, as_of=f"{prepared.as_of:%Y-%m-%d}",
+        section.paragraph(T(key, language, m=min_cell, m1=min_cell - 1, as_of=f"{prepared.as_of:%Y-%m-%d}",
                             tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
     return section
 

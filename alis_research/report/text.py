@@ -349,8 +349,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Precision: the smallest hazard ratio detected with 80% power, found by simulating the design (cohort sizes, start dates, follow-up) with the log-rank test and a fixed seed.",
     ),
     "m_disclosure": (
-        "Skjerming: antall fra 1 til {m} minus 1 vises som «<{m}», med sekundær skjerming («:») der summer ellers kunne avsløre en skjermet celle; rater fra skjermede antall skjermes også. Ingen personidentifikator, navn eller individuell dato publiseres.",
-        "Disclosure control: counts from 1 to {m} minus 1 show as '<{m}', with secondary suppression (':') where totals could otherwise reveal a suppressed cell; rates from suppressed counts are withheld too. No person identifier, name or individual date is published.",
+        "Skjerming: antall fra 1 til {m1} vises som «<{m}», med sekundær skjerming («:») der summer ellers kunne avsløre en skjermet celle; rater fra skjermede antall skjermes også. Ingen personidentifikator, navn eller individuell dato publiseres.",
+        "Disclosure control: counts from 1 to {m1} show as '<{m}', with secondary suppression (':') where totals could otherwise reveal a suppressed cell; rates from suppressed counts are withheld too. No person identifier, name or individual date is published.",
     ),
     # ---- limitations
     "lim_small": (
@@ -419,8 +419,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "cost_retained_heading": ("Kostnad per beholdt legeår", "Cost per retained GP-year"),
     "cost_retained_intro": (
-        "For hver kohort er forventet tid i stillingen de første {tau} årene (RMST fra Kaplan–Meier-kurven) kombinert med den årlige kostnaden for kohortens avtalemodell mens ALIS-en er i stillingen, pluss rekrutteringstilskuddet ved start. Intervallene er persentil-bootstrap ({b} trekninger av forløp innen kohort, fast frø {seed}).",
-        "For each cohort the expected time in post over the first {tau} years (RMST of the Kaplan–Meier curve) is combined with the yearly cost of the cohort's contract model while the ALIS is in post, plus the recruitment grant at the start. Intervals are percentile bootstrap ({b} resamples of episodes within cohort, fixed seed {seed}).",
+        "For hver kohort er forventet tid i stillingen de første {tau} årene (RMST fra Kaplan–Meier-kurven) kombinert med den årlige kostnaden for kohortens avtalemodell mens ALIS-en er i stillingen, pluss rekrutteringstilskuddet ved start. Intervallene er persentil-bootstrap ({b} trekninger av personer med alle sine forløp innen kohorten, fast frø {seed}).",
+        "For each cohort the expected time in post over the first {tau} years (RMST of the Kaplan–Meier curve) is combined with the yearly cost of the cohort's contract model while the ALIS is in post, plus the recruitment grant at the start. Intervals are percentile bootstrap ({b} resamples of persons, with all their episodes, within cohort; fixed seed {seed}).",
     ),
     "cost_col_retained": ("År i stillingen av {tau} (95 % KI)", "Years in post of {tau} (95% CI)"),
     "cost_col_expected": ("Kostnad per ALIS, 1000 kr (95 % KI)", "Cost per ALIS, NOK 1,000 (95% CI)"),
@@ -484,8 +484,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "pw_col_n_exit": ("Sluttet før godkjenning", "Left before approval"),
     "pw_col_n_censored": ("Fortsatt i løpet", "Still in training"),
     "pw_already": (
-        "{n} forløp som startet etter at personen allerede var godkjent spesialist, er holdt utenfor.",
-        "{n} episodes that started after the person was already approved as a specialist are left out.",
+        "Forløp som startet etter at personen allerede var godkjent spesialist, er holdt utenfor ({n}).",
+        "Episodes that started after the person was already approved as a specialist are left out ({n})."
     ),
     "cap_pw_fig": (
         "Kumulativ andel godkjent spesialist etter tid siden start (stiplet linje: normert tid)",
