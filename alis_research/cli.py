@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("power", help="simulate the power of the evaluation design (log-rank and Cox)")
     p.add_argument("--design", default="alis-nord", choices=["alis-nord", "national"],
                    help="alis-nord: 17 fastlønn + 15 næring, 2019-2024; national: --n per cohort")
-    p.add_argument("--n", type=int, default=None, help="people per cohort for the national design")
+    p.add_argument("--n", type=int, default=None, help="people per cohort for the national design (default 150)")
     p.add_argument("--hazard-ratio", dest="hazard_ratio", type=float, default=None,
                    help="true hazard ratio (default: a grid, and the minimal detectable effect)")
     p.add_argument("--simulations", type=int, default=1000, help="simulated cohorts per scenario")

@@ -235,6 +235,7 @@ def suppress_counts(
 
     out = table.copy()
     log: list[SuppressionEntry] = []
+    withheld: set[tuple[int, str]] = set()  # a derived cell linked to several hidden counts is logged once
     for j, column in enumerate(count_columns):
         shown = []
         for i in range(vals.shape[0]):
@@ -255,7 +256,9 @@ def suppress_counts(
             out[derived] = out[derived].astype(object)
             for i in np.where(suppressed[:, j])[0]:
                 out.iat[i, out.columns.get_loc(derived)] = SECONDARY_MARK
-                log.append(SuppressionEntry(name, labels[i], derived, "derived"))
+                if (i, derived) not in withheld:
+                    withheld.add((i, derived))
+                    log.append(SuppressionEntry(name, labels[i], derived, "derived"))
     for tag in total_flags:
         log.append(SuppressionEntry(name, tag, "total", "total"))
     mask = pd.DataFrame(suppressed, index=table.index, columns=count_columns)

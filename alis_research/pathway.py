@@ -326,7 +326,7 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
         ``source_row, person_id, month`` (first day of the month) ``, hours``;
         empty when the file is absent.
     """
-    from .validate import Problem
+    from .validate import NATIONAL_ID_PROBLEM, Problem, is_norwegian_national_id, mask_national_id
 
     folder = Path(dataset_dir)
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
@@ -358,7 +358,10 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
             if value == "":
                 problems.append(Problem(file, row, column, None, f"empty cell (every row needs a {column})"))
                 ok = False
-        if person and person not in known:
+        if person and is_norwegian_national_id(person):
+            problems.append(Problem(file, row, "person_id", mask_national_id(person), NATIONAL_ID_PROBLEM))
+            ok = False
+        elif person and person not in known:
             problems.append(Problem(file, row, "person_id", person,
                                     "unknown person: no episode in episodes.csv has this person_id"))
             ok = False

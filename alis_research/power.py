@@ -160,13 +160,16 @@ def _simulate_statistics(n_fastlonn, n_naering, hazard_ratio, baseline_median, s
     return _statistics(np.minimum(exit_time, censor), event, x)
 
 
-def _check_design(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, simulations, alpha, dropout_per_year):
+def _check_design(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, simulations, alpha, dropout_per_year,
+                  seed=0):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AlisError(f"seed must be a non-negative integer, got {seed!r}")
     for name, value in (("n_fastlonn", n_fastlonn), ("n_naering", n_naering)):
         if int(value) != value or value < 1:
             raise AlisError(f"{name} must be a whole number of people >= 1, got {value!r}")
     for hr in np.atleast_1d(hazard_ratio):
         if not np.isfinite(hr) or hr <= 0:
-            raise AlisError(f"hazard ratio must be a positive number (1 = no difference), got {hr!r}")
+            raise AlisError(f"hazard ratio must be a positive number (1 = no difference), got {float(hr):g}")
     if not baseline_median > 0 or not shape > 0:
         raise AlisError(f"baseline_median and shape must be positive, got {baseline_median!r} and {shape!r}")
     if int(simulations) < 10:
@@ -286,7 +289,8 @@ def simulate_power(
         as no rejection), mean_events, schoenfeld_power (analytic, log-rank).
     """
     hazard_ratios = [float(h) for h in np.atleast_1d(hazard_ratio)]
-    _check_design(n_fastlonn, n_naering, hazard_ratios, baseline_median, shape, simulations, alpha, dropout_per_year)
+    _check_design(n_fastlonn, n_naering, hazard_ratios, baseline_median, shape, simulations, alpha, dropout_per_year,
+                  seed)
     n_fastlonn, n_naering, simulations = int(n_fastlonn), int(n_naering), int(simulations)
     accrual = tuple(accrual) if not isinstance(accrual, tuple) else accrual
     follow_up_of, follow_up_summary = _follow_up_sampler(accrual, follow_up_end, n_fastlonn + n_naering)

@@ -23,6 +23,7 @@ import pandas as pd
 from . import io
 from .config import dataset_dir as _resolve_dataset_dir
 from .errors import AlisError
+from .pathway import SUPERVISION
 from .validate import EPISODES, EVENTS, national_id_mask, is_norwegian_national_id
 
 #: Hex digits of the HMAC kept in a pseudonym (64 bits: collisions are negligible for registers of this size).
@@ -93,8 +94,8 @@ def pseudonymise_dataset(input_dir, output_dir, key: bytes) -> dict:
     Parameters
     ----------
     input_dir
-        Raw dataset folder (episodes and optionally events as CSV or XLSX, and
-        ``dataset.json``); it is only read.
+        Raw dataset folder (episodes and optionally events and supervision as CSV
+        or XLSX, and ``dataset.json``); it is only read.
     output_dir
         New folder to create (it may exist only if empty). Tables are written
         as UTF-8 CSV with ``,`` (``episodes.csv``, ``events.csv``), all cells
@@ -113,7 +114,8 @@ def pseudonymise_dataset(input_dir, output_dir, key: bytes) -> dict:
     if not input_dir.is_dir():
         raise AlisError(f"{input_dir}: dataset folder not found")
     _check_output_dir(input_dir, output_dir)
-    tables = {stem: io.find_table(input_dir, stem) for stem in (EPISODES, EVENTS)}
+    # supervision.csv (optional) is keyed by person_id too: pseudonymised alike, or it would no longer match
+    tables = {stem: io.find_table(input_dir, stem) for stem in (EPISODES, EVENTS, SUPERVISION)}
     if tables[EPISODES] is None:
         raise AlisError(f"{input_dir}: no episodes.csv or episodes.xlsx to pseudonymise")
 

@@ -170,6 +170,8 @@ def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: s
     params = params or RegisterParameters()
     if years < 1:
         raise AlisError(f"--years must be at least 1, got {years}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AlisError(f"--seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     last_month = _parse_end(end)
     first_month = last_month - 12 * years + 1

@@ -323,15 +323,18 @@ def _check_nonempty(table: _Table, columns: tuple[str, ...]) -> None:
             table.flag(table.cells[column] == "", column, "empty cell; a value is required")
 
 
+#: Why a person_id that is an identity number is refused (episodes, events, supervision.csv).
+NATIONAL_ID_PROBLEM = ("looks like a Norwegian national identity number (fødselsnummer/D-number); identity "
+                       "numbers must never enter the analysis data: run `alis-research pseudonymise IN OUT "
+                       "--key-env VAR` first")
+
+
 def _check_person_ids(table: _Table) -> None:
     if not table.has("person_id"):
         return
     table.id_rows = national_id_mask(table.cells["person_id"])
     for row in table.id_rows[table.id_rows].index:
-        table.add(row, "person_id", mask_national_id(table.cells.at[row, "person_id"]),
-                  "looks like a Norwegian national identity number (fødselsnummer/D-number); identity "
-                  "numbers must never enter the analysis data: run `alis-research pseudonymise IN OUT "
-                  "--key-env VAR` first")
+        table.add(row, "person_id", mask_national_id(table.cells.at[row, "person_id"]), NATIONAL_ID_PROBLEM)
 
 
 def _parse_dates(table: _Table, column: str) -> pd.Series:

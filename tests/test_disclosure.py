@@ -87,6 +87,17 @@ def test_rates_from_suppressed_counts_are_withheld():
     assert out.table["rate"].tolist() == [SECONDARY_MARK, 12.3]
 
 
+def test_a_share_linked_to_two_hidden_counts_is_logged_once():
+    # the hospital-year share: returned / (returned + left), both 1-4 in one row -> one withheld share
+    frame = pd.DataFrame({"group": ["fastlønn", "næring"], "returned": [2, 7], "left": [3, 6],
+                          "share": [0.4, 7 / 13]})
+    out = suppress_counts(frame, ["returned", "left"], min_cell=5, label_column="group",
+                          linked={"returned": ["share"], "left": ["share"]})
+    assert out.table["share"].tolist() == [SECONDARY_MARK, 7 / 13]
+    derived = [(e.row, e.column) for e in out.log if e.reason == "derived"]
+    assert derived == [("fastlønn", "share")]
+
+
 def test_missing_counts_and_bad_input():
     out = suppress_counts(pd.DataFrame({"n": [None, 4]}), ["n"])
     assert out.table["n"].tolist() == ["–", "<5"]

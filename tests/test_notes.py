@@ -369,6 +369,7 @@ def test_every_published_note_has_a_translation(dataset, area, monkeypatch):
         _run_report_notebook(dataset, area)
     finally:
         plt.close("all")
+    assert seen, "no note reached the recorder: the sections no longer publish through notes.publish_notes"
     unknown = sorted({m for m in seen if not is_known(m)})
     assert unknown == [], "notes without a translation in alis_research/report/notes.py:\n" + "\n".join(unknown)
     for message in seen:

@@ -162,7 +162,11 @@ def test_cli_user_errors(capsys):
     err = capsys.readouterr().err
     assert "--n applies to --design national" in err and "Traceback" not in err
     assert main(["power", "--hazard-ratio", "-1"]) == 1
-    assert "hazard ratio must be a positive" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "hazard ratio must be a positive number (1 = no difference), got -1" in err and "np.float64" not in err
+    assert main(["power", "--seed", "-1", "--simulations", "20"]) == 1
+    err = capsys.readouterr().err
+    assert "seed must be a non-negative integer, got -1" in err and "Traceback" not in err
 
 
 def test_mde_found_where_power_falls_again_at_the_search_limit():

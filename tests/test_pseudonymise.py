@@ -169,3 +169,44 @@ def test_cli_unset_key_is_a_clean_error(tmp_path, monkeypatch, capsys, value):
     assert "environment variable ALIS_TEST_KEY is not set or empty" in captured.err
     assert "Traceback" not in captured.err
     assert not (tmp_path / "out").exists()
+
+
+def test_supervision_table_is_pseudonymised_with_the_same_key(tmp_path):
+    """supervision.csv is keyed by person_id: left behind (or copied raw) it would no longer match."""
+    from alis_research import pathway
+    from alis_research.cohort import prepare
+    from alis_research.validate import load_validated
+
+    source = TESTS / "fixtures" / "supervision"
+    out = tmp_path / "pseudo"
+    summary = pseudo.pseudonymise_dataset(source, out, KEY.encode())
+    assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "episodes.csv", "events.csv", "supervision.csv"]
+    original = pd.read_csv(source / "supervision.csv", dtype=str, keep_default_na=False)
+    result = pd.read_csv(out / "supervision.csv", dtype=str, keep_default_na=False)
+    expected = ["P" + hmac.new(KEY.encode(), pid.encode(), "sha256").hexdigest()[:16] for pid in original["person_id"]]
+    assert result["person_id"].tolist() == expected
+    assert summary["supervision.csv"]["rows"] == len(original) == 33
+    # the pseudonymised folder still links: every supervision row finds its episode
+    validated = load_validated(out, as_of="2024-12-31")
+    problems, table = pathway.validate_supervision(out, prepare(validated, "2024-12-31"))
+    assert problems == [] and len(table) == 33
+    assert "P1," not in (out / "supervision.csv").read_text(encoding="utf-8")
+
+
+def test_an_identity_number_in_supervision_is_refused_and_masked(tmp_path):
+    import shutil
+
+    from alis_research import pathway
+    from alis_research.cohort import prepare
+    from alis_research.validate import load_validated
+
+    folder = tmp_path / "data"
+    shutil.copytree(TESTS / "fixtures" / "supervision", folder)
+    with (folder / "supervision.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f"{FODSELSNUMMER},2020-01,3\n")
+    problems, _ = pathway.validate_supervision(folder, prepare(load_validated(folder, as_of="2024-12-31"), "2024-12-31"))
+    assert len(problems) == 1
+    problem = problems[0]
+    assert (problem.file, problem.row, problem.column, problem.value) == ("supervision.csv", 35, "person_id", "010190*****")
+    assert "national identity number" in problem.message and "pseudonymise" in problem.message
+    assert FODSELSNUMMER not in str(problem)

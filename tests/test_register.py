@@ -372,3 +372,13 @@ def test_calibration_against_abelsen_2015(national):
 def test_parameters_are_documented():
     params = RegisterParameters()
     assert len(params.median_years) == 5 and params.median_years[0] < params.median_years[-1]
+
+
+def test_synthesize_register_refuses_a_negative_seed(tmp_path, capsys):
+    from alis_research.cli import main
+
+    assert main(["synthesize-register", "--seed", "-1", "--out", str(tmp_path / "x"), "--lists", "400",
+                 "--years", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "--seed must be a non-negative integer, got -1" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

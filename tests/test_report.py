@@ -204,6 +204,74 @@ def test_small_cells_do_not_leak(small_report):
     assert any(b.get("id") == "suppression" for b in appendix["blocks"])
 
 
+def test_rate_ratio_is_withheld_with_suppressed_exits(small_report, demo_report):
+    """The crude rate ratio and the shown person-years give back suppressed exit counts."""
+    internal = json.loads((small_report.path / "results.json").read_text(encoding="utf-8"))["turnover"]
+    exits = {r["contract_type"]: r["exits"] for r in internal["rates"]}
+    person_years = {r["contract_type"]: r["person_years"] for r in internal["rates"]}
+    assert all(0 < e < 5 for e in exits.values())  # the fixture's premise: both exit counts are suppressed
+    # recomputed by hand from the counts: what a reader could invert (4 and 3 exits)
+    crude = (exits["næring"] / person_years["næring"]) / (exits["fastlønn"] / person_years["fastlønn"])
+    assert f"{crude:.2f}".replace(".", ",") == "0,69"
+    for text in ("\n".join(pdf_pages(small_report.pdf)), html_text(small_report.html)):
+        flat = " ".join(text.replace("\u00ad", "").split())
+        assert "0,69 (" not in flat and "0,69," not in flat and "rateratio 0,69" not in flat
+    small_html = " ".join(html_text(small_report.html).split())
+    assert "Rateratioen næring mot fastlønn er utelatt" in small_html
+    assert "log personår som offset):" not in small_html
+    # with exits of at least min_cell the ratio is still published
+    demo_html = " ".join(html_text(demo_report.html).split())
+    assert "Rateratio næring mot fastlønn (Poisson-regresjon med log personår som offset):" in demo_html
+    assert "Rateratioen næring mot fastlønn er utelatt" not in demo_html
+
+
+def _integers(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _integers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _integers(v)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield value
+
+
+def test_content_json_facts_publish_no_small_counts(small_report):
+    """content.json is published: its facts must not carry what the tables suppress."""
+    content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    facts = content["facts"]
+    assert [i for i in _integers(facts) if 0 < i < 5] == []
+    # 4 of the 6 fastlønn episodes are in municipalities under 5,000 (Table 1 shows <5): no share, no count
+    episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
+    assert len(episodes) == 12
+    assert "small_municipality" not in facts["cohort_description"]
+    assert "small_municipality_share" not in facts["cohort_description"]
+    # both exit counts are suppressed, so neither rate (which gives its count back) is kept
+    assert facts["turnover"].get("rates", {}) == {} and "irr" not in facts["turnover"]
+    assert facts["data_quality"]["exits"] == 7 and facts["retention"]["n"] == {"fastlønn": 6, "næring": 6}
+
+
+def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dataset):
+    from alis_research.report import cohort_section, load_for_report, summary_section
+
+    prepared = load_for_report(demo_dataset, as_of=AS_OF)
+    ep = prepared.episodes
+    small = ep["size_class"].isin(["<2000", "2000-4999"])
+    # the demo: 18 of 31 fastlønn, 3 of 23 næring in municipalities under 5,000 -> the 3 would leak
+    assert int((small & (ep["cohort"] == "næring")).sum()) == 3
+    facts = {"cohort_description": cohort_section(prepared, language="nb", min_cell=5).facts}
+    assert "small_municipality_share" not in facts["cohort_description"]
+    items = summary_section(prepared, facts, language="nb", min_cell=5).blocks[-1]["items"]
+    assert "Fastlønn er vanligst i små kommuner; les derfor de justerte anslagene ved siden av de ujusterte." in items
+    # at min_cell 3 both parts of both cohorts are shown: the summary states the shares
+    facts = {"cohort_description": cohort_section(prepared, language="nb", min_cell=3).facts}
+    assert facts["cohort_description"]["small_municipality_share"] == pytest.approx({"fastlønn": 18 / 31,
+                                                                                    "næring": 3 / 23})
+    items = summary_section(prepared, facts, language="nb", min_cell=3).blocks[-1]["items"]
+    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5000 innbyggere; " \
+           "les derfor de justerte anslagene." in items
+
+
 def test_real_data_report_has_no_synthetic_banner(small_report):
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "SYNTETISKE" not in text

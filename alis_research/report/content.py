@@ -13,7 +13,7 @@ outside the kernel.
                              package_version, dataset, made},
      "sections": [{"key", "title", "blocks": [...]}],   # in SECTION_ORDER
      "suppression": [{"table", "row", "column", "reason"}],
-     "facts": {section key: {...}}}
+     "facts": {section key: {...}}}   # counts 1 … min_cell − 1 as "<5"
 
 Block types: ``paragraph`` (``text``), ``list`` (``items``), ``heading``
 (``text``), ``table`` (``id``, ``caption``, ``columns``, ``rows`` of display
@@ -33,7 +33,8 @@ from typing import Iterable
 import pandas as pd
 
 from .. import io as alis_io
-from ..disclosure import SuppressionEntry
+from ..config import DEFAULT_MIN_CELL
+from ..disclosure import SuppressionEntry, primary_mark
 
 CONTENT_SCHEMA = "alis-research/report-content/1"
 CONTENT_FILE = "content.json"
@@ -167,6 +168,21 @@ def write_meta(output_dir, meta: dict) -> Path | None:
     return path
 
 
+def _published_facts(value, min_cell: int):
+    """A section's facts as ``content.json`` publishes them: a count 1 … ``min_cell − 1`` shows as ``<5``.
+
+    The facts feed the summary in memory unchanged; the sections keep derived numbers
+    (rates, shares, survival) out of them where the report withholds those.
+    """
+    if isinstance(value, dict):
+        return {k: _published_facts(v, min_cell) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_published_facts(v, min_cell) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < min_cell:
+        return primary_mark(min_cell)
+    return value
+
+
 def write_section(output_dir, section: Section) -> Path | None:
     """Write a section's figures and tables into ``output_dir`` and record it in ``content.json``.
 
@@ -198,7 +214,8 @@ def write_section(output_dir, section: Section) -> Path | None:
     document["suppression"] = [e for e in document["suppression"] if e.get("section") != section.key] + [
         {**entry.as_dict(), "section": section.key} for entry in section.suppression
     ]
-    document.setdefault("facts", {})[section.key] = section.facts
+    min_cell = int(document.get("meta", {}).get("min_cell") or DEFAULT_MIN_CELL)
+    document.setdefault("facts", {})[section.key] = _published_facts(section.facts, min_cell)
     path = output_dir / CONTENT_FILE
     alis_io.atomic_write_text(path, _dump(document))
     return path

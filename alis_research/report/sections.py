@@ -282,8 +282,11 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
                   notes=[T("t1_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)],
                   suppression=log)
     small_classes = ["<2000", "2000-4999"]
-    section.facts = {"n": n, "small_municipality": {
-        c: int((ep["size_class"].isin(small_classes) & (ep["cohort"] == c)).sum()) for c in config.CONTRACT_TYPES}}
+    small = {c: int((ep["size_class"].isin(small_classes) & (ep["cohort"] == c)).sum()) for c in config.CONTRACT_TYPES}
+    section.facts = {"n": n}
+    # a share reveals its count: keep the shares (for the summary) only when neither part is a small cell
+    if all(n[c] and not (0 < small[c] < min_cell or 0 < n[c] - small[c] < min_cell) for c in config.CONTRACT_TYPES):
+        section.facts["small_municipality_share"] = {c: small[c] / n[c] for c in config.CONTRACT_TYPES}
     return section
 
 
@@ -386,6 +389,9 @@ def turnover_section(prepared, *, language: str = "nb", min_cell: int = config.D
     section.paragraph(T("turnover_intro", language))
     facts: dict = {}
     rates = _attempt(section, language, T("turnover", language), tv.turnover_rates, prepared.intervals)
+    # the crude rate ratio is (exits_n / PY_n) / (exits_f / PY_f): with the person-years shown it
+    # gives back suppressed exit counts, so it is withheld with them (as the rates are)
+    exits_suppressed = rates is not None and any(0 < e < min_cell for e in rates.rates["exits"])
     if rates is not None:
         table = rates.rates
         key = "contract_type" if "contract_type" in table else table.columns[0]
@@ -393,14 +399,20 @@ def turnover_section(prepared, *, language: str = "nb", min_cell: int = config.D
         section.table("rates", shown, T("cap_rates", language),
                       notes=[T("rates_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)],
                       suppression=log)
-        facts["rates"] = {str(r[key]): _safe_float(r["rate_per_100"]) for _, r in table.iterrows()}
+        # only the rates the table shows (a rate from a suppressed count gives the count back)
+        facts["rates"] = {str(r[key]): _safe_float(r["rate_per_100"]) for _, r in table.iterrows()
+                          if not 0 < r["exits"] < min_cell}
         if any(0 < e < min_cell for e in table["exits"]):
             section.paragraph(T("rates_fig_withheld", language))
         else:
             _add_figure(section, language, "rates", T("cap_rates_fig", language), "plot_turnover_rates", rates,
                         language=language, figsize=(6.0, 3.6))
         _notes(section, rates, language, min_cell)
-    irr = _attempt(section, language, T("irr", language), tv.rate_ratio, prepared.intervals)
+    irr = None  # without the exit counts (rates failed) the ratio cannot be checked for disclosure
+    if exits_suppressed:
+        section.paragraph(T("irr_withheld", language))
+    elif rates is not None:
+        irr = _attempt(section, language, T("irr", language), tv.rate_ratio, prepared.intervals)
     if irr is not None:
         table = getattr(irr, "estimates", None)
         table = table if table is not None else getattr(irr, "ratio")
@@ -703,12 +715,10 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
     if all(c in approved for c in config.CONTRACT_TYPES):
         points.append(T("s_pathway", language, f=fmt_percent(approved["fastlønn"], language),
                         n=fmt_percent(approved["næring"], language)))
-    small = facts.get("cohort_description", {}).get("small_municipality")
-    # a share reveals its count: say it only when neither part is a small cell
-    if small and all(n[c] and not (0 < small[c] < min_cell or 0 < n[c] - small[c] < min_cell)
-                     for c in config.CONTRACT_TYPES):
-        points.append(T("s_confounding", language, f=fmt_percent(small["fastlønn"] / n["fastlønn"], language),
-                        n=fmt_percent(small["næring"] / n["næring"], language)))
+    share = facts.get("cohort_description", {}).get("small_municipality_share")  # only when publishable
+    if share:
+        points.append(T("s_confounding", language, f=fmt_percent(share["fastlønn"], language),
+                        n=fmt_percent(share["næring"], language)))
     else:
         points.append(T("s_confounding_plain", language))
     register = facts.get("comparison_groups")

@@ -274,6 +274,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Rateratio næring mot fastlønn (Poisson-regresjon med log personår som offset): {est}, p = {p}.",
         "Rate ratio næring vs fastlønn (Poisson regression with log person-years as offset): {est}, p = {p}.",
     ),
+    "irr_withheld": (
+        "Rateratioen næring mot fastlønn er utelatt fordi et antall avganger er skjermet (rateratioen og personårene ville avsløre det).",
+        "The rate ratio næring vs fastlønn is left out because a number of exits is suppressed (the ratio and the person-years would reveal it).",
+    ),
     "cap_vacancy": ("Andel stillingstid uten lege i stillingen", "Share of position-time with nobody in post"),
     # ---- duration
     "duration_intro": (
