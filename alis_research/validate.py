@@ -818,6 +818,11 @@ def cli_validate(args) -> int:
     """``alis-research validate DIR [--as-of DATE] [--json]``: exit 0 when clean, 1 when not."""
     folder = _resolve_dataset_dir(args.dataset)
     problems, data = validate_dataset(folder, as_of=getattr(args, "as_of", None))
+    if data is not None:
+        # the optional supervision.csv is checked against the episodes, so only once they are valid
+        from .pathway import validate_supervision
+
+        problems = problems + validate_supervision(folder, data)[0]
     status = print_problems(problems, folder, as_json=getattr(args, "json", False))
     if status is not None:
         return status

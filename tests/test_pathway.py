@@ -167,6 +167,19 @@ def test_supervision_validation_problems(data, tmp_path):
     assert "missing required column 'month'" in problems[0].message
 
 
+def test_validate_command_checks_supervision_too(tmp_path, capsys):
+    from alis_research.cli import main
+
+    folder = tmp_path / "bad"
+    shutil.copytree(FIXTURE, folder)
+    assert main(["validate", str(folder), "--as-of", AS_OF]) == 0
+    (folder / "supervision.csv").write_text("person_id,month,hours\nP9,2020-01,3\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(folder), "--as-of", AS_OF]) == 1
+    out = capsys.readouterr().out
+    assert "supervision.csv" in out and "P9" in out and "unknown person" in out
+
+
 def test_supervision_fidelity_arithmetic(data):
     validated, prepared = data
     supervision = pathway.load_supervision(FIXTURE, prepared)
