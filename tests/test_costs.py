@@ -11,7 +11,6 @@ import pytest
 from alis_research import costs
 from alis_research.cli import main
 from alis_research.errors import AlisError, NotEstimableWarning
-from alis_research.reference import municipal_basic_grant_cost
 from alis_research.retention import product_limit_table, restricted_mean
 
 
@@ -30,12 +29,17 @@ def test_seed_003_table_for_800_patients_exactly():
     assert year1["basic_grant_above_500"] == 169_125  # 1.25 x 451 x 300
 
 
-@pytest.mark.parametrize("patients", [0, 300, 500, 501, 1234])
-def test_grants_agree_with_reference_function(patients):
+@pytest.mark.parametrize("patients, private, naering_year_2", [
+    (0, 0, 400_000),                          # the guarantee covers an empty list
+    (300, 135_300, 400_000),                  # 451 x 300; still under the 500-patient guarantee
+    (501, 225_951, 400_563.75),               # 451 x 501; 400,000 + 1.25 x 451 x 1
+    (1234, 556_534, 813_792.5),               # 451 x 1234; 400,000 + 1.25 x 451 x 734
+])
+def test_grants_by_hand_for_other_list_sizes(patients, private, naering_year_2):
     table = costs.yearly_costs(patients)
-    assert table.cost("private list", column="grants") == municipal_basic_grant_cost(patients, alis=False)
-    for year in range(1, 6):
-        assert table.cost("ALIS næring", year, "grants") == municipal_basic_grant_cost(patients, alis=True, training_year=year)
+    assert table.cost("private list", column="grants") == pytest.approx(private)
+    assert table.cost("ALIS næring", 2, "grants") == pytest.approx(naering_year_2)
+    assert table.cost("ALIS næring", 1, "grants") == pytest.approx(naering_year_2 + 500_000)  # recruitment grant
 
 
 def test_net_costs_by_hand_for_800_patients():

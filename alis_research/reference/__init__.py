@@ -11,7 +11,7 @@ The package needs no access to the SSB files at run time.
 """
 from __future__ import annotations
 
-from .costs import cost_parameter, load_cost_parameters, municipal_basic_grant_cost
+from .costs import cost_parameter, load_cost_parameters
 from .municipalities import (
     REFERENCE_YEAR,
     MunicipalityMatch,
@@ -45,7 +45,6 @@ __all__ = [
     "load_population",
     "load_rejected",
     "load_roster",
-    "municipal_basic_grant_cost",
     "population_at",
     "positions_by_area",
     "resolve_municipality",
