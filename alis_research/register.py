@@ -40,6 +40,7 @@ from .validate import (
     mask_national_id,
     parse_bool,
     print_problems,
+    without_file_prefix,
 )
 
 # --------------------------------------------------------------------------- the contract
@@ -453,8 +454,7 @@ def _read_checked(problems: _Problems, path: Path, required, optional):
         problems.add(file, exc.row, exc.column, None, exc.detail)
         return None
     except AlisError as exc:
-        message = str(exc)
-        problems.add(file, None, None, None, message[len(file) + 2:] if message.startswith(file + ": ") else message)
+        problems.add(file, None, None, None, without_file_prefix(str(exc), file))
         return None
     if not _check_columns(problems, file, list(table.columns), required, optional):
         return None
@@ -664,10 +664,7 @@ def validate_register(dataset_dir) -> tuple[list[Problem], pd.DataFrame | None]:
         try:
             metadata = io.read_dataset_metadata(folder)
         except AlisError as exc:
-            message = str(exc)
-            prefix = io.METADATA_FILE + ": "
-            problems.add(io.METADATA_FILE, None, None, None, message[len(prefix):] if message.startswith(prefix)
-                         else message)
+            problems.add(io.METADATA_FILE, None, None, None, without_file_prefix(str(exc), io.METADATA_FILE))
     synthetic = parse_bool(metadata.get("synthetic", False))
     if synthetic is None:
         problems.add(io.METADATA_FILE, None, "synthetic", str(metadata.get("synthetic")),

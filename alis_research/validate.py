@@ -667,11 +667,11 @@ def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         problems.append(Problem(path.name, exc.row, exc.column, None, exc.detail))
         return None
     except AlisError as exc:
-        problems.append(Problem(path.name, None, None, None, _without_prefix(str(exc), path.name)))
+        problems.append(Problem(path.name, None, None, None, without_file_prefix(str(exc), path.name)))
         return None
 
 
-def _without_prefix(message: str, file: str) -> str:
+def without_file_prefix(message: str, file: str) -> str:
     """Drop a leading ``'<file>: '`` from an error message (the Problem already names the file)."""
     prefix = f"{file}: "
     return message[len(prefix):] if message.startswith(prefix) else message
@@ -719,7 +719,7 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
         try:
             metadata = io.read_dataset_metadata(folder)
         except AlisError as exc:
-            problems.append(Problem(io.METADATA_FILE, None, None, None, _without_prefix(str(exc), io.METADATA_FILE)))
+            problems.append(Problem(io.METADATA_FILE, None, None, None, without_file_prefix(str(exc), io.METADATA_FILE)))
     synthetic = parse_bool(metadata.get("synthetic", False))
     if synthetic is None:
         problems.append(Problem(io.METADATA_FILE, None, "synthetic", str(metadata.get("synthetic")),

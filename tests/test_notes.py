@@ -243,13 +243,10 @@ def test_suppression_log_in_words():
 
 # --------------------------------------------------------------------------- the sections
 @pytest.fixture(scope="module")
-def demo_prepared():
+def demo_prepared(demo_dataset):
     from alis_research.report import load_for_report
 
-    shipped = config.DATA_RAW / config.DEMO_DATASET
-    if not (shipped / "episodes.csv").exists():
-        pytest.skip("demo dataset not shipped")
-    return load_for_report(shipped, as_of=AS_OF)
+    return load_for_report(demo_dataset, as_of=AS_OF)
 
 
 def _table(section, table_id):

@@ -63,11 +63,8 @@ def nb(value: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo():
-    dataset = config.DATA_RAW / config.DEMO_DATASET
-    if not (dataset / "episodes.csv").exists():
-        pytest.skip("demo dataset not generated")
-    return prepare_dataset(dataset, as_of=AS_OF)
+def demo(demo_dataset):
+    return prepare_dataset(demo_dataset, as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")
