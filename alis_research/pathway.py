@@ -17,18 +17,24 @@ same person when its date lies between the episode's start and stop dates.
 """
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import config, io
-from .errors import AlisError, DataValidationError, NotEstimableWarning
+from . import config
+from .errors import AlisError, NotEstimableWarning
 from .result import AnalysisResult, input_table, require_columns
+# the supervision table's contract lives with the rest of the raw-data contract
+from .validate import (  # noqa: F401  (re-exported: pathway.validate_supervision, pathway.SUPERVISION)
+    MAX_HOURS_PER_MONTH,
+    SUPERVISION,
+    SUPERVISION_COLUMNS,
+    load_supervision,
+    validate_supervision,
+)
 
 SPECIALIST_EVENT = "specialist_approved"
 HOSPITAL_START, HOSPITAL_END = "hospital_year_start", "hospital_year_end"
@@ -39,11 +45,6 @@ RETURN_WINDOW_MONTHS = 3
 #: Promised structured supervision (seed 000, criterion 9d).
 PROMISED_HOURS_PER_MONTH = 3.0
 PROMISED_MONTHS_PER_YEAR = 10.5
-#: The optional raw table of supervision hours.
-SUPERVISION = "supervision"
-SUPERVISION_COLUMNS = ("person_id", "month", "hours")
-#: Hours in one month above this are taken for a typing error.
-MAX_HOURS_PER_MONTH = 40.0
 CAUSES = ("approved", "exit_before_approval")
 
 
@@ -285,133 +286,8 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
 
 
 # --------------------------------------------------------------------------- supervision: validation
-
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
-
-
-def _parse_month(text: str) -> pd.Timestamp | None:
-    """``YYYY-MM`` (or an Excel date ``YYYY-MM-DD``) to the first day of the month."""
-    match = _MONTH.match(text)
-    if not match:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (1900 <= year <= 2100 and 1 <= month <= 12):
-        return None
-    return pd.Timestamp(year=year, month=month, day=1)
-
-
-def _parse_hours(text: str) -> float | None:
-    try:
-        value = float(text.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
-    except ValueError:
-        return None
-    return value if np.isfinite(value) else None
-
-
-def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
-    """Check the optional supervision table of a dataset folder against the contract.
-
-    Parameters
-    ----------
-    dataset_dir : path
-        The raw dataset folder; ``supervision.csv`` or ``supervision.xlsx`` is optional.
-    episodes : PreparedDataset, ValidatedData or DataFrame
-        Episodes with ``person_id``, ``start_date`` and ``stop_date`` (or ``end_date``).
-
-    Returns
-    -------
-    problems, supervision
-        Every :class:`~alis_research.validate.Problem` found (file, spreadsheet row,
-        column, value, what was expected) and, when there are none, the table
-        ``source_row, person_id, month`` (first day of the month) ``, hours``;
-        empty when the file is absent.
-    """
-    from .validate import NATIONAL_ID_PROBLEM, Problem, is_norwegian_national_id, mask_national_id
-
-    folder = Path(dataset_dir)
-    empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
-                          "month": pd.Series(dtype="datetime64[ns]"), "hours": pd.Series(dtype=float)})
-    path = io.find_table(folder, SUPERVISION)
-    if path is None:
-        return [], empty
-    frame = io.read_table(path)
-    file = path.name
-    problems: list[Problem] = []
-    missing = [c for c in SUPERVISION_COLUMNS if c not in frame.columns]
-    for column in missing:
-        problems.append(Problem(file, 1, column, None,
-                                f"missing required column '{column}' (expected columns: {', '.join(SUPERVISION_COLUMNS)})"))
-    if missing:
-        return problems, empty
-    episodes = input_table(episodes, "episodes")
-    require_columns(episodes, ("person_id", "start_date"), "episodes")
-    stop = episodes["stop_date"] if "stop_date" in episodes.columns else episodes["end_date"]
-    spans = pd.DataFrame({"person_id": episodes["person_id"].astype(str), "start": episodes["start_date"],
-                          "stop": stop.fillna(pd.Timestamp.max)})
-    known = set(spans["person_id"])
-    seen: dict[tuple, int] = {}
-    rows = []
-    for row, cells in frame.iterrows():
-        person, month_text, hours_text = cells["person_id"], cells["month"], cells["hours"]
-        ok = True
-        for column, value in (("person_id", person), ("month", month_text), ("hours", hours_text)):
-            if value == "":
-                problems.append(Problem(file, row, column, None, f"empty cell (every row needs a {column})"))
-                ok = False
-        if person and is_norwegian_national_id(person):
-            problems.append(Problem(file, row, "person_id", mask_national_id(person), NATIONAL_ID_PROBLEM))
-            ok = False
-        elif person and person not in known:
-            problems.append(Problem(file, row, "person_id", person,
-                                    "unknown person: no episode in episodes.csv has this person_id"))
-            ok = False
-        month = _parse_month(month_text) if month_text else None
-        if month_text and month is None:
-            problems.append(Problem(file, row, "month", month_text, "not a month (expected YYYY-MM, e.g. 2020-03)"))
-            ok = False
-        hours = _parse_hours(hours_text) if hours_text else None
-        if hours_text and hours is None:
-            problems.append(Problem(file, row, "hours", hours_text, "not a number (expected hours such as 3 or 2.5)"))
-            ok = False
-        elif hours is not None and not (0 <= hours <= MAX_HOURS_PER_MONTH):
-            problems.append(Problem(file, row, "hours", hours_text,
-                                    f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"))
-            ok = False
-        if month is not None and person in known:
-            month_end = month + pd.offsets.MonthEnd(0)
-            own = spans[spans["person_id"] == person]
-            if not ((own["start"] <= month_end) & (own["stop"] >= month)).any():
-                periods = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
-                                    for s, e in zip(own["start"], own["stop"]))
-                problems.append(Problem(file, row, "month", month_text,
-                                        f"outside every episode of {person} (in post {periods})"))
-                ok = False
-        if person and month is not None:
-            key = (person, month)
-            if key in seen:
-                problems.append(Problem(file, row, "month", month_text,
-                                        f"duplicate: {person} already has hours for this month in row {seen[key]} "
-                                        "(expected one row per person and month)"))
-                ok = False
-            else:
-                seen[key] = row
-        if ok:
-            rows.append({"source_row": int(row), "person_id": person, "month": month, "hours": float(hours)})
-    if problems:
-        return sorted(problems, key=lambda p: (p.row or 0)), empty
-    table = pd.DataFrame(rows, columns=list(empty.columns)).astype({"source_row": "int64", "hours": float})
-    table["month"] = pd.to_datetime(table["month"])
-    return [], table
-
-
-def load_supervision(dataset_dir, episodes) -> pd.DataFrame:
-    """:func:`validate_supervision`, raising :class:`DataValidationError` listing every problem."""
-    problems, table = validate_supervision(dataset_dir, episodes)
-    if problems:
-        lines = "\n".join(f"  {p}" for p in problems[:50])
-        raise DataValidationError(problems, f"{len(problems)} problem(s) in the supervision table of {dataset_dir}:\n{lines}")
-    return table
-
+# The supervision table is part of the raw-data contract: validate.validate_dataset checks it
+# with the episodes, and PreparedDataset.supervision carries the validated table.
 
 # --------------------------------------------------------------------------- supervision: fidelity
 

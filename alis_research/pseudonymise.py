@@ -14,14 +14,12 @@ import csv
 import hashlib
 import hmac
 import io as _stdio
-import os
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from . import io
-from .config import dataset_dir as _resolve_dataset_dir
 from .errors import AlisError
 from .pathway import SUPERVISION
 from .validate import EPISODES, EVENTS, national_id_mask, is_norwegian_national_id
@@ -149,25 +147,3 @@ def pseudonymise_dataset(input_dir, output_dir, key: bytes) -> dict:
             io.atomic_write_bytes(tmp_dir / io.METADATA_FILE, metadata.read_bytes())
             summary[io.METADATA_FILE] = {"source": io.METADATA_FILE, "copied": True}
     return summary
-
-
-def cli_pseudonymise(args) -> int:
-    """``alis-research pseudonymise IN OUT --key-env VAR``."""
-    variable = args.key_env
-    secret = os.environ.get(variable, "")
-    if not secret:
-        raise AlisError(f"environment variable {variable} is not set or empty; set it to the secret key "
-                        f"(at least {MIN_KEY_LENGTH} characters), e.g. `read -s {variable}; export {variable}`")
-    input_dir = _resolve_dataset_dir(args.input)
-    output_dir = _resolve_dataset_dir(args.output)
-    summary = pseudonymise_dataset(input_dir, output_dir, secret.encode("utf-8"))
-    print(f"wrote the pseudonymised dataset to {output_dir}")
-    for name, facts in summary.items():
-        if "rows" in facts:
-            replaced = facts["identity_numbers_in_person_id"] + facts["identity_numbers_in_other_cells"]
-            print(f"  {name} (from {facts['source']}): {facts['rows']} row(s), {facts['people']} person(s); "
-                  f"{replaced} identity number(s) replaced")
-        else:
-            print(f"  {name}: copied")
-    print("Keep the key secret and unchanged: the same key gives the same pseudonyms in later extracts.")
-    return 0

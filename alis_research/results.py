@@ -187,25 +187,6 @@ def dumps(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def cli_analyse(args) -> int:
-    from .cohort import prepare_dataset
-
-    from .comparison import find_register, load_register_data, run_comparisons
-
-    dataset_dir = config.dataset_dir(args.dataset)
-    prepared = prepare_dataset(dataset_dir, as_of=args.as_of)
-    register = find_register(dataset_dir, getattr(args, "register", None))
-    comparison = run_comparisons(prepared, load_register_data(register)) if register is not None else None
-    document = build_results(prepared, comparison=comparison)
-    if args.json:
-        print(dumps(document), end="")
-        return 0
-    print(prepared.summary())
-    print()
-    print(format_results(document))
-    return 0
-
-
 def _reason(document: dict, analysis: str) -> str:
     """The first 'not estimable' note of ``analysis`` in the document, for the text rendering."""
     prefix = f"{analysis}: "

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from alis_research.cli import _HANDLERS, build_parser, main
+from alis_research.cli import HANDLERS, build_parser, main
 
 
-@pytest.mark.parametrize("command", sorted(_HANDLERS))
+@pytest.mark.parametrize("command", sorted(HANDLERS))
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -18,7 +18,7 @@ def test_every_subcommand_has_help(command, capsys):
 def test_every_handler_resolves_to_a_function():
     import importlib
 
-    for command, (module, function) in _HANDLERS.items():
+    for command, (module, function) in HANDLERS.items():
         assert callable(getattr(importlib.import_module(module), function)), command
 
 
@@ -26,7 +26,7 @@ def test_top_level_help_lists_all_commands(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
     out = capsys.readouterr().out
-    for command in _HANDLERS:
+    for command in HANDLERS:
         assert command in out
 
 

@@ -4,7 +4,7 @@ Notebooks use this module's functions to compute the report's sections
 (``*_section``) and to write them (``write_meta``, ``write_section``,
 ``write_results``): notebooks write no files themselves. ``build_report``
 runs the evaluation-report notebook once and renders the PDF (Typst) and
-the HTML from what it wrote; ``cli_report`` is ``alis-research report``.
+the HTML from what it wrote (``alis-research report``, :mod:`alis_research.cli.report`).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from .sections_costs import (
 )
 
 __all__ = [
-    "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report", "cli_report",
+    "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
@@ -65,15 +65,3 @@ def collect_facts(*sections: Section) -> dict:
 def collect_suppression(*sections: Section) -> list[dict]:
     """Every suppression entry of the given sections (for the appendix)."""
     return [entry.as_dict() for s in sections for entry in s.suppression]
-
-
-def cli_report(args) -> int:
-    """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out]``."""
-    outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
-    print(f"report written to {outcome.path}")
-    for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
-                        ("manifest", outcome.manifest)):
-        print(f"  {label:<9} {path}")
-    print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items()))
-    return 0

@@ -24,19 +24,19 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .. import __version__, config
+from .. import __version__, cohort, config
 from ..disclosure import (
     SuppressionEntry,
     format_at_risk,
     format_count,
     suppress_counts,
 )
-from ..errors import AlisError, AlisWarning, NotEstimableWarning
+from ..errors import AlisWarning, NotEstimableWarning
 from . import notes as note_text
 from .content import Section
 from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_percent, fmt_years
 
-AREAS = ("all",) + tuple(config.HEALTH_TRUST_AREAS)
+AREAS = cohort.AREAS
 
 #: Published medians of GP contract duration (Abelsen, Gaski, Brandstorp 2015), years.
 ABELSEN_MEDIANS = {"<2000": 2.75, ">=50000": 8.37}
@@ -44,35 +44,15 @@ ABELSEN_NATIONAL_MEDIAN = 5.91
 
 
 # --------------------------------------------------------------------------- data selection
-def check_area(area: str) -> str:
-    if area not in AREAS:
-        raise AlisError(f"area must be one of {', '.join(AREAS)}, got {area!r}")
-    return area
-
-
-def select_area(prepared, area: str = "all"):
-    """The prepared dataset restricted to one health-trust area (``'all'`` = unchanged).
-
-    Exclusions carry no area; an area report lists those of the persons who
-    have an analysed episode in the area.
-    """
-    check_area(area)
-    if area == "all":
-        return prepared
-    episodes = prepared.episodes[prepared.episodes["area"] == area].reset_index(drop=True)
-    intervals = prepared.intervals[prepared.intervals["episode_id"].isin(episodes["episode_id"])].reset_index(drop=True)
-    exclusions = prepared.exclusions[prepared.exclusions["person_id"].isin(episodes["person_id"])].reset_index(drop=True)
-    manifest = {**prepared.manifest, "area": area}
-    return replace(prepared, episodes=episodes, intervals=intervals, exclusions=exclusions, manifest=manifest)
+# (the dataset and its areas belong to cohort.py; the names stay here for the notebooks)
+check_area = cohort.check_area
+select_area = cohort.select_area
 
 
 def load_for_report(dataset, *, as_of, area: str = "all"):
-    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with)."""
-    from ..cohort import prepare_dataset
-
-    check_area(area)
-    prepared = prepare_dataset(config.dataset_dir(dataset), as_of=as_of)
-    return select_area(prepared, area)
+    """The prepared dataset of one area, validated once (what every notebook starts with):
+    :func:`alis_research.cohort.load_dataset`, reusing a current ``data/processed/<name>/``."""
+    return cohort.load_dataset(dataset, as_of=as_of, area=area)
 
 
 def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, made: str | None = None) -> dict:
