@@ -21,7 +21,7 @@ from .errors import AlisError, AlisWarning, NotEstimableWarning
 SCHEMA = "alis-research/results/1"
 
 
-def _number(value: Any) -> float | int | None:
+def json_number(value: Any) -> float | int | None:
     """JSON-safe number: NaN/inf and missing become null."""
     if value is None or value is pd.NA:
         return None
@@ -43,7 +43,7 @@ def _records(frame: pd.DataFrame, columns: dict[str, str], ints: tuple[str, ...]
             elif target in ints:
                 record[target] = None if pd.isna(value) else int(value)
             else:
-                record[target] = _number(value)
+                record[target] = json_number(value)
         rows.append(record)
     return rows
 
@@ -118,21 +118,21 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
             row = rows.get(time)
             km_rows.append({
                 "cohort": cohort, "time": int(time),
-                "survival": None if row is None else _number(row["survival"]),
-                "ci_lower": None if row is None else _number(row["ci_lower"]),
-                "ci_upper": None if row is None else _number(row["ci_upper"]),
+                "survival": None if row is None else json_number(row["survival"]),
+                "ci_lower": None if row is None else json_number(row["ci_lower"]),
+                "ci_upper": None if row is None else json_number(row["ci_upper"]),
                 "at_risk": 0 if row is None else int(row["at_risk"]),
             })
     medians = _by_cohort(km.median, "group")
-    median_rows = [{"cohort": cohort, **{key: _number(medians[cohort][key]) if cohort in medians else None
+    median_rows = [{"cohort": cohort, **{key: json_number(medians[cohort][key]) if cohort in medians else None
                                          for key in ("median", "ci_lower", "ci_upper")}}
                    for cohort in config.CONTRACT_TYPES]
     logrank_row = lr.test.iloc[0]
-    statistic = _number(logrank_row["statistic"])
+    statistic = json_number(logrank_row["statistic"])
     rmst_table = _by_cohort(rm.rmst, "group", config.CONTRACT_TYPES + ("difference",))
     rmst_rows = [{"cohort": cohort, "tau": float(tau),
-                  "rmst": _number(rmst_table[cohort]["rmst"]) if cohort in rmst_table else None,
-                  "se": _number(rmst_table[cohort]["se"]) if cohort in rmst_table else None}
+                  "rmst": json_number(rmst_table[cohort]["rmst"]) if cohort in rmst_table else None,
+                  "se": json_number(rmst_table[cohort]["se"]) if cohort in rmst_table else None}
                  for cohort in config.CONTRACT_TYPES + ("difference",)]
     rate_table = _by_cohort(rates.rates, "contract_type")
     rate_rows = []
@@ -140,8 +140,8 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         row = rate_table.get(contract)
         rate_rows.append({"contract_type": contract,
                           "exits": 0 if row is None else int(row["exits"]),
-                          "person_years": 0.0 if row is None else _number(row["person_years"]),
-                          **{key: None if row is None else _number(row[key])
+                          "person_years": 0.0 if row is None else json_number(row["person_years"]),
+                          **{key: None if row is None else json_number(row[key])
                              for key in ("rate_per_100", "ci_lower", "ci_upper")}})
     poisson = irr.estimates[(irr.estimates["model"] == "poisson") & (irr.estimates["term"] == "næring")]
     irr_row = poisson.iloc[0]
@@ -164,14 +164,14 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
             "km": km_rows,
             "median": median_rows,
             "logrank": {"statistic": statistic, "df": None if statistic is None else int(logrank_row["df"]),
-                        "p_value": _number(logrank_row["p_value"])},
+                        "p_value": json_number(logrank_row["p_value"])},
             "rmst": rmst_rows,
         },
         "turnover": {
             "rates": rate_rows,
-            "irr": {"contrast": "næring vs fastlønn", "estimate": _number(irr_row["irr"]),
-                    "ci_lower": _number(irr_row["ci_lower"]), "ci_upper": _number(irr_row["ci_upper"]),
-                    "p_value": _number(irr_row["p_value"])},
+            "irr": {"contrast": "næring vs fastlønn", "estimate": json_number(irr_row["irr"]),
+                    "ci_lower": json_number(irr_row["ci_lower"]), "ci_upper": json_number(irr_row["ci_upper"]),
+                    "p_value": json_number(irr_row["p_value"])},
         },
         "cox": cox_rows,
         "notes": _notes(kaplan_meier=km, logrank=lr, rmst=rm, turnover=rates, rate_ratio=irr, cox=cox),

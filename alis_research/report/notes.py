@@ -210,12 +210,12 @@ def _label(value: str, language: str, min_cell: int) -> str:
     return value_label(value, language)
 
 
-def _uncapitalise(text: str) -> str:
+def uncapitalise(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 def _term(value: str, language: str, min_cell: int) -> str:
-    return _uncapitalise(term_label(value, language))
+    return uncapitalise(term_label(value, language))
 
 
 def _variable(value: str, language: str, min_cell: int) -> str:
@@ -670,7 +670,7 @@ def publish_note(message: str, language: str = "nb", min_cell: int = config.DEFA
     prefixed = _PREFIXED.match(message.strip())  # checked first: a group label could swallow the prefix
     if prefixed and is_known(prefixed.group(2)):
         inner = publish_note(prefixed.group(2), language, min_cell)
-        return f"{_pick(_PREFIXES[prefixed.group(1)], language)}: {_uncapitalise(inner)}"
+        return f"{_pick(_PREFIXES[prefixed.group(1)], language)}: {uncapitalise(inner)}"
     found = match_note(message)
     if found is None:
         return mask_small_numbers(message, min_cell)
@@ -723,10 +723,11 @@ _TOTAL_TAG = re.compile(r"^(row|column) (.*)$", re.S)
 
 
 def _register_text(key: str, language: str) -> str | None:
-    """A text of the comparison-groups section, or None (imported late: that module imports this one)."""
-    from .sections_register import _TEXT, R
+    """A text of the comparison-groups section, or None."""
+    from .text_register import REGISTER_TEXT
 
-    return R(key, language) if key in _TEXT else None
+    check_language(language)
+    return REGISTER_TEXT[key][0 if language == "nb" else 1] if key in REGISTER_TEXT else None
 
 
 def table_caption(name: str, language: str = "nb") -> str:

@@ -15,12 +15,6 @@ quote data.
 """
 from __future__ import annotations
 
-import math
-import sys
-import warnings
-from dataclasses import replace
-from typing import Callable
-
 import numpy as np
 import pandas as pd
 
@@ -31,10 +25,12 @@ from ..disclosure import (
     format_count,
     suppress_counts,
 )
-from ..errors import AlisWarning, NotEstimableWarning
 from . import notes as note_text
+# the shared section helpers (report/common.py), under this module's short names
+from .common import MAX_NOTES, attempt as _attempt, is_missing as _is_missing, number as _num  # noqa: F401
+from .common import publish_result_notes as _notes, safe_float as _safe_float  # noqa: F401
 from .content import Section
-from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_percent, fmt_years
+from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_p, fmt_percent, fmt_years
 
 AREAS = cohort.AREAS
 
@@ -75,20 +71,6 @@ def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, m
 
 
 # --------------------------------------------------------------------------- helpers
-def _attempt(section: Section, language: str, what: str, func: Callable, /, *args, **kwargs):
-    """Run one analysis; on failure add a 'not estimable' paragraph and return None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AlisWarning)
-            warnings.simplefilter("ignore", NotEstimableWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return func(*args, **kwargs)
-    except Exception as exc:  # a small area must still give an honest report
-        print(f"[{section.key}] {what}: not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
-        section.paragraph(T("analysis_not_estimable", language, what=what))
-        return None
-
-
 def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: str, result, /, *,
                 figsize, **kwargs) -> None:
     """Draw ``figures.<plot>(result, ax=..., **kwargs)`` into the section; leave it out if it fails."""
@@ -101,34 +83,6 @@ def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot:
         section.figure(figure_id, fig, caption)
     else:
         plt.close(fig)
-
-
-#: At most this many caveat notes of one analysis are listed; the rest are counted.
-MAX_NOTES = 6
-
-
-def _notes(section: Section, result, language: str, min_cell: int) -> None:
-    """Publish an analysis's caveat notes, with small counts in them masked."""
-    if result is None or not getattr(result, "notes", None):
-        return
-    # translated, with only counts of people/episodes/events masked (report/notes.py)
-    notes, all_known = note_text.publish_notes(result.notes, language, min_cell)
-    if len(notes) > MAX_NOTES:
-        notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
-    section.paragraph(T("analysis_notes" if all_known else "analysis_notes_untranslated", language))
-    section.items(notes)
-
-
-def _num(value, decimals=2, language="nb") -> str:
-    return fmt_number(value, decimals, language)
-
-
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or bool(pd.isna(value))
-
-
-def _safe_float(value):
-    return None if _is_missing(value) else float(value)
 
 
 def _small_group_caveat(section: Section, counts: dict, language: str, min_cell: int) -> None:

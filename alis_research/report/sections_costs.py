@@ -30,7 +30,8 @@ from .. import config
 from ..disclosure import SuppressionEntry, format_at_risk, format_count, suppress_counts
 from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
-from .sections import _attempt, _is_missing, _notes, _num, _safe_float
+# the shared section helpers (report/common.py), under this module's short names
+from .common import attempt as _attempt, is_missing as _is_missing, publish_result_notes as _notes, number as _num, safe_float as _safe_float
 from .text import T, contract_label, fmt_ci, fmt_number, fmt_percent
 
 #: List size of the report's cost tables (seed 003's worked example).
