@@ -58,6 +58,12 @@ _EXPORTS: dict[str, str] = {
     "supervision_fidelity": "pathway",
     "simulate_power": "power",
     "minimal_detectable_hazard_ratio": "power",
+    # comparison groups from a GP-register extract
+    "load_register_data": "comparison",
+    "run_comparisons": "comparison",
+    "abelsen_replication": "comparison",
+    "alis_versus_gps": "comparison",
+    "difference_in_differences": "comparison",
     # plots: plot_*(result, ax=None, *, language="nb") -> ax
     "plot_kaplan_meier": "figures",
     "plot_turnover_rates": "figures",
@@ -67,6 +73,8 @@ _EXPORTS: dict[str, str] = {
     "plot_hazard_ratios": "duration",
     "plot_time_to_specialist": "pathway",
     "plot_cost_per_retained_year": "costs",
+    "plot_abelsen": "comparison",
+    "plot_event_study": "comparison",
     # the shape of results and errors
     "AnalysisResult": "result",
     "AlisError": "errors",
