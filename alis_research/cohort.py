@@ -534,7 +534,7 @@ def prepare(validated, as_of, *, reference: MunicipalityReference | None = None)
         "definitions": dict(DEFINITIONS),
     }
     return PreparedDataset(episodes, intervals, exclusions, as_of, fingerprint, bool(validated.synthetic), manifest,
-                           events=events, supervision=supervision)
+                           events=_missing_as_none(events), supervision=_missing_as_none(supervision))
 
 
 def prepare_dataset(dataset_dir, *, as_of, reference: MunicipalityReference | None = None) -> PreparedDataset:
