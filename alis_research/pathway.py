@@ -6,13 +6,13 @@
   deterministic, unlike lifelines' ``AalenJohansenFitter`` which jitters ties).
 * :func:`hospital_year_summary` — when the hospital year starts and whether the
   ALIS came back to the municipality afterwards.
-* :func:`validate_supervision` and :func:`supervision_fidelity` — the optional
-  ``supervision.csv``/``.xlsx`` (``person_id``, ``month`` YYYY-MM, ``hours``) and
-  the hours delivered against the promised 3 hours a month for 10.5 months a
-  year (31.5 hours a year), per unit and cohort, with small-cell suppression.
+* :func:`supervision_fidelity` — the hours in the optional ``supervision.csv``/``.xlsx``
+  (``person_id``, ``month`` YYYY-MM, ``hours``; validated with the rest of the raw data by
+  :func:`alis_research.validate.validate_dataset`) against the promised 3 hours a month for
+  10.5 months a year (31.5 hours a year), per unit and cohort, with small-cell suppression.
 
-The events come from :func:`alis_research.validate.load_validated`; the prepared
-episodes hold only episodes and intervals.  An event belongs to an episode of the
+The events and the supervision table come with the prepared dataset
+(``PreparedDataset.events``, ``.supervision``).  An event belongs to an episode of the
 same person when its date lies between the episode's start and stop dates.
 """
 from __future__ import annotations
@@ -284,10 +284,6 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
                     "hospital year itself is not an exit (the ALIS is away, not gone)", warn=False)
     return result
 
-
-# --------------------------------------------------------------------------- supervision: validation
-# The supervision table is part of the raw-data contract: validate.validate_dataset checks it
-# with the episodes, and PreparedDataset.supervision carries the validated table.
 
 # --------------------------------------------------------------------------- supervision: fidelity
 

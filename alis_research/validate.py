@@ -1,7 +1,8 @@
 """The raw-data contract: check a dataset folder and report every problem at once.
 
 A dataset is a folder holding ``episodes.csv`` (or ``.xlsx``), optionally
-``events.csv`` (or ``.xlsx``) and ``dataset.json``. :func:`validate_dataset`
+``events.csv`` (or ``.xlsx``), ``supervision.csv`` (or ``.xlsx``, checked against the
+episodes once they are valid) and ``dataset.json``. :func:`validate_dataset`
 reads them through :mod:`alis_research.io`, checks every cell and every
 cross-row rule, and returns *all* problems found, each naming the file, the
 row as a spreadsheet shows it (header = row 1), the column, the value and
