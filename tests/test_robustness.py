@@ -290,3 +290,22 @@ def test_plot_balance_draws_both_point_sets(analysed):
     ax2 = rb.plot_weighted_km(result, language="nb")
     assert len(ax2.lines) == 2
     plt.close("all")
+
+
+def test_results_document_robustness_block_holds_the_r_checked_numbers():
+    from alis_research import config
+    from alis_research.cohort import prepare_dataset
+    from alis_research.results import dumps, robustness_entries
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_dataset(config.DATA_RAW / config.DEMO_DATASET, as_of=config.DEMO_AS_OF)
+        block = robustness_entries(prepared)
+    r = _r("demo", "cox").set_index("weighting")
+    assert block["confounding"]["estimable"] is True
+    assert block["confounding"]["cox"]["ipw"]["coef"] == pytest.approx(r.loc["ipw", "coef"], abs=ESTIMATE_TOL)
+    assert block["confounding"]["cox"]["crude"]["robust_se"] == pytest.approx(r.loc["crude", "robust_se"], abs=SE_TOL)
+    assert block["e_value"]["rare_outcome"] is False and block["e_value"]["ci_limit"] == "includes 1"
+    assert block["pooled"]["estimable"] is False and block["pooled"]["programmes"] == ["ALIS-Nord"]
+    assert any("one programme only" in note for note in block["notes"])
+    dumps({"robustness": {k: v for k, v in block.items() if k != "notes"}})  # JSON-safe (no NaN)

@@ -337,11 +337,14 @@ def balance_table(frame: pd.DataFrame, treatment, weights, *, categorical: Mappi
     Categorical covariates are shown per original level (an indicator each), numeric ones
     as they are. Rows with a missing value of a covariate are left out of its line.
 
-    Returns columns ``covariate, level, smd_unweighted, smd_weighted``.
+    Returns columns ``covariate, level, smd_unweighted, smd_weighted`` (no rows when a
+    group is empty).
     """
     treatment = np.asarray(treatment, float)
     weights = np.asarray(weights, float)
     rows = []
+    if (treatment == 1).sum() == 0 or (treatment == 0).sum() == 0:  # one group: nothing to compare
+        categorical, numeric = {}, ()
     for name, order in dict(categorical).items():
         if name not in frame.columns:
             continue
