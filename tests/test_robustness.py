@@ -309,3 +309,56 @@ def test_results_document_robustness_block_holds_the_r_checked_numbers():
     assert block["pooled"]["estimable"] is False and block["pooled"]["programmes"] == ["ALIS-Nord"]
     assert any("one programme only" in note for note in block["notes"])
     dumps({"robustness": {k: v for k, v in block.items() if k != "notes"}})  # JSON-safe (no NaN)
+
+
+@pytest.fixture(scope="module")
+def demo_prepared():
+    from alis_research import config
+    from alis_research.cohort import prepare_dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return prepare_dataset(config.DATA_RAW / config.DEMO_DATASET, as_of=config.DEMO_AS_OF)
+
+
+@pytest.mark.parametrize("language, hr", [("nb", "1,18 (0,32–4,35)"), ("en", "1.18 (0.32–4.35)")])
+def test_robustness_section_publishes_estimates_in_both_languages(demo_prepared, language, hr):
+    from alis_research.report import robustness_section
+    from alis_research.report.content import SECTION_ORDER
+
+    section = robustness_section(demo_prepared, language=language, min_cell=5)
+    assert section.key == "robustness" and section.key in SECTION_ORDER
+    tables = [b for b in section.blocks if b["type"] == "table"]
+    assert [t["id"] for t in tables] == ["robustness_ipw"]
+    assert tables[0]["rows"][0][2] == hr  # the weighted hazard ratio, as R computed it
+    assert {b["id"] for b in section.blocks if b["type"] == "figure"} == {"robustness_balance", "robustness_ipw_km"}
+    words = " ".join(b.get("text", "") for b in section.blocks)
+    assert ("E-verdien er 1,48" if language == "nb" else "The E-value is 1.48") in words
+    assert ("ett program" if language == "nb" else "one programme") in words
+    assert section.suppression == [] and section.facts["hr_ipw"]["hr"] == pytest.approx(1.17566806642027)
+
+
+def test_robustness_section_of_a_small_area_says_not_estimable(demo_prepared):
+    from alis_research.report import robustness_section, select_area
+
+    section = robustness_section(select_area(demo_prepared, "Finnmark"), language="en", min_cell=5)
+    words = " ".join(b.get("text", "") for b in section.blocks)
+    assert "not estimable: each contract type needs at least 5 exits" in words
+    assert not [b for b in section.blocks if b["type"] in ("table", "figure")]
+    assert section.facts == {}
+
+
+def test_balance_figure_leaves_out_levels_held_by_few(demo_prepared):
+    from alis_research.report.sections_robustness import publishable_balance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rb.confounding_analysis(demo_prepared)
+    shown = publishable_balance(result, demo_prepared.episodes, 5)
+    episodes = demo_prepared.episodes
+    for row in shown.itertuples():
+        if row.level:
+            held = episodes[row.covariate].astype(str) == row.level
+            counts = [int((held & (episodes["cohort"] == c)).sum()) for c in ("fastlønn", "næring")]
+            assert all(k == 0 or k >= 5 for k in counts)
+    assert len(shown) < len(result.balance)  # the demo has small cells (e.g. næring in 5000-9999)
