@@ -30,7 +30,7 @@ import pandas as pd
 from .. import config
 from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
-from .text import check_language, contract_label, fmt_ci, fmt_number
+from .text import check_language, fmt_ci, fmt_number
 
 SECTION_KEY = "robustness"
 
