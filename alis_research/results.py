@@ -362,12 +362,49 @@ def format_results(document: dict) -> str:
         else:
             lines.append(f"  {row['term']}: HR {fmt(row['hr'])}{interval(row['ci_lower'], row['ci_upper'])}, "
                          f"p = {fmt(row['p_value'], 3)}")
+    if "robustness" in document:
+        lines.extend(_format_robustness(document["robustness"], fmt, interval))
     if "abelsen" in document:
         lines.extend(_format_register(document, fmt, interval))
     if document.get("notes"):
         lines.append("\nNotes:")
         lines.extend(f"  - {note}" for note in document["notes"])
     return "\n".join(lines)
+
+
+def _format_robustness(block: dict, fmt, interval) -> list[str]:
+    """Terminal lines for the ``robustness`` block (confounding, E-value, pooled programmes)."""
+    lines = ["\nRobustness (docs/methods.md, Robustness):"]
+    confounding = block.get("confounding") or {}
+    for weighting, label in (("crude", "crude"), ("ipw", "IPW")):
+        hr = (confounding.get("cox") or {}).get(weighting)
+        rmst = ((confounding.get("rmst") or {}).get(weighting) or {}).get("difference")
+        if hr is None or hr.get("hr") is None:
+            reason = confounding.get("reason") or "not estimable"
+            lines.append(f"  {label:<5} HR næring vs fastlønn (cohort at start): not estimable ({reason})")
+            continue
+        lines.append(f"  {label:<5} HR næring vs fastlønn (cohort at start): {fmt(hr['hr'])}"
+                     f"{interval(hr['ci_lower'], hr['ci_upper'])}; RMST difference to "
+                     f"{fmt(confounding['rmst']['tau'], 0)} yr: {fmt(rmst and rmst['estimate'])}"
+                     f"{interval(rmst and rmst['ci_lower'], rmst and rmst['ci_upper'])}")
+    smd = confounding.get("max_abs_smd") or {}
+    if smd.get("weighted") is not None:
+        lines.append(f"  largest |SMD| {fmt(smd['unweighted'])} before, {fmt(smd['weighted'])} after weighting")
+    e = block.get("e_value") or {}
+    if e.get("estimable"):
+        lines.append(f"  E-value {fmt(e['e_value'])} (CI limit: {fmt(e['e_value_ci'])}; {e['approximation']})")
+    else:
+        lines.append("  E-value: not estimable")
+    pooled = block.get("pooled") or {}
+    if pooled.get("estimable"):
+        re = pooled["random_effects"]
+        het = pooled["heterogeneity"]
+        lines.append(f"  pooled HR over {', '.join(pooled['programmes'])} (random effects): {fmt(re['hr'])}"
+                     f"{interval(re['ci_lower'], re['ci_upper'])}, I² {fmt(100 * het['i_squared'], 0)} %, "
+                     f"tau² {fmt(het['tau_squared'], 3)}")
+    else:
+        lines.append(f"  pooled programmes: not estimable ({', '.join(pooled.get('programmes') or []) or 'none'})")
+    return lines
 
 
 def _format_register(document: dict, fmt, interval) -> list[str]:

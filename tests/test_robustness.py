@@ -362,3 +362,36 @@ def test_balance_figure_leaves_out_levels_held_by_few(demo_prepared):
             counts = [int((held & (episodes["cohort"] == c)).sum()) for c in ("fastlønn", "næring")]
             assert all(k == 0 or k >= 5 for k in counts)
     assert len(shown) < len(result.balance)  # the demo has small cells (e.g. næring in 5000-9999)
+
+
+def _prepared_from(folder: Path):
+    episodes = pd.read_csv(folder / "episodes.csv", dtype={"municipality_code": str})
+    intervals = pd.read_csv(folder / "intervals.csv", dtype={"municipality_code": str})
+    return type("Prepared", (), {"episodes": episodes, "intervals": intervals})()
+
+
+def test_robustness_section_with_two_programmes_pools_them():
+    from alis_research.report import robustness_section
+
+    prepared = _prepared_from(REFERENCE / "data_robustness" / "pooled")
+    section = robustness_section(prepared, language="en", min_cell=5)
+    pooled = next(b for b in section.blocks if b["type"] == "table" and b["id"] == "robustness_pooled")
+    labels = [row[0] for row in pooled["rows"]]
+    assert labels == ["ALIS-Nord", "ALIS-Vest", "Stratified by programme", "Pooled, random effects (DerSimonian–Laird)"]
+    r = pd.read_csv(RESULTS / "robustness_pooled_cox.csv").set_index("model")
+    assert pooled["rows"][2][1].startswith(f"{math.exp(r.loc['stratified', 'coef']):.2f} (")
+    words = " ".join(b.get("text", "") for b in section.blocks)
+    assert "I² = " in words and "With two programmes I² and τ² are very uncertain." in words
+    assert 0 <= section.facts["i_squared"] <= 1
+
+
+def test_robustness_section_without_a_propensity_model_shows_the_crude_contrast():
+    from alis_research.report import robustness_section
+
+    prepared = _prepared_from(REFERENCE / "data" / "handmade_cox")  # 8 coefficients for 15 næring episodes
+    section = robustness_section(prepared, language="nb", min_cell=5)
+    words = " ".join(b.get("text", "") for b in section.blocks)
+    assert "propensity-modellen) er ikke estimerbar med disse dataene (for mange kjennetegn" in words
+    table = next(b for b in section.blocks if b["type"] == "table")
+    assert table["rows"][0][2] == "ikke estimerbar" and table["rows"][0][1] != "ikke estimerbar"
+    assert "E-verdien er ikke estimerbar" in words
