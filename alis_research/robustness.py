@@ -10,6 +10,8 @@ leave sooner anyway. This module adds, on a prepared dataset:
   inverse-probability-weighted Kaplan–Meier curves, RMST difference and Cox hazard ratio
   with person-clustered robust (sandwich / infinitesimal-jackknife) intervals, beside the
   same estimators unweighted (crude);
+* :func:`bootstrap_confounding` — person-level bootstrap percentile intervals of the weighted
+  contrasts, re-fitting the propensity model in every resample (optional; not in the report);
 * :func:`e_value_analysis` — the E-value of the weighted hazard ratio and of its
   confidence limit closest to 1 (VanderWeele & Ding 2017);
 * :func:`pooled_programmes` — with several programmes (``programme`` column), a Cox model
@@ -273,6 +275,94 @@ def confounding_analysis(
     result.estimable = fit.estimable and bool(np.isfinite(result.cox["hr"]).all())
     if not fit.estimable:
         result.add_note(f"weighted estimates not available: {fit.reason}")
+    return result
+
+
+# --------------------------------------------------------------------------- person-level bootstrap
+
+@dataclass
+class BootstrapResult(AnalysisResult):
+    """Person-level bootstrap of the weighted contrasts, re-fitting the propensity model in every resample.
+
+    ``intervals``: quantity (``hr`` or ``rmst_difference``), estimate (from the data), ci_lower,
+    ci_upper (percentile), resamples, not_estimable. ``samples``: one row per resample
+    (log_hr, rmst_difference; NaN where not estimable).
+    """
+
+    intervals: pd.DataFrame | None = None
+    samples: pd.DataFrame | None = field(default=None, repr=False)
+
+    title: ClassVar[str] = "Person-level bootstrap of the IPW contrasts (propensity model re-fitted)"
+    _tables: ClassVar[tuple[str, ...]] = ("intervals",)
+
+
+def _ipw_contrast(episodes: pd.DataFrame, spec: dict, tau: float, truncate, min_exits: int) -> tuple[float, float]:
+    """log HR and RMST difference (næring − fastlønn) of one dataset, NaN when not estimable."""
+    treatment = (episodes["cohort"] == TREATED).to_numpy(float)
+    exit_ = episodes["exit"].to_numpy(int)
+    if min(exit_[treatment == 1].sum(), exit_[treatment == 0].sum()) < min_exits:
+        return np.nan, np.nan
+    fit = wt.fit_propensity(episodes, treatment, **spec)
+    if not fit.estimable:
+        return np.nan, np.nan
+    weights = wt.ate_weights(treatment, fit.propensity, truncate=truncate)
+    time = episodes["duration"].to_numpy(float)
+    cox = wt.weighted_cox(np.zeros(len(time)), time, exit_, treatment, weights)
+    log_hr = float(cox.coef[0]) if cox.converged and not cox.diverged else np.nan
+    rmst = [wt.weighted_rmst(wt.weighted_kaplan_meier(time[treatment == g], exit_[treatment == g],
+                                                      weights[treatment == g]), tau)[0] for g in (1, 0)]
+    return log_hr, rmst[0] - rmst[1]
+
+
+def bootstrap_confounding(data, *, replicates: int = 1000, seed: int = 2019, covariates: Sequence[str] | None = None,
+                          tau: float = config.DEFAULT_RMST_HORIZON, truncate: float | None = None,
+                          alpha: float = config.DEFAULT_ALPHA, min_exits: int = MIN_EXITS) -> BootstrapResult:
+    """Percentile intervals of the IPW hazard ratio and RMST difference from a person-level bootstrap.
+
+    Persons are drawn with replacement (with all their episodes, so episodes of one person stay
+    together) and the whole analysis is repeated: propensity model (merging of sparse levels
+    included), stabilised weights, weighted Cox and weighted RMST. Unlike the robust intervals
+    of :func:`confounding_analysis`, this carries the propensity model's own uncertainty. A
+    resample where the propensity model or a cohort's exits make the analysis not estimable
+    gives NaN and is left out of the percentiles; how many is in ``not_estimable`` and a note.
+    Same seed, same intervals. Not used by the report (it refits a logistic model hundreds of
+    times); for the researcher who wants the second opinion the issue asks for.
+    """
+    episodes = _episodes(data).reset_index(drop=True)
+    if int(replicates) < 1:
+        raise AlisError(f"replicates must be a positive number of bootstrap resamples, got {replicates!r}")
+    spec = propensity_specification(covariates)
+    result = BootstrapResult(params={"replicates": int(replicates), "seed": seed, "tau": tau, "truncate": truncate,
+                                     "alpha": alpha, "unit": "person (all their episodes)", "ci": "percentile"})
+    estimate = _ipw_contrast(episodes, spec, tau, truncate, min_exits)
+    persons = _person_codes(episodes["person_id"])
+    rows_of = [np.flatnonzero(persons == p) for p in range(persons.max() + 1)]
+    rng = np.random.default_rng(seed)
+    samples = np.full((int(replicates), 2), np.nan)
+    for b in range(int(replicates)):
+        drawn = rng.integers(0, len(rows_of), size=len(rows_of))
+        rows = np.concatenate([rows_of[p] for p in drawn])
+        samples[b] = _ipw_contrast(episodes.iloc[rows].reset_index(drop=True), spec, tau, truncate, min_exits)
+    result.samples = pd.DataFrame(samples, columns=["log_hr", "rmst_difference"])
+    lower_q, upper_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    rows = []
+    for quantity, column, point, transform in (("hr", "log_hr", estimate[0], np.exp),
+                                               ("rmst_difference", "rmst_difference", estimate[1], lambda x: x)):
+        values = result.samples[column].to_numpy()
+        ok = values[np.isfinite(values)]
+        failed = int(len(values) - len(ok))
+        if failed:
+            result.add_note(f"{quantity}: {failed} of {len(values)} bootstrap resamples not estimable "
+                            "(left out of the percentiles)", warn=False)
+        usable = len(ok) >= 0.9 * len(values) and np.isfinite(point)
+        if not usable:
+            result.add_note(f"{quantity}: bootstrap interval not estimable (the estimate itself, or more than "
+                            "10 % of the resamples, not estimable)", warn=False)
+        rows.append({"quantity": quantity, "estimate": transform(point) if np.isfinite(point) else np.nan,
+                     "ci_lower": transform(np.percentile(ok, lower_q)) if usable else np.nan,
+                     "ci_upper": transform(np.percentile(ok, upper_q)) if usable else np.nan,
+                     "resamples": len(values), "not_estimable": failed})
+    result.intervals = pd.DataFrame(rows)
     return result
 
 

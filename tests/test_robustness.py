@@ -395,3 +395,32 @@ def test_robustness_section_without_a_propensity_model_shows_the_crude_contrast(
     table = next(b for b in section.blocks if b["type"] == "table")
     assert table["rows"][0][2] == "ikke estimerbar" and table["rows"][0][1] != "ikke estimerbar"
     assert "E-verdien er ikke estimerbar" in words
+
+
+def test_person_bootstrap_refits_the_propensity_model_and_is_reproducible():
+    episodes = pd.read_csv(REFERENCE / "data_robustness" / "pooled" / "episodes.csv", dtype={"municipality_code": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = rb.confounding_analysis(episodes)
+        boot = rb.bootstrap_confounding(episodes, replicates=100, seed=7)
+        again = rb.bootstrap_confounding(episodes, replicates=20, seed=7)
+    pd.testing.assert_frame_equal(boot.samples.iloc[:20], again.samples)  # same seed, same resamples
+    intervals = boot.intervals.set_index("quantity")
+    ipw = analysis.cox.set_index("weighting").loc["ipw"]
+    rmst = analysis.rmst[(analysis.rmst["weighting"] == "ipw") & (analysis.rmst["group"] == "difference")].iloc[0]
+    assert intervals.loc["hr", "estimate"] == pytest.approx(ipw["hr"], rel=1e-9)
+    assert intervals.loc["rmst_difference", "estimate"] == pytest.approx(rmst["rmst"], abs=1e-9)
+    assert intervals.loc["hr", "ci_lower"] < ipw["hr"] < intervals.loc["hr", "ci_upper"]
+    # the bootstrap spread is of the size of the robust SE (it adds the propensity model's uncertainty)
+    ratio = boot.samples["log_hr"].std() / ipw["robust_se"]
+    assert 0.7 < ratio < 2.0
+    assert intervals.loc["hr", "not_estimable"] < 10
+
+
+def test_person_bootstrap_on_the_demo_says_not_estimable_when_resamples_separate(demo_prepared):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = rb.bootstrap_confounding(demo_prepared, replicates=40, seed=1)
+    assert boot.intervals["not_estimable"].gt(4).all()  # over 10 % of resamples separate
+    assert boot.intervals["ci_lower"].isna().all()
+    assert any("bootstrap interval not estimable" in note for note in boot.notes)
