@@ -15,7 +15,8 @@ lays out, with a plain-language reading in bokmål or English:
 Disclosure: the section publishes estimates only, never a count. An estimate resting on
 fewer exits than ``max(robustness.MIN_EXITS, min_cell)`` per cohort (or per programme) is
 "not estimable"; curves of a cohort with fewer than ``min_cell`` episodes are withheld; the
-love plot leaves out covariate levels held by 1 … ``min_cell − 1`` episodes of a cohort.
+love plot leaves out every categorical covariate one of whose levels is held by
+1 … ``min_cell − 1`` episodes of a cohort (its other levels would give that count back).
 The texts (nb, en) are kept here so the section stays self-contained.
 """
 from __future__ import annotations
@@ -91,10 +92,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Balance is not good after weighting: the groups still differ on some characteristics, and the adjusted "
         "estimate should be read with caution.",
     ),
-    "cap_balance": ("Standardiserte forskjeller før (åpne) og etter (fylte) vekting; nivåer med under {m} ALIS i en "
-                    "gruppe er utelatt",
-                    "Standardised differences before (open) and after (filled) weighting; levels held by fewer than "
-                    "{m} ALIS of a group are left out"),
+    "cap_balance": ("Standardiserte forskjeller før (åpne) og etter (fylte) vekting; kjennetegn der et nivå har "
+                    "under {m} ALIS i en gruppe, er utelatt",
+                    "Standardised differences before (open) and after (filled) weighting; characteristics with a "
+                    "level held by fewer than {m} ALIS of a group are left out"),
     "cap_km": ("Andel fortsatt i stillingen, vektet for målte forskjeller (IPW), med 95 % KI",
                "Proportion still in post, weighted for measured differences (IPW), with 95% CI"),
     "km_withheld": ("Vektede kurver vises ikke: en avtaleform har færre enn {m} ALIS.",
@@ -202,17 +203,22 @@ def _run(section: Section, language: str, what: str, func, /, *args, **kwargs):
 
 
 def publishable_balance(result, episodes: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Balance rows whose level is held by 0 or at least ``min_cell`` episodes of each cohort."""
+    """Balance rows that cannot give back a small count: numeric covariates, and categorical
+    covariates none of whose levels is held by 1 … ``min_cell − 1`` episodes of a cohort.
+
+    A whole covariate goes when one level is small: the levels' shares add up to 1, so the
+    others would give the small one back (with the cohort sizes of Table 1).
+    """
     balance = result.balance
-    keep = []
+    small = set()
     for row in balance.itertuples():
         if row.level == "":
-            keep.append(True)
             continue
         held = episodes[row.covariate].astype(str) == row.level
         counts = [int((held & (episodes["cohort"] == c)).sum()) for c in config.CONTRACT_TYPES]
-        keep.append(all(k == 0 or k >= min_cell for k in counts))
-    return balance[np.array(keep, dtype=bool)].reset_index(drop=True)
+        if any(0 < k < min_cell for k in counts):
+            small.add(row.covariate)
+    return balance[~balance["covariate"].isin(small)].reset_index(drop=True)
 
 
 def robustness_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
