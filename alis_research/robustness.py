@@ -559,9 +559,13 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
 
 _PLOT_LABELS = {
     "nb": {"smd": "Standardisert gjennomsnittsforskjell (næring − fastlønn)", "unweighted": "Uvektet",
-           "weighted": "Vektet (IPW)", "years": "År siden start", "retention": "Andel fortsatt i stillingen"},
+           "weighted": "Vektet (IPW)", "years": "År siden start", "retention": "Andel fortsatt i stillingen",
+           "size_class": "Innbyggere", "centrality": "Sentralitet", "area": "Område", "sex": "Kjønn",
+           "start_year": "Startår", "age_at_start": "Alder ved start", "K": "kvinne", "M": "mann"},
     "en": {"smd": "Standardised mean difference (næring − fastlønn)", "unweighted": "Unweighted",
-           "weighted": "Weighted (IPW)", "years": "Years since start", "retention": "Proportion still in post"},
+           "weighted": "Weighted (IPW)", "years": "Years since start", "retention": "Proportion still in post",
+           "size_class": "Inhabitants", "centrality": "Centrality", "area": "Area", "sex": "Sex",
+           "start_year": "Start year", "age_at_start": "Age at start", "K": "female", "M": "male"},
 }
 
 
@@ -582,8 +586,8 @@ def plot_balance(result: ConfoundingResult, ax=None, *, language: str = "nb", th
     balance = getattr(result, "balance", None)
     if balance is None or balance.empty:
         raise AlisError("the result holds no balance table to plot")
-    labels = [f"{row.covariate}: {figures.label(row.level, language)}" if row.level != "" else str(row.covariate)
-              for row in balance.itertuples()]
+    labels = [f"{words.get(row.covariate, row.covariate)}: {words.get(row.level, row.level)}" if row.level != ""
+              else words.get(row.covariate, str(row.covariate)) for row in balance.itertuples()]
     y = np.arange(len(balance))[::-1]
     with figures.house_style():
         ax = figures.new_axes(ax, figsize=(6.0, 0.3 * len(balance) + 1.2))
