@@ -70,10 +70,17 @@ for (name in list.dirs(data_root, full.names = FALSE, recursive = FALSE)) {
       ev <- fit$n.event > 0
       # se(S) from the influence matrix (one row per person); R's std.err prints the same here
       se_surv <- sqrt(colSums(fit$influence.surv^2))
+      # survey::svykm on the weighted design: the same point estimate (NA for the crude rows)
+      svy <- rep(NA_real_, sum(ev))
+      if (weighting == "ipw") {
+        design <- svydesign(ids = ~person_id, weights = ~w, data = d)
+        sk <- svykm(Surv(duration, exit) ~ 1, design = subset(design, treatment == tr))
+        svy <- stepfun(sk$time, c(1, sk$surv))(fit$time[ev])
+      }
       km_rows[[paste(weighting, cohort)]] <- data.frame(
         weighting = weighting, cohort = cohort, time = fit$time[ev], n_risk = fit$n.risk[ev],
         n_event = fit$n.event[ev], survival = fit$surv[ev], std_err = se_surv[ev],
-        ci_lower = fit$lower[ev], ci_upper = fit$upper[ev])
+        ci_lower = fit$lower[ev], ci_upper = fit$upper[ev], svykm_survival = svy)
       for (tau in taus) {
         r <- rmst_ij(fit, tau)
         infl[[paste(tau, tr)]] <- setNames(r$influence, rownames(fit$influence.surv))
