@@ -258,9 +258,13 @@ def fit_propensity(frame: pd.DataFrame, treatment, *, ordered: Mapping[str, Sequ
                              f"(at least {MIN_PER_COEFFICIENT} per coefficient needed)")
     exog = np.column_stack([np.ones(n), design.to_numpy(float)]) if design.shape[1] else np.ones((n, 1))
     names = ["(intercept)", *design.columns]
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error")  # a separation or convergence warning means not estimable
+            # a separation, convergence or overflow warning means not estimable; others are not ours to judge
+            for category in (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning):
+                warnings.simplefilter("error", category)
             result = sm.GLM(treatment, exog, family=sm.families.Binomial()).fit(maxiter=100, tol=1e-12)
     except Exception as exc:  # noqa: BLE001 - statsmodels raises several kinds on separation
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
