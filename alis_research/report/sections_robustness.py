@@ -25,7 +25,6 @@ import math
 import sys
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from .. import config
