@@ -33,6 +33,7 @@ from .sections import (
     turnover_section,
 )
 from .sections_register import comparison_groups_section, load_comparison
+from .sections_robustness import robustness_section
 from .sections_costs import (
     PathwayInputs,
     costs_section,
@@ -54,6 +55,8 @@ __all__ = [
     # costs, pathway and precision (sections_costs)
     "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
     "pathway_section",
+    # robustness: IPW, E-value, pooled programmes (sections_robustness)
+    "robustness_section",
 ]
 
 
