@@ -50,6 +50,10 @@ _EXPORTS: dict[str, str] = {
     "aalen_johansen": "duration",
     "parametric_duration": "duration",
     "median_by_size_class": "duration",
+    # robustness: confounding-adjusted contrasts (IPW), E-values, pooled programmes
+    "confounding_analysis": "robustness",
+    "e_value_analysis": "robustness",
+    "pooled_programmes": "robustness",
     # costs, pathway, precision
     "yearly_costs": "costs",
     "cost_per_retained_year": "costs",
@@ -73,6 +77,8 @@ _EXPORTS: dict[str, str] = {
     "plot_hazard_ratios": "duration",
     "plot_time_to_specialist": "pathway",
     "plot_cost_per_retained_year": "costs",
+    "plot_balance": "robustness",
+    "plot_weighted_km": "robustness",
     "plot_abelsen": "comparison",
     "plot_event_study": "comparison",
     # the shape of results and errors

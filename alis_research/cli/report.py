@@ -10,11 +10,20 @@ from .. import config
 
 
 def report(args) -> int:
-    """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out] [--register]``."""
-    from ..report import build_report
+    """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out] [--register]
+    [--institution] [--authors] [--commissioner] [--status] [--report-version]``."""
+    from ..report import build_report, publication_from_mapping
 
+    publication = publication_from_mapping({
+        key: value for key, value in (
+            ("institution", getattr(args, "institution", None)), ("authors", getattr(args, "authors", None)),
+            ("commissioner", getattr(args, "commissioner", None)), ("status", getattr(args, "status", None)),
+            ("version", getattr(args, "report_version", None)),
+        ) if value is not None
+    })
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
+                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None),
+                           publication=publication)
     print(f"report written to {outcome.path}")
     for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
                         ("manifest", outcome.manifest)):
@@ -58,6 +67,17 @@ def regenerate(args) -> int:
     return run.exit_status
 
 
+def demo_publication():
+    """The publication metadata of the scheduled reports (``reports/reports.toml``), if it sets one."""
+    from ..report.publication import Publication
+    from ..report.regenerate import CONFIG_FILE_NAME, load_matrix
+
+    matrix_file = config.REPORTS / CONFIG_FILE_NAME
+    if not matrix_file.is_file():
+        return Publication()
+    return load_matrix(matrix_file).reports[0].publication
+
+
 def demo(args) -> int:
     """``alis-research demo [--out DIR]``: the main job on the bundled synthetic data, ending in a published PDF."""
     from ..report import build_report
@@ -68,7 +88,7 @@ def demo(args) -> int:
         print(f"no demo data in {dataset}: synthesizing it (seed 2019)")
         write_synthetic(dataset, seed=2019)
     outcome = build_report(dataset, as_of=config.DEMO_AS_OF, area="all", language="nb",
-                           min_cell=config.DEFAULT_MIN_CELL, out_dir=args.out)
+                           min_cell=config.DEFAULT_MIN_CELL, out_dir=args.out, publication=demo_publication())
     print(f"published: {outcome.pdf}")
     print(f"           {outcome.html}")
     return 0

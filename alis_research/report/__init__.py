@@ -17,6 +17,7 @@ from .build import (
     resolve_kernel,
 )
 from .content import Section, read_content, write_meta, write_results, write_section
+from .publication import Publication, publication_from_mapping
 from .render import render_html, render_pdf
 from .sections import (
     appendix_section,
@@ -33,6 +34,7 @@ from .sections import (
     turnover_section,
 )
 from .sections_register import comparison_groups_section, load_comparison
+from .sections_robustness import robustness_section
 from .sections_costs import (
     PathwayInputs,
     costs_section,
@@ -43,7 +45,7 @@ from .sections_costs import (
 )
 
 __all__ = [
-    "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report",
+    "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
@@ -54,6 +56,8 @@ __all__ = [
     # costs, pathway and precision (sections_costs)
     "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
     "pathway_section",
+    # robustness: IPW, E-value, pooled programmes (sections_robustness)
+    "robustness_section",
 ]
 
 

@@ -14,6 +14,18 @@ def _strip_xml_header(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
+def _accessible_svg(svg: str, caption: str) -> str:
+    """Inline SVG announced as one image whose alternative text is the figure caption."""
+    svg = _strip_xml_header(svg)
+    if not svg.startswith("<svg"):
+        return svg
+    label = html.escape(caption, quote=True)
+    head_end = svg.index(">") + 1
+    head = svg[:head_end]
+    head = head[:-1].rstrip("/") + f' role="img" aria-label="{label}">'
+    return head + f"<title>{html.escape(caption)}</title>" + svg[head_end:]
+
+
 def blocks_to_html(blocks: list[dict], *, inline_svg: bool = True, root: Path | None = None) -> str:
     """HTML of content blocks; figures inline (from ``svg`` in memory or ``file`` under ``root``)."""
     parts = []
@@ -36,5 +48,6 @@ def blocks_to_html(blocks: list[dict], *, inline_svg: bool = True, root: Path | 
             svg = block.get("svg")
             if svg is None and root is not None:
                 svg = (Path(root) / block["file"]).read_text(encoding="utf-8")
-            parts.append(f"<figure>{_strip_xml_header(svg or '')}<figcaption>{esc(block['caption'])}</figcaption></figure>")
+            parts.append(f"<figure>{_accessible_svg(svg or '', block['caption'])}"
+                         f"<figcaption>{esc(block['caption'])}</figcaption></figure>")
     return "\n".join(parts)

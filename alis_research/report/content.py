@@ -50,6 +50,7 @@ SECTION_ORDER = (
     "retention",
     "turnover",
     "contract_duration",
+    "robustness",
     "costs",
     "pathway",
     "comparison_groups",
