@@ -70,7 +70,7 @@ def test_abelsen_window_selects_observed_starts_only():
     assert list(chosen["start_date"].dt.strftime("%Y-%m")) == ["2001-05", "2010-01", "2014-04"]
     with pytest.raises(AlisError, match="must start before it ends"):
         cmp.contracts_in_window(episodes, ("2014-01-01", "2001-01-01"))
-    with pytest.raises(AlisError, match="no register contract starts"):
+    with pytest.raises(AlisError, match="no contract in the register extract starts between 1 January 1990"):
         cmp.abelsen_replication(episodes.assign(size_class="<2000"), window=("1990-01-01", "1991-01-01"))
 
 
@@ -144,7 +144,7 @@ def test_did_too_few_clusters_is_not_estimable():
     result = cmp.difference_in_differences(panel, outcomes=["vacancy_share"], controls=["rejected"])
     row = result.estimates.iloc[0]
     assert not row["estimable"] and np.isnan(row["estimate"])
-    assert any("not estimable: 3 participating and 3 rejected municipalities" in n for n in result.notes)
+    assert any("not estimable: 3 participating municipalities and 3 rejected applicants with data" in n for n in result.notes)
     assert result.primary() is not None and result.event_study.empty
     with pytest.raises(AlisError, match="unknown municipality group"):
         cmp.difference_in_differences(panel, outcomes=["vacancy_share"], controls=["refused"])
