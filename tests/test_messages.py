@@ -205,3 +205,11 @@ def test_the_title_says_folgeevaluering():
 def test_note_str_is_the_english_catalogue_text():
     note = Note("cox_unstable", events=3, coefficients=2, minimum=10)
     assert str(note) == message("note.cox_unstable", "en", events=3, coefficients=2, minimum=10)
+
+
+def test_analyses_do_not_import_report_text():
+    """The analysis layer words nothing itself: power.py (and the other analyses) use the catalogue, not report/."""
+    for name in ("power", "retention", "turnover", "duration", "costs", "pathway", "comparison"):
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+        imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert not any(module == "report" or module.startswith("report.") for module in imported), name
