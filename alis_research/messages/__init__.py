@@ -50,14 +50,6 @@ THIN_SPACE = "\u202f"
 #: No-break space between a number and its unit (``83 %``).
 NO_BREAK_SPACE = "\u00a0"
 
-_MONTHS = {
-    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-           "november", "desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
-
-
 def check_language(language: str) -> str:
     """``language`` if it is one of :data:`LANGUAGES`, else a user error naming the choices."""
     if language not in LANGUAGES:
@@ -122,15 +114,16 @@ def as_date(value) -> _dt.date:
 def fmt_date(value, language: str = "nb") -> str:
     """A date in running text: ``'31. desember 2024'`` (nb), ``'31 December 2024'`` (en)."""
     day = as_date(value)
-    month = _MONTHS[check_language(language)][day.month - 1]
-    return f"{day.day}. {month} {day.year}" if language == "nb" else f"{day.day} {month} {day.year}"
+    month = message(f"label.month.{day.month}", language)
+    return message("label.date.day", language, day=str(day.day), month=month, year=str(day.year))
 
 
 def fmt_month(value, language: str = "nb") -> str:
     """A month in running text: ``'mai 2001'`` (nb), ``'May 2001'`` (en); ``'2001-05'`` is accepted."""
     text = str(value)
     day = as_date(text + "-01") if re.fullmatch(r"\d{4}-\d{2}", text) else as_date(value)
-    return f"{_MONTHS[check_language(language)][day.month - 1]} {day.year}"
+    return message("label.date.month", language, month=message(f"label.month.{day.month}", language),
+                   year=str(day.year))
 
 
 # --------------------------------------------------------------------------- the catalogue
