@@ -370,3 +370,24 @@ def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
     assert "<5" in [c for row in hospital["rows"] for c in row]  # the one hospital year is suppressed
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text
+
+
+def test_bokmal_report_text_has_no_english_abbreviations_or_iso_dates(demo_report):
+    """Issue 13: the running text of the bokmål demo report (paragraphs, lists, captions, table notes, column
+    headings) has no English abbreviation without its Norwegian form and writes dates as Norwegians do."""
+    from alis_research.report.content import read_content
+
+    from test_messages import ENGLISH_ABBREVIATIONS
+
+    content = read_content(demo_report.path)
+    parts = []
+    for section in content["sections"]:
+        for block in section["blocks"]:
+            parts += [block.get("text") or "", *block.get("items", []), block.get("caption") or "",
+                      *block.get("notes", []), *block.get("columns", [])]
+    text = "\n".join(parts)
+    assert "31. desember 2024" in text
+    abbreviation = re.compile(r"(?<![\w-])(" + "|".join(ENGLISH_ABBREVIATIONS) + r")(?![\w-])")
+    assert abbreviation.findall(text) == []
+    assert re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text) == []
+    assert "Følgeevaluering" in (demo_report.path / "report.html").read_text(encoding="utf-8")
