@@ -1,0 +1,1 @@
+"""Pure statistical estimators on NumPy arrays, each checked against R (``tests/reference/``)."""
