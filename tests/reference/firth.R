@@ -102,7 +102,7 @@ dir.create("tests/reference/results", showWarnings = FALSE)
 for (case in cases) {
   out <- fit_case(case)
   path <- sprintf("tests/reference/results/firth_%s.csv", case$name)
-  write.csv(format(out, digits = 17), paste0(path, ".tmp"), row.names = FALSE, quote = FALSE)
+  write.csv(format(out, digits = 17, trim = TRUE), paste0(path, ".tmp"), row.names = FALSE, quote = FALSE)
   file.rename(paste0(path, ".tmp"), path)
   print(out)
 }
