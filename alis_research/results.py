@@ -176,10 +176,23 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         "cox": cox_rows,
         "notes": _notes(kaplan_meier=km, logrank=lr, rmst=rm, turnover=rates, rate_ratio=irr, cox=cox),
     }
+    _small_cohort_robustness(document, prepared, alpha=alpha)
     if comparison is not None:  # a register extract is present (issue 5)
         document.update(comparison.results_entries())
         document["notes"] = list(dict.fromkeys(document["notes"] + comparison.notes()))
     return document
+
+
+def _small_cohort_robustness(document: dict, prepared, *, alpha: float) -> None:
+    """Add ``robustness.firth``, ``.exact_logrank`` and ``.competing_exits`` (issue 14) and their notes."""
+    from .small_cohorts import results_entries, small_cohort_analyses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlisWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        result = small_cohort_analyses(prepared, alpha=alpha)
+    document.setdefault("robustness", {}).update(results_entries(result))
+    document["notes"] = list(dict.fromkeys(document["notes"] + _notes(small_cohorts=result)))
 
 
 def dumps(document: dict) -> str:
