@@ -164,6 +164,8 @@ def evaluation_report() -> nbformat.NotebookNode:
         *_section("costs", "costs_section"),
         ("markdown", "## The specialisation pathway and supervision"),
         ("code", PATHWAY_SECTION),
+        ("markdown", "## Small cohorts: exact log-rank, Firth-penalised Cox, competing exits"),
+        *_section("small_cohorts", "small_cohorts_section"),
         ("markdown", "## Limitations (quotes the minimal detectable hazard ratio of the design)"),
         *_section("limitations", "limitations_section"),
         ("markdown", "## Summary of findings (written from the numbers above)"),

@@ -33,6 +33,7 @@ from .sections import (
     turnover_section,
 )
 from .sections_register import comparison_groups_section, load_comparison
+from .sections_small_cohorts import small_cohorts_section
 from .sections_costs import (
     PathwayInputs,
     costs_section,
@@ -54,6 +55,8 @@ __all__ = [
     # costs, pathway and precision (sections_costs)
     "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
     "pathway_section",
+    # exact tests, Firth Cox and competing exits for small cohorts (sections_small_cohorts)
+    "small_cohorts_section",
 ]
 
 

@@ -53,6 +53,7 @@ SECTION_ORDER = (
     "costs",
     "pathway",
     "comparison_groups",
+    "small_cohorts",
     "limitations",
     "appendix",
 )
