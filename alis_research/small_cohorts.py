@@ -17,7 +17,8 @@ health-trust area in it (the *scopes*):
   subdistribution hazard ratio næring vs fastlønn for "left for another GP post
   in the region" and "left the region" (:mod:`alis_research.stats.finegray`).
 
-An estimate resting on fewer than :data:`MIN_EXITS` exits (of the cause, for
+Scopes of more than :data:`MAX_EPISODES` episodes are not analysed (the
+asymptotic analyses hold there).  An estimate resting on fewer than :data:`MIN_EXITS` exits (of the cause, for
 Fine–Gray) is not estimable (NaN and a note), and so is a Fine–Gray ratio when
 one cohort has no exit of the cause (its likelihood is monotone too).  Choices
 and limits: ``docs/methods.md`` ("Small cohorts").
@@ -43,6 +44,10 @@ MIN_EXITS = 3
 #: Below this many episodes in a scope the report reads the permutation log-rank p-value
 #: instead of the asymptotic one (area reports are nearly always below it).
 PERMUTATION_PRIMARY_BELOW = 100
+#: Scopes with more episodes than this are left out (NaN rows and a note): the methods here are for
+#: small cohorts, the asymptotic analyses hold in large ones, and the dense computations grow with
+#: episodes × exits.
+MAX_EPISODES = 2000
 #: The two competing exits and the end reasons that make them; every other end reason is a
 #: third, unnamed competing exit (docs/methods.md, "Competing exits").
 COMPETING_EXITS: dict[str, tuple[str, ...]] = {
@@ -200,16 +205,24 @@ def small_cohort_analyses(prepared, *, alpha: float = DEFAULT_ALPHA,
     require_columns(intervals, ["episode_id", "start", "stop", "exit", "contract_type"], "intervals")
     result = SmallCohortResult(params={
         "alpha": alpha, "resamples": resamples, "seed": seed, "min_exits": MIN_EXITS,
-        "permutation_primary_below": PERMUTATION_PRIMARY_BELOW, "exact_max_half": logrank_exact.EXACT_MAX_HALF,
+        "permutation_primary_below": PERMUTATION_PRIMARY_BELOW, "max_episodes": MAX_EPISODES, "exact_max_half": logrank_exact.EXACT_MAX_HALF,
         "competing_exits": {**{k: list(v) for k, v in COMPETING_EXITS.items()}, OTHER_EXIT: "every other end_reason"},
     })
     firth_rows, logrank_rows, gray_rows, fg_rows = [], [], [], []
     for scope, mask in _scopes(episodes):
         part = episodes[mask]
         part_intervals = intervals[intervals["episode_id"].isin(part["episode_id"])]
-        firth_rows.append(_firth_row(result, scope, part_intervals, alpha))
-        logrank_rows.append(_logrank_row(result, scope, part, resamples, seed))
-        gray, fg = _competing_rows(result, scope, part, alpha)
+        target = result
+        if len(part) > MAX_EPISODES:  # the asymptotic analyses apply; keep the shape, say why once
+            _not_estimable(result, f"{scope}: more than {MAX_EPISODES} episodes: the small-cohort methods are "
+                                   "not run (the asymptotic analyses apply)")
+            part, part_intervals, target = part.head(0), part_intervals.head(0), SmallCohortResult()
+        with warnings.catch_warnings():
+            if target is not result:
+                warnings.simplefilter("ignore", NotEstimableWarning)  # the empty rows' own notes are dropped
+            firth_rows.append(_firth_row(target, scope, part_intervals, alpha))
+            logrank_rows.append(_logrank_row(target, scope, part, resamples, seed))
+            gray, fg = _competing_rows(target, scope, part, alpha)
         gray_rows += gray
         fg_rows += fg
     result.firth = pd.DataFrame(firth_rows)

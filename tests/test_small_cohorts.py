@@ -132,3 +132,13 @@ def test_results_entries_are_json_and_hold_no_counts(demo):
     assert entries["competing_exits"]["gray"][0]["df"] == 1
     nordland = next(r for r in entries["firth"] if r["scope"] == "Nordland")
     assert nordland["ordinary_monotone"] is True and nordland["hr"] == pytest.approx(np.exp(nordland["coef"]))
+
+
+def test_large_scopes_are_left_to_the_asymptotic_analyses(monkeypatch):
+    monkeypatch.setattr(small_cohorts, "MAX_EPISODES", 10)
+    with pytest.warns(NotEstimableWarning, match="more than 10 episodes"):
+        result = small_cohorts.small_cohort_analyses(_prepared("small_cohorts/monotone"))
+    assert result.firth["coef"].isna().all() and result.exact_logrank["p_value"].isna().all()
+    assert result.fine_gray["shr"].isna().all() and len(result.gray) == 2
+    assert result.notes == ["all: more than 10 episodes: the small-cohort methods are not run "
+                            "(the asymptotic analyses apply)"]
