@@ -80,3 +80,21 @@ def test_unpenalised_terms_equal_the_efron_engine():
 def test_no_exits_is_refused():
     with pytest.raises(ValueError, match="no exits"):
         firth.fit_firth([0, 0], [1, 2], [0, 0], np.array([[0.0], [1.0]]))
+
+
+def test_converges_where_the_information_alone_oscillates():
+    # one exit-free episode against four: the penalty's curvature is large; coxphf's step matrix
+    # (I alone) oscillated here for 200 iterations
+    from scipy import optimize
+
+    stop = np.array([3.7, 0.8, 1.4, 1.9, 0.1])
+    event = np.array([0, 1, 1, 1, 0])
+    x = np.array([[0.0], [1.0], [0.0], [0.0], [0.0]])
+    fit = firth.fit_firth(np.zeros(5), stop, event, x)
+    assert fit.converged and fit.iterations < 30
+    steps = firth.EfronSteps(np.zeros(5), stop, event)
+    xc = x - x.mean(axis=0)
+    best = optimize.minimize_scalar(lambda b: -firth.penalised_terms(steps, xc, np.array([b])).penalised_loglik,
+                                    bounds=(-10, 10), method="bounded", options={"xatol": 1e-12})
+    assert fit.coef[0] == pytest.approx(best.x, abs=1e-6)
+    assert np.isfinite(fit.ci_lower[0]) and np.isfinite(fit.ci_upper[0])
