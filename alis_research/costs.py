@@ -614,6 +614,66 @@ def cost_sensitivity(
     return result
 
 
+#: Assumptions varied by :func:`assumption_sensitivity`: they drive the fastlønn/næring contrast
+#: (the salary, the office and the practice income the municipality collects under fastlønn; the
+#: programme grant, supervision and course cover paid for both).
+SENSITIVITY_ASSUMPTIONS = ("salary", "office", "fee_income_per_patient", "programme_grant",
+                           "supervision_cost_per_hour", "course_cover")
+
+
+def assumption_sensitivity(
+    prepared,
+    *,
+    patients: int = 800,
+    horizon: float = config.DEFAULT_RMST_HORIZON,
+    method: str = "rmst",
+    relative_change: float = 0.25,
+    fields: Sequence[str] = SENSITIVITY_ASSUMPTIONS,
+    assumptions: CostAssumptions | None = None,
+) -> pd.DataFrame:
+    """One-way sensitivity of the cost per retained GP-year to the cost assumptions.
+
+    Each assumption in ``fields`` is set ``relative_change`` below and above its base value
+    (the programme grant also to 0: no programme), the others held at base, and the cost per
+    retained GP-year recomputed for both cohorts (point estimates; the retention curves do not
+    change, so only the prices move). The difference næring − fastlønn shows whether an
+    assumption can turn the comparison around.
+
+    Returns
+    -------
+    DataFrame
+        ``assumption``, ``setting`` (``base``, ``low``, ``high``, ``none``), ``value`` (NOK, in
+        ``PRICE_YEAR`` prices), ``fastlønn``, ``næring`` (cost per retained GP-year) and
+        ``difference`` (næring − fastlønn); the base row first.
+    """
+    if not 0 < relative_change < 1:
+        raise AlisError(f"relative_change must lie between 0 and 1, got {relative_change!r}")
+    base = assumptions or CostAssumptions.defaults()
+    unknown = [f for f in fields if f not in asdict(base)]
+    if unknown:
+        raise AlisError(f"unknown cost assumption(s) {', '.join(unknown)}; known: {', '.join(asdict(base))}")
+
+    def row(assumption: str, setting: str, value, varied: CostAssumptions) -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotEstimableWarning)
+            single = cost_per_retained_year(prepared, patients=patients, horizon=horizon, method=method,
+                                            bootstrap=0, assumptions=varied)
+        per_year = single.estimates.set_index("cohort")["cost_per_retained_year"]
+        fast, naering = (float(per_year.get(c, np.nan)) for c in config.CONTRACT_TYPES)
+        return {"assumption": assumption, "setting": setting, "value": value,
+                "fastlønn": fast, "næring": naering, "difference": naering - fast}
+
+    rows = [row("base", "base", np.nan, base)]
+    for field_name in fields:
+        value = getattr(base, field_name)
+        settings = [("low", value * (1 - relative_change)), ("high", value * (1 + relative_change))]
+        if field_name == "programme_grant":
+            settings.insert(0, ("none", 0.0))
+        for setting, changed in settings:
+            rows.append(row(field_name, setting, float(changed), replace(base, **{field_name: changed})))
+    return pd.DataFrame(rows, columns=["assumption", "setting", "value", *config.CONTRACT_TYPES, "difference"])
+
+
 # --------------------------------------------------------------------------- figure
 #
 # The report section is alis_research.report.sections_costs.costs_section.
@@ -658,6 +718,7 @@ def with_assumptions(**overrides) -> CostAssumptions:
 
 __all__ = [
     "ALIS_FASTLONN", "ALIS_NAERING", "PRIVATE_LIST", "MODELS", "PRICE_YEAR", "CostAssumptions", "CostTable",
-    "CostPerRetainedYearResult", "cli_costs", "cost_per_retained_year", "cost_sensitivity",
+    "CostPerRetainedYearResult", "SENSITIVITY_ASSUMPTIONS", "assumption_sensitivity", "cli_costs",
+    "cost_per_retained_year", "cost_sensitivity",
     "format_cost_table", "load_cost_parameters", "plot_cost_per_retained_year", "with_assumptions", "yearly_costs",
 ]

@@ -86,9 +86,20 @@ def label(key, language: str = "nb") -> str:
 
 
 def format_number(value: float, language: str = "nb", digits: int | None = None) -> str:
-    """A number as text, with a decimal comma in Norwegian."""
-    text = f"{value:.{digits}f}" if digits is not None else f"{value:g}"
-    return text.replace(".", ",") if language == "nb" else text
+    """A number as the report writes it: a true minus sign, and in Norwegian a decimal comma and
+    a thin space between thousands (``'−1,5'``, ``'60 000'``; English ``'-'`` → ``'−'``, ``'60,000'``)."""
+    value = float(value) + 0.0  # no "−0"
+    if digits is not None:
+        text = f"{value:,.{digits}f}"
+    elif value.is_integer():
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:,g}"
+    if text.startswith("-"):
+        text = ("\u2212" if any(d in "123456789" for d in text) else "") + text[1:]
+    if language == "nb":
+        text = text.replace(",", "\u202f").replace(".", ",")  # narrow no-break space, as in the text
+    return text
 
 
 def colour(key, index: int = 0) -> str:

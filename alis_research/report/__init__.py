@@ -17,6 +17,7 @@ from .build import (
     resolve_kernel,
 )
 from .content import Section, read_content, write_meta, write_results, write_section
+from .publication import Publication, publication_from_mapping
 from .render import render_html, render_pdf
 from .sections import (
     appendix_section,
@@ -33,6 +34,7 @@ from .sections import (
     turnover_section,
 )
 from .sections_register import comparison_groups_section, load_comparison
+from .sections_robustness import robustness_section
 from .sections_small_cohorts import small_cohorts_section
 from .sections_costs import (
     PathwayInputs,
@@ -44,7 +46,7 @@ from .sections_costs import (
 )
 
 __all__ = [
-    "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report", "cli_report",
+    "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report", "cli_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
@@ -55,6 +57,8 @@ __all__ = [
     # costs, pathway and precision (sections_costs)
     "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
     "pathway_section",
+    # robustness: IPW, E-value, pooled programmes (sections_robustness)
+    "robustness_section",
     # exact tests, Firth Cox and competing exits for small cohorts (sections_small_cohorts)
     "small_cohorts_section",
 ]
@@ -72,8 +76,16 @@ def collect_suppression(*sections: Section) -> list[dict]:
 
 def cli_report(args) -> int:
     """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out]``."""
+    publication = publication_from_mapping({
+        key: value for key, value in (
+            ("institution", getattr(args, "institution", None)), ("authors", getattr(args, "authors", None)),
+            ("commissioner", getattr(args, "commissioner", None)), ("status", getattr(args, "status", None)),
+            ("version", getattr(args, "report_version", None)),
+        ) if value is not None
+    })
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
+                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None),
+                           publication=publication)
     print(f"report written to {outcome.path}")
     for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
                         ("manifest", outcome.manifest)):

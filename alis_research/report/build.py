@@ -33,6 +33,7 @@ from pathlib import Path
 from .. import __version__, config
 from .. import io as alis_io
 from ..errors import AlisError
+from .publication import Publication
 from .render import render_html, render_pdf, template_files
 from .sections import check_area
 from .text import check_language
@@ -107,7 +108,8 @@ def _parameters(dataset_dir: Path, *, as_of, area, language, min_cell) -> dict:
 
 
 def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb",
-                      min_cell: int = config.DEFAULT_MIN_CELL, register=None) -> str:
+                      min_cell: int = config.DEFAULT_MIN_CELL, register=None,
+                      publication: Publication | None = None) -> str:
     """SHA-256 over everything a report depends on, computed without running anything.
 
     Covers the dataset folder's files (the data fingerprint), the parameters,
@@ -115,7 +117,8 @@ def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb"
     template's contents. Equal keys mean the report would come out the same,
     so ``regenerate`` can skip it. A register extract inside the dataset folder
     (``register/``) is part of the dataset's files; one given elsewhere
-    (``register``, ``--register``) is added under ``register``.
+    (``register``, ``--register``) is added under ``register``. The publication metadata
+    (institution, authors, status, version…) is part of the key: a new version is a new report.
     """
     dataset_dir = config.dataset_dir(dataset)
     if not Path(dataset_dir).is_dir():
@@ -128,6 +131,7 @@ def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb"
         "notebooks": {name: _sha256_bytes(notebook_path(name).read_bytes()) for name in KEY_NOTEBOOKS},
         "templates": {name: _sha256_bytes(data) for name, data in template_files().items()},
         **({"register": _dataset_files(Path(register))} if outside else {}),
+        **({"publication": publication.as_dict()} if publication is not None and publication != Publication() else {}),
     }
     return _sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
@@ -266,7 +270,8 @@ def notebook_timings(executed: Path, started: float) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- the report
 def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
-                 out_dir=None, kernel_name: str | None = None, register=None) -> ReportOutcome:
+                 out_dir=None, kernel_name: str | None = None, register=None,
+                 publication: Publication | None = None) -> ReportOutcome:
     """Validate, analyse and publish one report folder ``<out_dir>/<dataset>_<area>_<language>/``.
 
     Parameters
@@ -286,6 +291,9 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     register : path, optional
         GP-register extract for the comparison-groups section (``--register``); default
         ``<dataset>/register/`` when it exists, else the section is left out.
+    publication : Publication, optional
+        Institution, authors, commissioner, status and version for the title page and the
+        document metadata (default: a draft, version 0.1, nothing else stated).
 
     Returns
     -------
@@ -317,7 +325,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     timings["prepare"] = time.perf_counter() - t0
 
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
-                                   register=register_dir)
+                                   register=register_dir, publication=publication)
     kernel = resolve_kernel(kernel_name)
     out_dir = Path(out_dir) if out_dir else config.REPORTS
     final_dir = out_dir / report_name(dataset_dir, area, language)
@@ -338,16 +346,17 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         timings.update(split or {"notebook": run_time})
         timings["notebook_total"] = run_time
         t2 = time.perf_counter()
-        render_pdf(tmp)
+        render_pdf(tmp, publication)
         timings["pdf"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        render_html(tmp)
+        render_html(tmp, publication)
         timings["html"] = time.perf_counter() - t3
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "inputs_key": inputs_key,
             "parameters": _parameters(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell),
+            "publication": (publication or Publication()).as_dict(),
             "package_version": __version__,
             "data_fingerprint": prepared.fingerprint,
             "synthetic": bool(prepared.synthetic),

@@ -50,10 +50,11 @@ SECTION_ORDER = (
     "retention",
     "turnover",
     "contract_duration",
+    "robustness",
+    "small_cohorts",
     "costs",
     "pathway",
     "comparison_groups",
-    "small_cohorts",
     "limitations",
     "appendix",
 )

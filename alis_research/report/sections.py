@@ -91,6 +91,8 @@ def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, m
         "package_version": __version__,
         "dataset": Path(str(dataset)).name,
         "made": made or _dt.date.today().isoformat(),
+        # the follow-up period's start as a year: the earliest start date is one person's date
+        "follow_up_from": int(prepared.episodes["start_year"].min()) if len(prepared.episodes) else None,
     }
 
 

@@ -70,10 +70,16 @@ def fmt_p(value, language: str = "nb") -> str:
     return fmt_number(value, 3, language)
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def fmt_ci(estimate, lower, upper, language: str = "nb", decimals: int = 2) -> str:
-    """``'0,83 (0,61–0,94)'``."""
-    if estimate is None or (isinstance(estimate, float) and math.isnan(estimate)):
+    """``'0,83 (0,61–0,94)'``; the estimate alone when it has no interval (e.g. survival 1 before any exit)."""
+    if _missing(estimate):
         return T("not_estimable", language)
+    if _missing(lower) and _missing(upper):
+        return fmt_number(estimate, decimals, language)
     return (
         f"{fmt_number(estimate, decimals, language)} "
         f"({fmt_number(lower, decimals, language)}–{fmt_number(upper, decimals, language)})"
@@ -96,6 +102,24 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "package_version": ("Programversjon", "Package version"),
     "made": ("Laget", "Made"),
     "min_cell": ("Minste viste antall", "Smallest count shown"),
+    "institution": ("Ansvarlig institusjon", "Responsible institution"),
+    "authors": ("Forfattere", "Authors"),
+    "commissioner": ("Oppdragsgiver", "Commissioned by"),
+    "report_status": ("Status og versjon", "Status and version"),
+    "status_draft": ("Utkast", "Draft"),
+    "status_final": ("Endelig", "Final"),
+    "status_version": ("{status}, versjon {version}", "{status}, version {version}"),
+    "not_stated": ("ikke oppgitt", "not stated"),
+    "table_left_out_empty": (
+        "{caption}: tabellen er utelatt fordi den ikke har tall som kan vises.",
+        "{caption}: the table is left out because it has no numbers that can be shown.",
+    ),
+    "follow_up_period": ("Oppfølgingsperiode", "Follow-up period"),
+    "follow_up_value": ("fra {first_year} til {as_of}", "{first_year} to {as_of}"),
+    "report_keywords": (
+        "ALIS; fastlege; rekruttering; stabilitet; fastlønn; næring; overlevelsesanalyse",
+        "ALIS; general practice; recruitment; retention; salaried; self-employed; survival analysis",
+    ),
     "contents": ("Innhold", "Contents"),
     "page": ("Side", "Page"),
     "years": ("år", "years"),

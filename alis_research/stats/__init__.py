@@ -1,1 +1,1 @@
-"""Pure statistical estimators on NumPy arrays, each checked against R (``tests/reference/``)."""
+"""Pure statistical estimators on NumPy arrays and plain frames, each checked against R."""
