@@ -142,3 +142,15 @@ def test_large_scopes_are_left_to_the_asymptotic_analyses(monkeypatch):
     assert result.fine_gray["shr"].isna().all() and len(result.gray) == 2
     assert result.notes == ["all: more than 10 episodes: the small-cohort methods are not run "
                             "(the asymptotic analyses apply)"]
+
+
+def test_analyse_prints_the_small_cohort_lines(capsys):
+    from alis_research import config
+    from alis_research.cli import main
+
+    assert main(["analyse", str(config.DATA_RAW / config.DEMO_DATASET), "--as-of", config.DEMO_AS_OF]) == 0
+    out = capsys.readouterr().out
+    assert "Small cohorts (per dataset and area" in out
+    assert "Nordland   permutation log-rank p = 0.076 (exact)" in out
+    assert "Nordland   Firth HR næring vs fastlønn: 0.38 (0.00–3.42), p = 0.459  (ordinary Cox: monotone)" in out
+    assert "Fine–Gray SHR næring vs fastlønn, gp_in_region: 5.48 (0.64–47.18), p = 0.122" in out
