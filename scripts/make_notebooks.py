@@ -160,6 +160,8 @@ def evaluation_report() -> nbformat.NotebookNode:
         *_section("duration", "contract_duration_section"),
         ("markdown", "## Robustness: confounding-adjusted contrasts, E-value, pooled programmes"),
         *_section("robustness", "robustness_section"),
+        ("markdown", "## Small cohorts: exact log-rank, Firth-penalised Cox, competing exits"),
+        *_section("small_cohorts", "small_cohorts_section"),
         ("markdown", "## Comparison groups (only when a GP-register extract is present)"),
         ("code", COMPARISON_SECTION),
         ("markdown", "## What a retained GP costs"),

@@ -29,7 +29,7 @@ def document():
 def test_document_has_exactly_the_published_shape(document):
     # the published keys, plus "notes" (caveats and not-estimable reasons; issue 3 allows other keys)
     assert set(document) == {"schema", "as_of", "dataset", "retention", "turnover", "cox", "robustness", "notes"}
-    assert {"confounding", "e_value", "pooled"} <= set(document["robustness"])  # issue 14
+    assert {"confounding", "e_value", "pooled", "firth", "exact_logrank", "competing_exits"} <= set(document["robustness"])  # issue 14
     assert all(isinstance(note, str) for note in document["notes"])
     assert document["schema"] == "alis-research/results/1"
     assert document["as_of"] == "2024-12-31"
