@@ -45,7 +45,7 @@ def test_every_entry_formats():
             for name, spec in placeholders(template).items():
                 if spec in ("date", "month"):
                     values[name] = dt.date(2024, 12, 31)
-                elif spec in ("variables", "terms"):
+                elif spec in ("variables", "terms", "levels"):
                     values[name] = ["size_class"]
                 elif spec and spec not in ("label", "level", "variable", "term", "size_class", "size_class_group",
                                            "group_level", "did"):
