@@ -273,7 +273,10 @@ def test_too_few_exits_not_estimable():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = rb.confounding_analysis(few)
-    assert result.cox is None and "fewer than 5 exits in næring" in result.reason
+    assert result.cox is None and result.reason.code == "ipw_few_exits"
+    assert result.reason.values["cohorts"] == ("næring",)
+    assert "fewer than 5 exits in self-employed (næring)" in result.reason
+    assert result.reason.text("nb").startswith("færre enn 5 avganger i næring: ")
 
 
 def test_bad_covariate_name_is_a_user_error():
@@ -395,10 +398,10 @@ def test_robustness_section_without_a_propensity_model_shows_the_crude_contrast(
     prepared = _prepared_from(REFERENCE / "data" / "handmade_cox")  # 8 coefficients for 15 næring episodes
     section = robustness_section(prepared, language="nb", min_cell=5)
     words = " ".join(b.get("text", "") for b in section.blocks)
-    assert "propensity-modellen) er ikke estimerbar med disse dataene (for mange kjennetegn" in words
+    assert "(tilbøyelighetsmodellen) kan ikke anslås med disse dataene (for mange kjennetegn" in words
     table = next(b for b in section.blocks if b["type"] == "table")
-    assert table["rows"][0][2] == "ikke estimerbar" and table["rows"][0][1] != "ikke estimerbar"
-    assert "E-verdien er ikke estimerbar" in words
+    assert table["rows"][0][2] == "kan ikke anslås" and table["rows"][0][1] != "kan ikke anslås"
+    assert "E-verdien kan ikke anslås" in words
 
 
 def test_person_bootstrap_refits_the_propensity_model_and_is_reproducible():
