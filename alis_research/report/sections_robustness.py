@@ -99,7 +99,7 @@ def robustness_section(prepared, *, language: str = "nb", min_cell: int = config
     if confounding is not None:
         fit = confounding.propensity_fit
         if not fit.estimable and confounding.cox is not None:
-            code = getattr(fit.reason, "code", "")
+            code = fit.reason.code  # a Note whenever the model is not estimable
             why = T("robustness.why_separation" if code in ("propensity_separation", "propensity_failed") else
                     "robustness.why_few" if code == "propensity_too_many_coefficients" else
                     "robustness.why_other", language)
