@@ -90,9 +90,10 @@ def _scopes(episodes: pd.DataFrame) -> list[tuple[str, pd.Series]]:
     return scopes
 
 
-def _not_estimable(result: AnalysisResult, message: str) -> None:
-    result.add_note(message, warn=False)
-    warnings.warn(message, NotEstimableWarning, stacklevel=3)
+def _warn_not_estimable(result: AnalysisResult, code: str, **values) -> None:
+    """Record the note ``code`` (with ``values``) and warn with it as a NotEstimableWarning."""
+    note = result.add_note(code, warn=False, **values)
+    warnings.warn(str(note), NotEstimableWarning, stacklevel=3)
 
 
 def _firth_row(result, scope: str, intervals: pd.DataFrame, alpha: float) -> dict[str, Any]:
@@ -101,23 +102,22 @@ def _firth_row(result, scope: str, intervals: pd.DataFrame, alpha: float) -> dic
            "exits": int(intervals["exit"].sum())}
     naering = (intervals["contract_type"] == "næring").to_numpy(float)
     if row["exits"] < MIN_EXITS:
-        _not_estimable(result, f"{scope}: Firth Cox not estimable: fewer than {MIN_EXITS} exits")
+        _warn_not_estimable(result, "firth_few_exits", scope=scope, minimum=MIN_EXITS)
         return row
     if naering.min() == naering.max():
-        _not_estimable(result, f"{scope}: Firth Cox not estimable: only one contract type, nothing to compare")
+        _warn_not_estimable(result, "firth_one_contract_type", scope=scope)
         return row
     start, stop, exit_ = (intervals[c].to_numpy(float) for c in ("start", "stop", "exit"))
     ordinary = coxph.fit_efron(start, stop, exit_.astype(int), naering[:, None])
     row["ordinary_monotone"] = bool(ordinary.diverged or not ordinary.converged)
     fit = firth.fit_firth(start, stop, exit_, naering[:, None], alpha=alpha)
     if not fit.converged:
-        _not_estimable(result, f"{scope}: Firth Cox not estimable: the penalised likelihood did not converge")
+        _warn_not_estimable(result, "firth_no_convergence", scope=scope)
         return row
     row.update(coef=fit.coef[0], se=fit.se[0], hr=np.exp(fit.coef[0]), ci_lower=np.exp(fit.ci_lower[0]),
                ci_upper=np.exp(fit.ci_upper[0]), p_value=fit.p_value[0])
     if row["ordinary_monotone"]:
-        result.add_note(f"{scope}: the ordinary Cox likelihood is monotone (an exit-free contract type); "
-                        "the Firth-penalised estimate is reported", warn=False)
+        result.add_note("firth_ordinary_monotone", scope=scope, warn=False)
     return row
 
 
@@ -127,10 +127,10 @@ def _logrank_row(result, scope: str, episodes: pd.DataFrame, resamples: int, see
            "primary": len(episodes) < PERMUTATION_PRIMARY_BELOW}
     group = (episodes["cohort"] == "næring").to_numpy(bool)
     if group.all() or not group.any():
-        _not_estimable(result, f"{scope}: permutation log-rank not estimable: only one cohort, nothing to compare")
+        _warn_not_estimable(result, "permutation_logrank_one_cohort", scope=scope)
         return row
     if episodes["exit"].sum() == 0:
-        _not_estimable(result, f"{scope}: permutation log-rank not estimable: no exits")
+        _warn_not_estimable(result, "permutation_logrank_no_exits", scope=scope)
         return row
     test = logrank_exact.logrank_permutation_test(episodes["duration"], episodes["exit"], group,
                                                   resamples=resamples, seed=seed)
@@ -153,22 +153,20 @@ def _competing_rows(result, scope: str, episodes: pd.DataFrame, alpha: float) ->
         gray_rows.append(gray)
         fg_rows.append(fg)
         if len(set(cohorts)) < 2:
-            _not_estimable(result, f"{scope}: competing exits not estimable: only one cohort, nothing to compare")
+            _warn_not_estimable(result, "competing_one_cohort", scope=scope)
             continue
         if fg["exits"] < MIN_EXITS:
-            _not_estimable(result, f"{scope}, {cause}: Gray's test and Fine–Gray not estimable: "
-                                   f"fewer than {MIN_EXITS} such exits")
+            _warn_not_estimable(result, "competing_few_exits", scope=scope, cause=cause, minimum=MIN_EXITS)
             continue
         test = finegray.gray_test(episodes["duration"], codes, cohorts, cause_of_interest=code)
         gray.update(statistic=test.statistic, df=test.df, p_value=test.p_value)
         per_cohort = [np.sum((codes == code) & (cohorts == c)) for c in CONTRACT_TYPES]
         if min(per_cohort) == 0:
-            _not_estimable(result, f"{scope}, {cause}: Fine–Gray not estimable: one cohort has no such exit "
-                                   "(the subdistribution hazard ratio is 0 or infinite)")
+            _warn_not_estimable(result, "fine_gray_cohort_without_exits", scope=scope, cause=cause)
             continue
         fit = finegray.fit_fine_gray(episodes["duration"], codes, naering[:, None], cause_of_interest=code)
         if not fit.converged or not np.isfinite(fit.se[0]):
-            _not_estimable(result, f"{scope}, {cause}: Fine–Gray not estimable: the fit did not converge")
+            _warn_not_estimable(result, "fine_gray_no_convergence", scope=scope, cause=cause)
             continue
         beta, se = fit.coef[0], fit.se[0]
         fg.update(coef=beta, se=se, shr=np.exp(beta), ci_lower=np.exp(beta - z * se), ci_upper=np.exp(beta + z * se),
@@ -214,8 +212,7 @@ def small_cohort_analyses(prepared, *, alpha: float = DEFAULT_ALPHA,
         part_intervals = intervals[intervals["episode_id"].isin(part["episode_id"])]
         target = result
         if len(part) > MAX_EPISODES:  # the asymptotic analyses apply; keep the shape, say why once
-            _not_estimable(result, f"{scope}: more than {MAX_EPISODES} episodes: the small-cohort methods are "
-                                   "not run (the asymptotic analyses apply)")
+            _warn_not_estimable(result, "small_cohorts_too_large", scope=scope, maximum=MAX_EPISODES)
             part, part_intervals, target = part.head(0), part_intervals.head(0), SmallCohortResult()
         with warnings.catch_warnings():
             if target is not result:

@@ -45,7 +45,7 @@ def test_every_entry_formats():
             for name, spec in placeholders(template).items():
                 if spec in ("date", "month"):
                     values[name] = dt.date(2024, 12, 31)
-                elif spec in ("variables", "terms"):
+                elif spec in ("variables", "terms", "levels"):
                     values[name] = ["size_class"]
                 elif spec and spec not in ("label", "level", "variable", "term", "size_class", "size_class_group",
                                            "group_level", "did"):
@@ -110,6 +110,31 @@ def test_every_note_in_the_catalogue_is_used():
     used |= {"irr_no_person_time", "irr_no_exits"}  # returned by turnover._estimability_problem
     unused = sorted(c[len("note."):] for c in NB if c.startswith("note.") and c[len("note."):] not in used)
     assert unused == [], f"catalogue notes no analysis records: {unused}"
+
+
+def _is_formatted_text(node) -> bool:
+    """An f-string, or text built with ``+``/``%``/``.format``: a sentence, not a catalogue code."""
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return any(_is_formatted_text(side) or (isinstance(side, ast.Constant) and isinstance(side.value, str))
+                   for side in (node.left, node.right))
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant))
+
+
+def test_notes_are_codes_not_formatted_sentences():
+    """``add_note``/``Note``/``_warn_not_estimable`` take a code plus values, never a sentence built in English."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                if called in ("add_note", "Note", "_warn_not_estimable", "_logrank_not_estimable") and any(
+                        _is_formatted_text(arg) for arg in node.args):
+                    found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert found == []
 
 
 @pytest.mark.parametrize("function, table", [("T", "report"), ("R", "register")])
@@ -209,7 +234,8 @@ def test_note_str_is_the_english_catalogue_text():
 
 def test_analyses_do_not_import_report_text():
     """The analysis layer words nothing itself: power.py (and the other analyses) use the catalogue, not report/."""
-    for name in ("power", "retention", "turnover", "duration", "costs", "pathway", "comparison"):
+    for name in ("power", "retention", "turnover", "duration", "costs", "pathway", "comparison", "robustness",
+                 "small_cohorts", "stats/weighting"):
         tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
         imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
         assert not any(module == "report" or module.startswith("report.") for module in imported), name

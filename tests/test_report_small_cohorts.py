@@ -10,7 +10,7 @@ import pytest
 from alis_research import config, report
 from alis_research.report import content
 
-NUMBER_CELL = re.compile(r"^(<?\d+[.,]\d{3}|\d+[.,]\d{2} \(\d+[.,]\d{2}–(\d+[.,]\d{2}|–)\)|–|not estimable|ikke estimerbar)$")
+NUMBER_CELL = re.compile(r"^(<?\d+[.,]\d{3}|\d+[.,]\d{2} \(\d+[.,]\d{2}–(\d+[.,]\d{2}|–)\)|–|not estimable|kan ikke anslås)$")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_section_publishes_only_estimates_and_p_values(demo, language):
     assert nordland[1] == ("0.38 (0.00–3.42)" if language == "en" else "0,38 (0,00–3,42)")
     competing = tables["small_cohorts_competing"]["rows"]
     finnmark = [r for r in competing if r[0] == "Finnmark"]
-    assert all(cell == ("not estimable" if language == "en" else "ikke estimerbar") for r in finnmark for cell in r[2:])
+    assert all(cell == ("not estimable" if language == "en" else "kan ikke anslås") for r in finnmark for cell in r[2:])
     logrank = {r[0]: r for r in tables["small_cohorts_logrank"]["rows"]}
     assert logrank["Nordland"][1:3] == (["exact", "0.076"] if language == "en" else ["eksakt", "0,076"])
     text = " ".join(b["text"] for b in section.blocks if b["type"] == "paragraph")
@@ -66,4 +66,4 @@ def test_empty_area_says_not_estimable(demo):
     empty = type(empty)(**{**empty.__dict__, "episodes": empty.episodes.head(0), "intervals": empty.intervals.head(0)})
     section = report.small_cohorts_section(empty, language="nb", min_cell=5)
     cells = [c for b in section.blocks if b["type"] == "table" for r in b["rows"] for c in r[1:]]
-    assert cells and "ikke estimerbar" in cells and not any(re.search(r"\d", c) for c in cells)
+    assert cells and "kan ikke anslås" in cells and not any(re.search(r"\d", c) for c in cells)

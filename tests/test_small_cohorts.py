@@ -85,7 +85,10 @@ def test_too_few_exits_are_not_estimable(demo):
     assert fg.loc[("Finnmark", "gp_in_region"), "exits"] < small_cohorts.MIN_EXITS
     assert np.isnan(fg.loc[("Finnmark", "gp_in_region"), "shr"])
     assert np.isnan(demo.gray.set_index(["scope", "cause"]).loc[("Finnmark", "gp_in_region"), "p_value"])
-    assert any(n.startswith("Finnmark, gp_in_region: Gray's test and Fine–Gray not estimable") for n in demo.notes)
+    assert any(n.startswith("Finnmark, another GP post in the region: Gray's test and Fine–Gray not estimable")
+               for n in demo.notes)
+    note = next(n for n in demo.notes if n.code == "competing_few_exits" and n.values["scope"] == "Finnmark")
+    assert note.text("nb").startswith("Finnmark, annen fastlegestilling i regionen: Gray-testen og Fine–Gray-modellen")
     # UNN: enough such exits, but all in one cohort: Gray's test yes, the ratio no (monotone)
     assert np.isfinite(demo.gray.set_index(["scope", "cause"]).loc[("UNN", "gp_in_region"), "p_value"])
     assert np.isnan(fg.loc[("UNN", "gp_in_region"), "shr"])

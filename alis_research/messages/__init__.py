@@ -23,11 +23,11 @@ entry decides how a number is written and which values count people:
 ``{d:date}``, ``{d:month}``
     a date (``date``, ``Timestamp`` or ISO text) as people write it:
     ``31. desember 2024`` / ``31 December 2024``; ``mai 2001`` / ``May 2001``.
-``{v:label}``, ``{v:level}``, ``{v:variable}``, ``{v:variables}``, ``{v:term}``, ``{v:terms}``,
+``{v:label}``, ``{v:level}``, ``{v:levels}``, ``{v:variable}``, ``{v:variables}``, ``{v:term}``, ``{v:terms}``,
 ``{v:size_class}``, ``{v:size_class_group}``, ``{v:group_level}``, ``{v:did}``
     an internal value in words (:mod:`alis_research.messages.labels`): ``level``
-    is labelled as a value of the placeholder ``variable``, ``group_level`` as a
-    value of ``group``; ``variables`` and ``terms`` take a list.
+    (and each of ``levels``) is labelled as a value of the placeholder ``variable``,
+    ``group_level`` as a value of ``group``; ``levels``, ``variables`` and ``terms`` take a list.
 
 A value without a spec is inserted as :meth:`str.format` would. The module
 depends on nothing else in the package, so every layer may use it.
@@ -197,7 +197,7 @@ class _Formatter(string.Formatter):
         return localise_number(format(value, spec), language)
 
 
-_LABEL_SPECS = {"label", "level", "variable", "variables", "term", "terms", "size_class", "size_class_group",
+_LABEL_SPECS = {"label", "level", "levels", "variable", "variables", "term", "terms", "size_class", "size_class_group",
                 "group_level", "did"}
 
 

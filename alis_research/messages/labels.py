@@ -122,6 +122,8 @@ def format_label(spec: str, value, language: str, values: Mapping[str, Any]) -> 
         return value_label(value, language)
     if spec == "level":
         return value_label(value, language, values.get("variable"))
+    if spec == "levels":
+        return ", ".join(value_label(v, language, values.get("variable")) for v in _as_list(value))
     if spec == "variable":
         return variable_label(value, language)
     if spec == "variables":
