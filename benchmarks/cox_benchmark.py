@@ -120,20 +120,21 @@ def _ours(frame: pd.DataFrame, cluster: str | None):
         return cox_model(frame, covariates=list(COVARIATES), cluster=cluster, contract_term=False)
 
 
-def _lifelines(frame: pd.DataFrame, cluster: bool) -> tuple[float, pd.DataFrame]:
+def _lifelines(frame: pd.DataFrame, cluster: bool) -> tuple[float, float, pd.DataFrame]:
     from lifelines import CoxPHFitter
 
-    design = pd.get_dummies(frame[list(COVARIATES)], columns=["sex", "size_class"], drop_first=True, dtype=float)
-    design = design[["sex_M", "age_at_start", "list_size_100", *[f"size_class_{c}" for c in SIZE_CLASSES[1:]]]]
-    design[["start", "stop", "exit"]] = frame[["start", "stop", "exit"]]
+    design = pd.DataFrame({"sex_M": (frame["sex"] == "M").astype(float), "age_at_start": frame["age_at_start"],
+                           "list_size_100": frame["list_size_100"],
+                           **{f"size_class_{c}": (frame["size_class"] == c).astype(float) for c in SIZE_CLASSES[1:]},
+                           "start": frame["start"], "stop": frame["stop"], "exit": frame["exit"]})
     if cluster:
         design["municipality_code"] = frame["municipality_code"].astype(int)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = CoxPHFitter().fit(design, duration_col="stop", event_col="exit", entry_col="start",
                                    cluster_col="municipality_code" if cluster else None)
-    return time.perf_counter() - started, fitted.summary
+    return time.perf_counter() - started, time.process_time() - cpu, fitted.summary
 
 
 def _r(frame: pd.DataFrame, repeats: int) -> dict | None:
@@ -179,13 +180,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_lifelines:
         for cluster in (False, True):
-            seconds, summary = _lifelines(frame, cluster)
+            seconds, cpu, summary = _lifelines(frame, cluster)
             label = "clustered  " if cluster else "unclustered"
             gap = ""
             if cluster:
                 gap = (f"   robust SE {100 * _relative_gap(table['robust_se'], summary['se(coef)'].to_numpy()):.2f} % "
                        "from ours at most")
-            print(f"lifelines {label} {seconds:7.3f} s wall{gap}")
+            print(f"lifelines {label} {seconds:7.3f} s wall (CPU {cpu:.3f} s){gap}")
         print(f"ours clustered / lifelines clustered: {clustered_s / seconds:.3f}")
 
     r = _r(frame, args.repeats)
@@ -199,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"agreement with R: coefficients {_relative_gap(table['coef'], r['coef']):.1e}, "
           f"model SE {_relative_gap(table['se'], r['se']):.1e}, robust SE {_relative_gap(table['robust_se'], r['robust_se']):.1e} "
           "(largest relative difference)")
-    print(f"ours clustered / R unclustered: {ratio:.2f}   (target <= {TARGET_RATIO}: "
-          f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})")
+    cpu_ratio = clustered_cpu / float(r["unclustered_cpu"][0])
+    print(f"ours clustered / R unclustered: {ratio:.2f} wall, {cpu_ratio:.2f} CPU   (target <= {TARGET_RATIO}: "
+          f"{'met' if max(ratio, cpu_ratio) <= TARGET_RATIO else 'NOT met'})")
     return 0
 
 
