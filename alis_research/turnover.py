@@ -296,7 +296,9 @@ def _fit_warnings_as_errors():
 
 
 def _poisson_row(cells, covariates, alpha, result: RateRatioResult) -> dict:
-    import statsmodels.api as sm
+    # the GLM module alone: statsmodels.api would import all of statsmodels (~0.3 s more)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     row = _empty_row("poisson")
     problem = _estimability_problem(cells)
@@ -307,7 +309,7 @@ def _poisson_row(cells, covariates, alpha, result: RateRatioResult) -> dict:
     term = row["term"]
     try:
         with _fit_warnings_as_errors():
-            fit = sm.GLM(cells["exits"].astype(float), design, family=sm.families.Poisson(),
+            fit = GLM(cells["exits"].astype(float), design, family=families.Poisson(),
                          offset=np.log(cells["person_years"].to_numpy(float))).fit(tol=1e-12, maxiter=200)
     except Exception as exc:  # statsmodels signals separation / non-convergence by warnings or errors
         result.add_note(f"Poisson rate ratio not estimable: the model did not converge ({exc})")
