@@ -24,6 +24,7 @@ tests check the statistics against ``retention.logrank`` and
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 import warnings
@@ -70,8 +71,13 @@ def _parse_date(value, name: str) -> pd.Timestamp:
         raise AlisError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+@functools.lru_cache(maxsize=16)
 def _follow_up_sampler(accrual, follow_up_end, n_total: int):
-    """A function rng, simulations -> potential follow-up (years) per simulated person."""
+    """A function rng, simulations -> potential follow-up (years) per simulated person, and its summary.
+
+    Cached (the detectable-effect search asks ~50 times for the same design); the summary
+    array is read-only.
+    """
     end = _parse_date(follow_up_end, "follow_up_end")
     if isinstance(accrual, tuple) and len(accrual) == 2 and n_total != 2:
         first, last = _parse_date(accrual[0], "accrual start"), _parse_date(accrual[1], "accrual end")
@@ -87,6 +93,7 @@ def _follow_up_sampler(accrual, follow_up_end, n_total: int):
         raise AlisError(f"give either an accrual window (first, last) or one start date per person "
                         f"({n_total}); got {len(starts)} dates")
     follow_up = _to_years(starts, end)
+    follow_up.flags.writeable = False
     if (follow_up <= 0).any():
         raise AlisError(f"every start date must lie before follow_up_end ({end.date()})")
     return _FollowUpSampler(("dates", tuple(follow_up.tolist())),
@@ -275,10 +282,11 @@ class PowerResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("power",)
 
     def at(self, hazard_ratio: float, test: str = "log-rank") -> float:
-        rows = self.power[np.isclose(self.power["hazard_ratio"], hazard_ratio) & (self.power["test"] == test)]
-        if rows.empty:
+        table = self.power
+        match = np.isclose(table["hazard_ratio"].to_numpy(float), hazard_ratio) & (table["test"].to_numpy() == test)
+        if not match.any():
             raise AlisError(f"no power computed for hazard ratio {hazard_ratio} and test {test!r}")
-        return float(rows["power"].iloc[0])
+        return float(table["power"].to_numpy()[np.argmax(match)])
 
 
 def simulate_power(

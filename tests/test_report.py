@@ -53,9 +53,7 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
-@pytest.fixture(scope="module")
-def demo_report(demo_dataset, tmp_path_factory):
-    return build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("reports"))
+# demo_report and small_report: the session's shared reports (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- number style
@@ -156,6 +154,7 @@ def test_demo_html_has_the_same_content(demo_report):
     assert "<svg" in page and "src=\"figures/" not in page, "figures must be inline"
 
 
+@pytest.mark.slow
 def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
     again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
     first, second = demo_report.path, again.path
@@ -172,11 +171,6 @@ def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
 
 
 # --------------------------------------------------------------------------- small cells and leaks
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    return build_report(SMALL, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("small"), min_cell=5)
-
-
 def test_small_cells_do_not_leak(small_report):
     episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
     identifiers = episodes["person_id"].tolist()
@@ -277,6 +271,7 @@ def test_real_data_report_has_no_synthetic_banner(small_report):
     assert "SYNTETISKE" not in text
 
 
+@pytest.mark.slow
 def test_area_with_too_few_episodes_gives_an_honest_report(tmp_path):
     outcome = build_report(SMALL, as_of=AS_OF, area="Finnmark", language="en", out_dir=tmp_path)
     text = "\n".join(pdf_pages(outcome.pdf))
@@ -296,6 +291,7 @@ def test_user_errors_raise_before_any_kernel(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, monkeypatch, small_report):
     out = small_report.path.parent
     before = (small_report.path / "report.pdf").read_bytes()
@@ -316,6 +312,7 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
     assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
 
 
+@pytest.mark.slow
 def test_cli_report(tmp_path, capsys):
     from alis_research.cli import main
 
