@@ -76,8 +76,10 @@ def small_report(tmp_path_factory):
                         out_dir=tmp_path_factory.mktemp("small_reports"))
 
 
-#: Fixtures that build a report: a test taking one is slow (marked in :func:`pytest_collection_modifyitems`).
-SLOW_FIXTURES = frozenset({"demo_report", "small_report"})
+#: Fixtures that take seconds (a report build, a register-scale extract): a test taking one is slow
+#: (marked in :func:`pytest_collection_modifyitems`). Besides the two above: ``register_report`` and
+#: ``fixture_document`` (tests/test_comparison.py), ``national`` (tests/test_register.py).
+SLOW_FIXTURES = frozenset({"demo_report", "small_report", "register_report", "fixture_document", "national"})
 
 
 def pytest_collection_modifyitems(config, items):

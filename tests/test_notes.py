@@ -341,6 +341,7 @@ RUNS = [(config.DATA_RAW / config.DEMO_DATASET, "all"), (FIXTURES / "good_small"
     (FIXTURES / "report_register", area) for area in ("all", "Nordland")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, area", RUNS, ids=[f"{d.name}-{a}" for d, a in RUNS])
 def test_every_published_note_has_a_translation(dataset, area, monkeypatch):
     """A note template added to an analysis without a translation in report/notes.py fails here."""

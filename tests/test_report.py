@@ -271,10 +271,30 @@ def test_real_data_report_has_no_synthetic_banner(small_report):
     assert "SYNTETISKE" not in text
 
 
+@pytest.fixture(scope="module")
+def finnmark_by_cli(tmp_path_factory):
+    """``alis-research report`` on the small fixture for Finnmark in English: (exit code, stdout, folder).
+
+    One build for the CLI test and the few-episodes test.
+    """
+    import contextlib
+    import io
+
+    from alis_research.cli import main
+
+    out = tmp_path_factory.mktemp("finnmark")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["report", str(SMALL), "--as-of", AS_OF, "--area", "Finnmark", "--language", "en",
+                     "--out", str(out)])
+    return code, printed.getvalue(), out / "report_small_Finnmark_en"
+
+
 @pytest.mark.slow
-def test_area_with_too_few_episodes_gives_an_honest_report(tmp_path):
-    outcome = build_report(SMALL, as_of=AS_OF, area="Finnmark", language="en", out_dir=tmp_path)
-    text = "\n".join(pdf_pages(outcome.pdf))
+def test_area_with_too_few_episodes_gives_an_honest_report(finnmark_by_cli):
+    code, _, folder = finnmark_by_cli
+    assert code == 0
+    text = "\n".join(pdf_pages(folder / "report.pdf"))
     assert "Finnmark" in text
     assert "not estimable" in text or "left out" in text
     assert re.search(r"\d\.\d\d", text) and "SYNTHETIC" not in text
@@ -313,13 +333,12 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
 
 
 @pytest.mark.slow
-def test_cli_report(tmp_path, capsys):
+def test_cli_report(finnmark_by_cli, tmp_path):
     from alis_research.cli import main
 
-    code = main(["report", str(SMALL), "--as-of", AS_OF, "--language", "en", "--out", str(tmp_path)])
-    output = capsys.readouterr().out
+    code, output, folder = finnmark_by_cli
     assert code == 0
-    assert str(tmp_path / "report_small_all_en") in output and "timings" in output
+    assert str(folder) in output and "timings" in output
     assert main(["report", str(tmp_path / "missing"), "--as-of", AS_OF, "--out", str(tmp_path)]) == 1
 
 
