@@ -44,15 +44,14 @@ def _scatter_rows(index: np.ndarray, values: np.ndarray, length: int) -> np.ndar
     return np.asarray(summing_matrix(index, length) @ np.asarray(values, float))
 
 
-def summing_matrix(index: np.ndarray, length: int, weights: np.ndarray | None = None) -> sparse.csr_matrix:
-    """The ``length × len(index)`` 0/1 (or ``weights``) matrix whose product with ``values`` sums rows into bins.
+def summing_matrix(index: np.ndarray, length: int) -> sparse.csr_matrix:
+    """The ``length × len(index)`` 0/1 matrix whose product with ``values`` sums rows into bins.
 
     Row ``k`` holds the rows ``i`` with ``index[i] == k`` in ascending ``i``, so a product adds
     them in the order of the data (as ``np.bincount`` and ``np.add.at`` do).
     """
     index = np.asarray(index, np.int64)
-    data = np.ones(len(index)) if weights is None else np.asarray(weights, float)
-    return sparse.csr_matrix((data, (index, np.arange(len(index)))), shape=(length, len(index)))
+    return sparse.csr_matrix((np.ones(len(index)), (index, np.arange(len(index)))), shape=(length, len(index)))
 
 
 @dataclass
@@ -72,7 +71,7 @@ class RiskSetIndex:
     last: np.ndarray
     death_time: np.ndarray
     deaths: np.ndarray  # d_j per event time
-    aggregator: sparse.csr_matrix = field(default=None, repr=False)  # (2J + 1) × n, see build
+    aggregator: sparse.csr_matrix | None = field(default=None, repr=False)  # (3J + 2) × n, see _aggregator
     step_time: np.ndarray = field(default=None, repr=False)  # Efron steps: event-time index
     step_fraction: np.ndarray = field(default=None, repr=False)  # Efron steps: k / d_j
 
@@ -114,6 +113,8 @@ class RiskSetIndex:
     def risk_and_death_sums(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sums of ``values`` (rows × m) over the risk set and over the deaths at every event time (J × m each)."""
         J = self.n_times
+        if self.aggregator is None:  # an index made without build()
+            self.aggregator = self._aggregator()
         summed = np.asarray(self.aggregator @ values)
         return np.cumsum(summed[: J + 1] - summed[J + 1 : 2 * J + 2], axis=0)[:J], summed[2 * J + 2 :]
 
@@ -123,7 +124,7 @@ class RiskSetIndex:
 
     def death_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum ``values`` (rows × m) over the deaths at every event time (J × m)."""
-        return np.asarray(self.aggregator[2 * self.n_times + 2 :] @ np.asarray(values, float))
+        return self.risk_and_death_sums(np.asarray(values, float))[1]
 
     def range_sums(self, per_time: np.ndarray) -> np.ndarray:
         """For every row, sum ``per_time`` (J × m) over the event times it is at risk."""
