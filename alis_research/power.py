@@ -177,7 +177,8 @@ def _random_draws(n_total, follow_up_of, dropout_per_year, simulations, seed):
     some fifty hazard ratios (``follow_up_of`` is compared by its design, see :func:`_follow_up_sampler`).
     """
     key = (n_total, follow_up_of.design, float(dropout_per_year), int(simulations), seed)
-    if key not in _DRAWS:
+    draws = _DRAWS.get(key)
+    if draws is None:  # (a local result: another thread clearing the cache cannot take it away)
         rng = np.random.default_rng(seed)
         follow_up = follow_up_of(rng, simulations)
         exponential = rng.standard_exponential((simulations, n_total))
@@ -185,9 +186,10 @@ def _random_draws(n_total, follow_up_of, dropout_per_year, simulations, seed):
                    if dropout_per_year > 0 else np.full((simulations, n_total), np.inf))
         for array in (follow_up, exponential, dropout):
             array.flags.writeable = False
+        draws = (follow_up, exponential, dropout)
         _DRAWS.clear()
-        _DRAWS[key] = (follow_up, exponential, dropout)
-    return _DRAWS[key]
+        _DRAWS[key] = draws
+    return draws
 
 
 def _simulate_statistics(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, follow_up_of,
