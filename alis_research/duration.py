@@ -104,9 +104,12 @@ def _design_matrix(frame: pd.DataFrame, covariates: Sequence[str],
     for covariate in covariates:
         values = frame[covariate]
         if covariate in CATEGORICAL_LEVELS or not pd.api.types.is_numeric_dtype(values):
-            order = CATEGORICAL_LEVELS.get(covariate) or tuple(sorted(values.astype(str).unique()))
-            present = [level for level in order if (values.astype(str) == level).any()]
-            unknown = sorted(set(values.astype(str)) - set(order))
+            # one pass over the rows: codes of the distinct texts, then comparisons of small integers
+            codes, distinct = pd.factorize(values.astype(str))
+            distinct = list(distinct)
+            order = CATEGORICAL_LEVELS.get(covariate) or tuple(sorted(distinct))
+            present = [level for level in order if level in distinct]
+            unknown = sorted(set(distinct) - set(order))
             if unknown:
                 raise AlisError(
                     f"column {covariate!r} holds value(s) {', '.join(map(repr, unknown))}; expected one of {', '.join(order)}"
@@ -115,7 +118,7 @@ def _design_matrix(frame: pd.DataFrame, covariates: Sequence[str],
             for level in present[1:]:
                 groups[covariate].append(len(names))
                 names.append(f"{covariate}={level}")
-                columns.append((values.astype(str) == level).to_numpy(float))
+                columns.append((codes == distinct.index(level)).astype(float))
             if present:
                 notes.append(Note("cox_reference", variable=covariate, level=present[0]))
         else:

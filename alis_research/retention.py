@@ -14,8 +14,9 @@ against R's ``survival`` package (``tests/reference/retention.R``):
   ``print(survfit, rmean = tau)`` reports — lifelines' ``return_variance`` is the
   variance of the restricted survival *time*, not of the estimate.
 
-lifelines' ``KaplanMeierFitter`` objects are fitted too and kept on the result
-for plotting and further use; the tests check that their curves agree with ours.
+lifelines' ``KaplanMeierFitter`` objects are available on the result (``fitters``, fitted
+when first asked for: lifelines takes a second to import) for plotting and further use; the
+tests check that their curves agree with ours.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from scipy import stats
 
 from . import config
@@ -238,10 +238,26 @@ class KaplanMeierResult(AnalysisResult):
     survival: pd.DataFrame | None = None
     median: pd.DataFrame | None = None
     curves: pd.DataFrame | None = None
-    fitters: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: label -> (durations, exits, alpha) of each curve, for :attr:`fitters`
+    fitter_inputs: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     title: ClassVar[str] = "Kaplan–Meier retention (log-log 95 % CI)"
     _tables: ClassVar[tuple[str, ...]] = ("survival", "median")
+
+    @property
+    def fitters(self) -> dict[str, Any]:
+        """lifelines ``KaplanMeierFitter`` per curve, fitted when first asked for.
+
+        Lazily: importing lifelines costs about a second, and a report never needs it.
+        """
+        fitted = self.__dict__.get("_fitters")
+        if fitted is None:
+            from lifelines import KaplanMeierFitter
+
+            fitted = {label: KaplanMeierFitter(alpha=alpha).fit(durations, exits, label=label)
+                      for label, (durations, exits, alpha) in self.fitter_inputs.items()}
+            self.__dict__["_fitters"] = fitted
+        return fitted
 
 
 def kaplan_meier(
@@ -288,7 +304,7 @@ def kaplan_meier(
         label = _label(group_value, stratum_value)
         key = {"group": group_value} | ({"stratum": stratum_value} if strata else {})
         table = product_limit_table(durations, exits, alpha=alpha)
-        result.fitters[label] = KaplanMeierFitter(alpha=alpha).fit(durations, exits, label=label)
+        result.fitter_inputs[label] = (np.array(durations, copy=True), np.array(exits, copy=True), alpha)
         start = pd.DataFrame([{"time": 0.0, "at_risk": len(durations), "events": 0, "censored": 0,
                                "survival": 1.0, "greenwood": 0.0, "std_err": 0.0,
                                "ci_lower": 1.0, "ci_upper": 1.0}])

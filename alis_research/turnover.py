@@ -294,7 +294,9 @@ def _fit_warnings_as_errors():
 
 
 def _poisson_row(cells, covariates, alpha, result: RateRatioResult) -> dict:
-    import statsmodels.api as sm
+    # the GLM module alone: statsmodels.api would import all of statsmodels (~0.3 s more)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     row = _empty_row("poisson")
     problem = _estimability_problem(cells)
@@ -306,7 +308,7 @@ def _poisson_row(cells, covariates, alpha, result: RateRatioResult) -> dict:
     term = row["term"]
     try:
         with _fit_warnings_as_errors():
-            fit = sm.GLM(cells["exits"].astype(float), design, family=sm.families.Poisson(),
+            fit = GLM(cells["exits"].astype(float), design, family=families.Poisson(),
                          offset=np.log(cells["person_years"].to_numpy(float))).fit(tol=1e-12, maxiter=200)
     except Exception as exc:  # statsmodels signals separation / non-convergence by warnings or errors
         result.add_note("poisson_no_convergence", error=str(exc))

@@ -261,6 +261,7 @@ def test_results_json_gains_abelsen_and_did(fixture_document):
     assert any(note.startswith("did: parallel trends") for note in document["notes"])
 
 
+@pytest.mark.slow
 def test_analyse_cli_picks_up_the_register(capsys, tmp_path):
     from alis_research.cli import main
 

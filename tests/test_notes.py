@@ -348,6 +348,7 @@ RUNS = [(config.DATA_RAW / config.DEMO_DATASET, "all"), (FIXTURES / "good_small"
     (FIXTURES / "report_register", area) for area in ("all", "Nordland")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, area", RUNS, ids=[f"{d.name}-{a}" for d, a in RUNS])
 def test_every_published_note_is_a_catalogue_note_in_both_languages(dataset, area, monkeypatch):
     """Every note a report publishes is a Note of the catalogue, written differently in bokmål and English."""

@@ -53,9 +53,7 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
-@pytest.fixture(scope="module")
-def demo_report(demo_dataset, tmp_path_factory):
-    return build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("reports"))
+# demo_report and small_report: the session's shared reports (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- number style
@@ -156,6 +154,7 @@ def test_demo_html_has_the_same_content(demo_report):
     assert "<svg" in page and "src=\"figures/" not in page, "figures must be inline"
 
 
+@pytest.mark.slow
 def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
     again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
     first, second = demo_report.path, again.path
@@ -172,11 +171,6 @@ def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
 
 
 # --------------------------------------------------------------------------- small cells and leaks
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    return build_report(SMALL, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("small"), min_cell=5)
-
-
 def test_small_cells_do_not_leak(small_report):
     episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
     identifiers = episodes["person_id"].tolist()
@@ -277,9 +271,30 @@ def test_real_data_report_has_no_synthetic_banner(small_report):
     assert "SYNTETISKE" not in text
 
 
-def test_area_with_too_few_episodes_gives_an_honest_report(tmp_path):
-    outcome = build_report(SMALL, as_of=AS_OF, area="Finnmark", language="en", out_dir=tmp_path)
-    text = "\n".join(pdf_pages(outcome.pdf))
+@pytest.fixture(scope="module")
+def finnmark_by_cli(tmp_path_factory):
+    """``alis-research report`` on the small fixture for Finnmark in English: (exit code, stdout, folder).
+
+    One build for the CLI test and the few-episodes test.
+    """
+    import contextlib
+    import io
+
+    from alis_research.cli import main
+
+    out = tmp_path_factory.mktemp("finnmark")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["report", str(SMALL), "--as-of", AS_OF, "--area", "Finnmark", "--language", "en",
+                     "--out", str(out)])
+    return code, printed.getvalue(), out / "report_small_Finnmark_en"
+
+
+@pytest.mark.slow
+def test_area_with_too_few_episodes_gives_an_honest_report(finnmark_by_cli):
+    code, _, folder = finnmark_by_cli
+    assert code == 0
+    text = "\n".join(pdf_pages(folder / "report.pdf"))
     assert "Finnmark" in text
     assert "not estimable" in text or "left out" in text
     assert re.search(r"\d\.\d\d", text) and "SYNTHETIC" not in text
@@ -296,6 +311,7 @@ def test_user_errors_raise_before_any_kernel(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, monkeypatch, small_report):
     out = small_report.path.parent
     before = (small_report.path / "report.pdf").read_bytes()
@@ -316,13 +332,13 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
     assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
 
 
-def test_cli_report(tmp_path, capsys):
+@pytest.mark.slow
+def test_cli_report(finnmark_by_cli, tmp_path):
     from alis_research.cli import main
 
-    code = main(["report", str(SMALL), "--as-of", AS_OF, "--language", "en", "--out", str(tmp_path)])
-    output = capsys.readouterr().out
+    code, output, folder = finnmark_by_cli
     assert code == 0
-    assert str(tmp_path / "report_small_all_en") in output and "timings" in output
+    assert str(folder) in output and "timings" in output
     assert main(["report", str(tmp_path / "missing"), "--as-of", AS_OF, "--out", str(tmp_path)]) == 1
 
 

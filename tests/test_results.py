@@ -270,6 +270,7 @@ def test_no_episode_left_is_a_clean_error(tmp_path, capsys):
         in captured.err
 
 
+@pytest.mark.slow
 def test_json_is_byte_identical_under_other_hash_seeds():
     import os
     import subprocess
