@@ -79,7 +79,8 @@ def small_report(tmp_path_factory):
 #: Fixtures that take seconds (a report build, a register-scale extract): a test taking one is slow
 #: (marked in :func:`pytest_collection_modifyitems`). Besides the two above: ``register_report`` and
 #: ``fixture_document`` (tests/test_comparison.py), ``national`` (tests/test_register.py).
-SLOW_FIXTURES = frozenset({"demo_report", "small_report", "register_report", "fixture_document", "national"})
+SLOW_FIXTURES = frozenset({"demo_report", "small_report", "register_report", "fixture_document", "national",
+                           "published"})
 
 
 def pytest_collection_modifyitems(config, items):
