@@ -178,6 +178,7 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
     }
     document["robustness"] = robustness_entries(prepared, alpha=alpha, tau=tau)
     document["notes"] = list(dict.fromkeys(document["notes"] + document["robustness"].pop("notes")))
+    _small_cohort_robustness(document, prepared, alpha=alpha)
     if comparison is not None:  # a register extract is present (issue 5)
         document.update(comparison.results_entries())
         document["notes"] = list(dict.fromkeys(document["notes"] + comparison.notes()))
@@ -268,6 +269,18 @@ def robustness_entries(prepared, *, alpha: float = config.DEFAULT_ALPHA,
     }
 
 
+def _small_cohort_robustness(document: dict, prepared, *, alpha: float) -> None:
+    """Add ``robustness.firth``, ``.exact_logrank`` and ``.competing_exits`` (issue 14) and their notes."""
+    from .small_cohorts import results_entries, small_cohort_analyses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlisWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        result = small_cohort_analyses(prepared, alpha=alpha)
+    document.setdefault("robustness", {}).update(results_entries(result))
+    document["notes"] = list(dict.fromkeys(document["notes"] + _notes(small_cohorts=result)))
+
+
 def dumps(document: dict) -> str:
     """Serialise a results document deterministically (sorted keys, UTF-8 text)."""
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
@@ -345,6 +358,7 @@ def format_results(document: dict) -> str:
                          f"p = {fmt(row['p_value'], 3)}")
     if "robustness" in document:
         lines.extend(_format_robustness(document["robustness"], fmt, interval))
+        lines.extend(_format_small_cohorts(document["robustness"], fmt, interval))
     if "abelsen" in document:
         lines.extend(_format_register(document, fmt, interval))
     if document.get("notes"):
@@ -385,6 +399,28 @@ def _format_robustness(block: dict, fmt, interval) -> list[str]:
                      f"tau² {fmt(het['tau_squared'], 3)}")
     else:
         lines.append(f"  pooled programmes: not estimable ({', '.join(pooled.get('programmes') or []) or 'none'})")
+    return lines
+
+
+def _format_small_cohorts(block: dict, fmt, interval) -> list[str]:
+    """Terminal lines for ``firth``, ``exact_logrank`` and ``competing_exits`` (docs/methods.md, Small cohorts)."""
+    if "exact_logrank" not in block:
+        return []
+    lines = ["Small cohorts (per dataset and area; docs/methods.md, Small cohorts):"]
+    for row in block["exact_logrank"]:
+        error = f" ± {fmt(row['mc_std_error'], 3)}" if row["method"] == "monte_carlo" else ""
+        lines.append(f"  {row['scope']:<10} permutation log-rank p = {fmt(row['p_value'], 3)}{error} "
+                     f"({row['method'] or 'not estimable'})")
+    for row in block["firth"]:
+        value = ("not estimable" if row["hr"] is None else
+                 f"{fmt(row['hr'])}{interval(row['ci_lower'], row['ci_upper'])}, p = {fmt(row['p_value'], 3)}"
+                 + ("  (ordinary Cox: monotone)" if row["ordinary_monotone"] else ""))
+        lines.append(f"  {row['scope']:<10} Firth HR næring vs fastlønn: {value}")
+    for row in block["competing_exits"]["fine_gray"]:
+        if row["scope"] == "all":
+            value = ("not estimable" if row["shr"] is None else
+                     f"{fmt(row['shr'])}{interval(row['ci_lower'], row['ci_upper'])}, p = {fmt(row['p_value'], 3)}")
+            lines.append(f"  Fine–Gray SHR næring vs fastlønn, {row['cause']}: {value}")
     return lines
 
 

@@ -50,6 +50,8 @@ MIN_EXITS = 5
 SMD_THRESHOLD = 0.1
 #: Largest stabilised weight before a note warns that a few people dominate.
 LARGE_WEIGHT = 10.0
+#: A bootstrap interval needs at most this share of resamples not estimable.
+BOOTSTRAP_MAX_FAILED = 0.1
 TREATED, CONTROL = "næring", config.REFERENCE_CONTRACT
 
 
@@ -85,7 +87,7 @@ class ConfoundingResult(AnalysisResult):
     """
 
     estimable: bool = False
-    reason: str = ""
+    reason: str = ""  # why the weighted estimates are missing: a Note (its text is English)
     propensity: pd.DataFrame | None = None
     balance: pd.DataFrame | None = None
     weights: pd.DataFrame | None = None
@@ -238,21 +240,17 @@ def confounding_analysis(
         result.balance = wt.balance_table(episodes, treatment, weights, **balance_spec)
         result.weights = wt.weight_summary(weights, treatment, {0: CONTROL, 1: TREATED}).rename(columns={"group": "cohort"})
         if weights.max() > LARGE_WEIGHT:
-            result.add_note(f"the largest stabilised weight is {weights.max():.1f}: a few episodes weigh heavily "
-                            "(see the weight distribution)")
+            result.add_note("ipw_large_weight", weight=float(weights.max()))
         imbalanced = result.balance[result.balance["smd_weighted"].abs() > SMD_THRESHOLD]
         if len(imbalanced):
-            result.add_note(f"after weighting, {len(imbalanced)} covariate level(s) still differ by more than "
-                            f"{SMD_THRESHOLD} standard deviations (residual imbalance)", warn=False)
+            result.add_note("ipw_residual_imbalance", imbalanced_levels=len(imbalanced), threshold=SMD_THRESHOLD, warn=False)
     else:
         result.reason = fit.reason
         result.balance = wt.balance_table(episodes, treatment, ones, **balance_spec).assign(smd_weighted=np.nan)
         weights = None
     few = [c for c, k in exits.items() if k < min_exits]
     if few:
-        reason = (f"fewer than {min_exits} exits in {', '.join(few)}: weighted and crude curves, RMST and hazard "
-                  "ratios not estimable")
-        result.add_note(reason)
+        reason = result.add_note("ipw_few_exits", minimum=min_exits, cohorts=few)
         result.reason = result.reason or reason
         return result
     survival_rows, curves, rmst_rows, cox_rows = [], [], [], []
@@ -269,12 +267,12 @@ def confounding_analysis(
     result.rmst = pd.DataFrame(rmst_rows)
     result.cox = pd.DataFrame(cox_rows)
     if result.cox["hr"].isna().any():
-        result.add_note("a Cox model did not converge (monotone likelihood): its hazard ratio is not estimable")
+        result.add_note("ipw_cox_no_convergence")
     if tau > time.max():
-        result.add_note(f"tau = {tau:g} years is beyond the longest follow-up ({time.max():.2f} years)")
+        result.add_note("ipw_tau_beyond_follow_up", tau=float(tau), follow_up=float(time.max()))
     result.estimable = fit.estimable and bool(np.isfinite(result.cox["hr"]).all())
     if not fit.estimable:
-        result.add_note(f"weighted estimates not available: {fit.reason}")
+        result.add_note("ipw_not_available")  # the reason is the propensity model's own note
     return result
 
 
@@ -352,12 +350,11 @@ def bootstrap_confounding(data, *, replicates: int = 1000, seed: int = 2019, cov
         ok = values[np.isfinite(values)]
         failed = int(len(values) - len(ok))
         if failed:
-            result.add_note(f"{quantity}: {failed} of {len(values)} bootstrap resamples not estimable "
-                            "(left out of the percentiles)", warn=False)
-        usable = len(ok) >= 0.9 * len(values) and np.isfinite(point)
+            result.add_note("bootstrap_resamples_failed", quantity=quantity, failed=failed, resamples=len(values),
+                            warn=False)
+        usable = len(ok) >= (1 - BOOTSTRAP_MAX_FAILED) * len(values) and np.isfinite(point)
         if not usable:
-            result.add_note(f"{quantity}: bootstrap interval not estimable (the estimate itself, or more than "
-                            "10 % of the resamples, not estimable)", warn=False)
+            result.add_note("bootstrap_not_estimable", quantity=quantity, limit=BOOTSTRAP_MAX_FAILED, warn=False)
         rows.append({"quantity": quantity, "estimate": transform(point) if np.isfinite(point) else np.nan,
                      "ci_lower": transform(np.percentile(ok, lower_q)) if usable else np.nan,
                      "ci_upper": transform(np.percentile(ok, upper_q)) if usable else np.nan,
@@ -410,9 +407,8 @@ def e_value_analysis(confounding: ConfoundingResult, *, data=None, rare: bool | 
                                   "RR ≈ (1 − 0.5^√HR) / (1 − 0.5^√(1/HR))"})
     row = confounding.hazard_ratio(weighting)
     columns = ["hr", "ci_lower", "ci_upper", "rr", "e_value", "e_value_ci", "limit"]
-    if row is None:
-        result.add_note(f"E-value not estimable: the {weighting} hazard ratio is not estimable"
-                        + (f" ({confounding.reason})" if confounding.reason else ""), warn=False)
+    if row is None:  # the reason is among the confounding analysis's notes
+        result.add_note("evalue_not_estimable", weighting=weighting, warn=False)
         result.table = pd.DataFrame([{c: np.nan for c in columns} | {"limit": ""}])
         return result
     value = ev.e_value_hr(row["hr"], row["ci_lower"], row["ci_upper"], rare=rare)
@@ -506,7 +502,7 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
         row = {"programme": programme, "coef": np.nan, "se_used": np.nan, "hr": np.nan, "ci_lower": np.nan,
                "ci_upper": np.nan, "p_value": np.nan, "estimable": False}
         if int(part["exit"].sum()) < min_exits:
-            result.add_note(f"{programme}: fewer than {min_exits} exits, hazard ratio not estimable", warn=False)
+            result.add_note("pooled_few_exits", programme=programme, minimum=min_exits, warn=False)
             rows.append(row)
             continue
         with warnings.catch_warnings():
@@ -514,7 +510,7 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
             warnings.simplefilter("ignore", NotEstimableWarning)
             cox = cox_model(part, cluster=cluster, alpha=alpha)
         if not cox.estimable:
-            result.add_note(f"{programme}: Cox model not estimable", warn=False)
+            result.add_note("pooled_cox_not_estimable", programme=programme, warn=False)
             rows.append(row)
             continue
         term = cox.coefficients.iloc[0]
@@ -525,15 +521,16 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
                            "estimable": True})
     result.per_programme = pd.DataFrame(rows)
     if len(programmes) < 2:
-        result.add_note(f"one programme only ({programmes[0] if programmes else 'none'}): nothing to pool, "
-                        "stratified and pooled estimates not estimable", warn=False)
+        if programmes:
+            result.add_note("pooled_one_programme", programme=programmes[0], warn=False)
+        else:
+            result.add_note("pooled_no_programme", warn=False)
         return result
     if int(intervals["exit"].sum()) >= min_exits:
         result.stratified = pd.DataFrame([_stratified_cox(intervals.dropna(subset=[cluster]), cluster, alpha)])
     usable = result.per_programme[result.per_programme["estimable"]]
     if len(usable) < 2:
-        result.add_note("fewer than two programmes with an estimable hazard ratio: pooled estimate not estimable",
-                        warn=False)
+        result.add_note("pooled_too_few", warn=False)
         return result
     pooled = meta.dersimonian_laird(usable["coef"].to_numpy(float), usable["se_used"].to_numpy(float))
     result.estimate = pooled
@@ -551,28 +548,17 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
                                           "q_p_value": pooled.q_p_value, "i_squared": pooled.i_squared,
                                           "tau_squared": pooled.tau_squared}])
     if pooled.k == 2:
-        result.add_note("two programmes: τ² and I² rest on one degree of freedom and are very imprecise", warn=False)
+        result.add_note("pooled_two_programmes", warn=False)
     return result
 
 
 # --------------------------------------------------------------------------- plots
 
-_PLOT_LABELS = {
-    "nb": {"smd": "Standardisert gjennomsnittsforskjell (næring − fastlønn)", "unweighted": "Uvektet",
-           "weighted": "Vektet (IPW)", "years": "År siden start", "retention": "Andel fortsatt i stillingen",
-           "size_class": "Innbyggere", "centrality": "Sentralitet", "area": "Område", "sex": "Kjønn",
-           "start_year": "Startår", "age_at_start": "Alder ved start", "K": "kvinne", "M": "mann"},
-    "en": {"smd": "Standardised mean difference (næring − fastlønn)", "unweighted": "Unweighted",
-           "weighted": "Weighted (IPW)", "years": "Years since start", "retention": "Proportion still in post",
-           "size_class": "Inhabitants", "centrality": "Centrality", "area": "Area", "sex": "Sex",
-           "start_year": "Start year", "age_at_start": "Age at start", "K": "female", "M": "male"},
-}
-
-
 def _plot_words(language: str) -> dict:
-    if language not in _PLOT_LABELS:
-        raise AlisError(f"figure language must be one of {', '.join(_PLOT_LABELS)}, got {language!r}")
-    return _PLOT_LABELS[language]
+    """The love plot's and weighted curves' labels (catalogue table ``figure.robustness``)."""
+    from .figures import figure_labels
+
+    return figure_labels(language, "figure.robustness")
 
 
 def plot_balance(result: ConfoundingResult, ax=None, *, language: str = "nb", threshold: float = SMD_THRESHOLD):

@@ -173,6 +173,7 @@ def _dataset_for(name: str, demo_dataset: Path) -> Path:
     return REGISTER if name == "comparison_groups.ipynb" else demo_dataset
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TOPICS)
 def test_topic_notebook_runs_with_the_papermill_command(name, kernel, demo_dataset, tmp_path):
     out = tmp_path / "out"
@@ -200,6 +201,7 @@ SMALL_RUNS = [(name, SMALL) for name in sorted(EXPECTED)] + [("evaluation_report
 
 @pytest.mark.parametrize(("name", "dataset"), SMALL_RUNS,
                          ids=[f"{n.removesuffix('.ipynb')}-{d.name}" for n, d in SMALL_RUNS])
+@pytest.mark.slow
 def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_path):
     if not (dataset / "episodes.csv").exists():
         pytest.skip(f"fixture {dataset.name} not present")
@@ -219,5 +221,5 @@ def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_
     if name == "evaluation_report.ipynb":
         keys = [s["key"] for s in content["sections"]]
         assert keys == ["summary", "methods", "data_quality", "cohort_description", "retention", "turnover",
-                        "contract_duration", "robustness", "costs", "pathway", "limitations", "appendix"]
+                        "contract_duration", "robustness", "small_cohorts", "costs", "pathway", "limitations", "appendix"]
         assert (out / "results.json").is_file()

@@ -320,6 +320,7 @@ def test_at_most_jobs_builds_run_at_once(project):
     assert peak == 3  # ran in parallel, never more than --jobs
 
 
+@pytest.mark.slow
 def test_process_workers_build_and_carry_failures_back(project, capfd):
     (project.dataset / "control.json").write_text(json.dumps({"fail": ["demo_Nordland_nb"], "chatter": True}))
     result = run(project, jobs=2, executor="process")
@@ -416,6 +417,7 @@ def test_a_second_run_while_one_is_busy_exits_with_status_75(project, capsys, mo
     assert run(project).count("built") == 10  # the lock is free once the holder is gone
 
 
+@pytest.mark.slow
 def test_cli_prints_summary_and_returns_status(project, capsys, monkeypatch):
     from alis_research.cli import main
 
@@ -470,6 +472,7 @@ regenerate(load_matrix(sys.argv[1]), builder=slow_build, key_fn=fake_key, execut
 """
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_build_leaves_every_previous_report_intact(project):
     run(project)
     before = {p.relative_to(project.reports): p.read_bytes()
@@ -521,6 +524,7 @@ def test_young_temporary_folders_are_kept(tmp_path):
     assert not young.exists() and messages == ["CLEANED .r_all_nb.tmp-abc123: temporary folder of an interrupted build"]
 
 
+@pytest.mark.slow
 def test_sigterm_stops_workers_and_removes_their_temporary_folders(project, tmp_path):
     helper = tmp_path / "helper_builders.py"
     helper.write_text(textwrap.dedent("""
@@ -576,6 +580,7 @@ def _real_builder_available() -> bool:
 
 @pytest.mark.skipif(not _real_builder_available(),
                     reason="alis_research.report.build_report (or the demo data) is not available yet")
+@pytest.mark.slow
 def test_end_to_end_one_real_report_then_nothing_to_do(tmp_path):
     path = tmp_path / "reports.toml"
     path.write_text(textwrap.dedent(f"""\

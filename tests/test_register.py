@@ -144,6 +144,7 @@ _rows = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=_rows, gap=st.integers(0, 4))
 def test_vectorised_and_loop_versions_agree_on_random_snapshots(rows, gap):
@@ -302,6 +303,7 @@ def national(tmp_path_factory):
     return snapshots, frame, register_episodes(frame)
 
 
+@pytest.mark.slow
 def test_synthesizer_is_deterministic_and_marked_synthetic(tmp_path):
 
     digests = []

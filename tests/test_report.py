@@ -53,9 +53,7 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
-@pytest.fixture(scope="module")
-def demo_report(demo_dataset, tmp_path_factory):
-    return build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("reports"))
+# demo_report and small_report: the session's shared reports (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- number style
@@ -121,8 +119,8 @@ def test_demo_pdf_text(demo_report):
     assert " år" in text
     assert re.search(r"\d,\d\d", text), "no decimal comma in the Norwegian report"
     assert not re.search(r"\b0\.\d\d\b", text), "a decimal point in the Norwegian report"
-    for heading in ("Innhold", "Sammendrag", "Metode", "Bli-tid", "Turnover", "Avtalevarighet", "Begrensninger",
-                    "Vedlegg"):
+    for heading in ("Innhold", "Sammendrag", "Metode", "Hvor lenge legene blir", "Turnover", "Avtalevarighet",
+                    "Forbehold og begrensninger", "Vedlegg"):
         assert heading in text
     assert "Side 2" in text or "Side 2 /" in text.replace("\u2009", " ")
     assert "import " not in text and "report." not in text, "code shown in the PDF"
@@ -156,6 +154,7 @@ def test_demo_html_has_the_same_content(demo_report):
     assert "<svg" in page and "src=\"figures/" not in page, "figures must be inline"
 
 
+@pytest.mark.slow
 def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
     again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
     first, second = demo_report.path, again.path
@@ -172,11 +171,6 @@ def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
 
 
 # --------------------------------------------------------------------------- small cells and leaks
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    return build_report(SMALL, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("small"), min_cell=5)
-
-
 def test_small_cells_do_not_leak(small_report):
     episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
     identifiers = episodes["person_id"].tolist()
@@ -268,7 +262,7 @@ def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dat
     assert facts["cohort_description"]["small_municipality_share"] == pytest.approx({"fastlønn": 18 / 31,
                                                                                     "næring": 3 / 23})
     items = summary_section(prepared, facts, language="nb", min_cell=3).blocks[-1]["items"]
-    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5000 innbyggere; " \
+    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5\u202f000 innbyggere; " \
            "les derfor de justerte anslagene." in items
 
 
@@ -277,9 +271,30 @@ def test_real_data_report_has_no_synthetic_banner(small_report):
     assert "SYNTETISKE" not in text
 
 
-def test_area_with_too_few_episodes_gives_an_honest_report(tmp_path):
-    outcome = build_report(SMALL, as_of=AS_OF, area="Finnmark", language="en", out_dir=tmp_path)
-    text = "\n".join(pdf_pages(outcome.pdf))
+@pytest.fixture(scope="module")
+def finnmark_by_cli(tmp_path_factory):
+    """``alis-research report`` on the small fixture for Finnmark in English: (exit code, stdout, folder).
+
+    One build for the CLI test and the few-episodes test.
+    """
+    import contextlib
+    import io
+
+    from alis_research.cli import main
+
+    out = tmp_path_factory.mktemp("finnmark")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["report", str(SMALL), "--as-of", AS_OF, "--area", "Finnmark", "--language", "en",
+                     "--out", str(out)])
+    return code, printed.getvalue(), out / "report_small_Finnmark_en"
+
+
+@pytest.mark.slow
+def test_area_with_too_few_episodes_gives_an_honest_report(finnmark_by_cli):
+    code, _, folder = finnmark_by_cli
+    assert code == 0
+    text = "\n".join(pdf_pages(folder / "report.pdf"))
     assert "Finnmark" in text
     assert "not estimable" in text or "left out" in text
     assert re.search(r"\d\.\d\d", text) and "SYNTHETIC" not in text
@@ -296,6 +311,7 @@ def test_user_errors_raise_before_any_kernel(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, monkeypatch, small_report):
     out = small_report.path.parent
     before = (small_report.path / "report.pdf").read_bytes()
@@ -316,13 +332,13 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
     assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
 
 
-def test_cli_report(tmp_path, capsys):
+@pytest.mark.slow
+def test_cli_report(finnmark_by_cli, tmp_path):
     from alis_research.cli import main
 
-    code = main(["report", str(SMALL), "--as-of", AS_OF, "--language", "en", "--out", str(tmp_path)])
-    output = capsys.readouterr().out
+    code, output, folder = finnmark_by_cli
     assert code == 0
-    assert str(tmp_path / "report_small_all_en") in output and "timings" in output
+    assert str(folder) in output and "timings" in output
     assert main(["report", str(tmp_path / "missing"), "--as-of", AS_OF, "--out", str(tmp_path)]) == 1
 
 
@@ -345,7 +361,7 @@ def test_demo_pdf_has_costs_pathway_and_the_minimal_detectable_effect(demo_repor
     # the limitations quote power.py's minimal detectable hazard ratio for the data's design
     up, down = detectable_effect(load_for_report(demo_dataset, as_of=AS_OF))
     hr = up.effects.set_index("test").loc["log-rank", "hazard_ratio"]
-    limitations = text[text.rindex("Begrensninger"):]
+    limitations = text[text.rindex("Forbehold og begrensninger"):]
     assert f"hasardratioen er minst {hr:.2f}".replace(".", ",") in _plain(limitations).replace("\n", " ")
     content = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
     assert content["facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
@@ -370,3 +386,24 @@ def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
     assert "<5" in [c for row in hospital["rows"] for c in row]  # the one hospital year is suppressed
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text
+
+
+def test_bokmal_report_text_has_no_english_abbreviations_or_iso_dates(demo_report):
+    """Issue 13: the running text of the bokmål demo report (paragraphs, lists, captions, table notes, column
+    headings) has no English abbreviation without its Norwegian form and writes dates as Norwegians do."""
+    from alis_research.report.content import read_content
+
+    from test_messages import ENGLISH_ABBREVIATIONS
+
+    content = read_content(demo_report.path)
+    parts = []
+    for section in content["sections"]:
+        for block in section["blocks"]:
+            parts += [block.get("text") or "", *block.get("items", []), block.get("caption") or "",
+                      *block.get("notes", []), *block.get("columns", [])]
+    text = "\n".join(parts)
+    assert "31. desember 2024" in text
+    abbreviation = re.compile(r"(?<![\w-])(" + "|".join(ENGLISH_ABBREVIATIONS) + r")(?![\w-])")
+    assert abbreviation.findall(text) == []
+    assert re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text) == []
+    assert "Følgeevaluering" in (demo_report.path / "report.html").read_text(encoding="utf-8")

@@ -257,6 +257,23 @@ def test_too_many_coefficients_is_not_estimable():
     assert evalue.evalue is None and any("not estimable" in n for n in evalue.notes)
 
 
+def test_propensity_notes_are_catalogue_codes_in_both_languages():
+    episodes = _episodes("handmade_cox")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rb.confounding_analysis(episodes)
+    reason = result.propensity_fit.reason
+    assert reason.code == "propensity_too_many_coefficients" and reason in result.notes
+    assert reason.values == {"coefficients": 8, "n": 15, "minimum": 2} and reason.counts() == {"n": 15}
+    assert reason.text("nb") == ("modellen for avtaleform kan ikke anslås: 8 koeffisient(er) for en minste gruppe "
+                                 "på 15 (trenger minst 2 per koeffisient)")
+    small = type(reason)("propensity_too_many_coefficients", coefficients=8, n=3, minimum=2)
+    assert "minste gruppe på <5" in small.text("nb", min_cell=5)  # the smaller group is a count of people
+    merged = [n for n in result.notes if n.code == "propensity_levels_merged" and n.values["variable"] == "size_class"]
+    assert merged[0].text("nb").endswith("er slått sammen: under 2\u202f000, 2\u202f000–4\u202f999, 5\u202f000–9\u202f999")
+    assert merged[0].text("en").startswith("sparse levels of municipality size (fewer than 3 episodes")
+
+
 def test_one_programme_is_not_pooled():
     episodes = _episodes("demo")
     intervals = pd.read_csv(REFERENCE / "data" / "demo" / "intervals.csv", dtype={"municipality_code": str})
@@ -273,7 +290,10 @@ def test_too_few_exits_not_estimable():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = rb.confounding_analysis(few)
-    assert result.cox is None and "fewer than 5 exits in næring" in result.reason
+    assert result.cox is None and result.reason.code == "ipw_few_exits"
+    assert result.reason.values["cohorts"] == ("næring",)
+    assert "fewer than 5 exits in self-employed (næring)" in result.reason
+    assert result.reason.text("nb").startswith("færre enn 5 avganger i næring: ")
 
 
 def test_bad_covariate_name_is_a_user_error():
@@ -395,10 +415,10 @@ def test_robustness_section_without_a_propensity_model_shows_the_crude_contrast(
     prepared = _prepared_from(REFERENCE / "data" / "handmade_cox")  # 8 coefficients for 15 næring episodes
     section = robustness_section(prepared, language="nb", min_cell=5)
     words = " ".join(b.get("text", "") for b in section.blocks)
-    assert "propensity-modellen) er ikke estimerbar med disse dataene (for mange kjennetegn" in words
+    assert "(tilbøyelighetsmodellen) kan ikke anslås med disse dataene (for mange kjennetegn" in words
     table = next(b for b in section.blocks if b["type"] == "table")
-    assert table["rows"][0][2] == "ikke estimerbar" and table["rows"][0][1] != "ikke estimerbar"
-    assert "E-verdien er ikke estimerbar" in words
+    assert table["rows"][0][2] == "kan ikke anslås" and table["rows"][0][1] != "kan ikke anslås"
+    assert "E-verdien kan ikke anslås" in words
 
 
 def test_person_bootstrap_refits_the_propensity_model_and_is_reproducible():

@@ -201,6 +201,7 @@ def test_load_validated_raises_with_every_problem():
     assert load_validated(GOOD_SMALL).episodes.shape == (6, 13)
 
 
+@pytest.mark.slow
 def test_sixty_thousand_rows_validate_in_seconds(tmp_path):
     header = "person_id,municipality,contract_type,start_date,end_date,end_reason,sex,birth_year,scheme,list_size"
     towns = ["5607", "Bodø", "1902", "Harstad", "1931", "Hammerfest", "Alta", "5605"]

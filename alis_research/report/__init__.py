@@ -35,6 +35,7 @@ from .sections import (
 )
 from .sections_register import comparison_groups_section, load_comparison
 from .sections_robustness import robustness_section
+from .sections_small_cohorts import small_cohorts_section
 from .sections_costs import (
     PathwayInputs,
     costs_section,
@@ -58,6 +59,8 @@ __all__ = [
     "pathway_section",
     # robustness: IPW, E-value, pooled programmes (sections_robustness)
     "robustness_section",
+    # exact tests, Firth Cox and competing exits for small cohorts (sections_small_cohorts)
+    "small_cohorts_section",
 ]
 
 

@@ -48,11 +48,11 @@ def publish_result_notes(section: Section, result, language: str, min_cell: int)
     """Publish an analysis's caveat notes, with small counts in them masked."""
     if result is None or not getattr(result, "notes", None):
         return
-    # translated, with only counts of people/episodes/events masked (report/notes.py)
-    notes, all_known = note_text.publish_notes(result.notes, language, min_cell)
+    # in the report's language, with only counts of people/episodes/events masked (report/notes.py)
+    notes = note_text.publish_notes(result.notes, language, min_cell)
     if len(notes) > MAX_NOTES:
         notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
-    section.paragraph(T("analysis_notes" if all_known else "analysis_notes_untranslated", language))
+    section.paragraph(T("analysis_notes", language))
     section.items(notes)
 
 

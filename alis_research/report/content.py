@@ -51,6 +51,7 @@ SECTION_ORDER = (
     "turnover",
     "contract_duration",
     "robustness",
+    "small_cohorts",
     "costs",
     "pathway",
     "comparison_groups",

@@ -94,19 +94,3 @@ def publication_from_mapping(values: Mapping[str, Any] | None, *, where: str = "
         raise AlisError("publication metadata: " + "; ".join(problems))
     return publication
 
-
-_MONTHS = {
-    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-           "november", "desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
-
-
-def format_long_date(iso_date: str, language: str) -> str:
-    """A date as readers write it in running text: ``'31. desember 2024'`` / ``'31 December 2024'``."""
-    import datetime as _dt
-
-    day = _dt.date.fromisoformat(str(iso_date)[:10])
-    month = _MONTHS[language][day.month - 1]
-    return f"{day.day}. {month} {day.year}" if language == "nb" else f"{day.day} {month} {day.year}"

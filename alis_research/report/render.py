@@ -20,8 +20,8 @@ from .. import io as alis_io
 from ..errors import AlisError
 from .blocks import blocks_to_html
 from .content import CONTENT_FILE, read_content
-from .publication import Publication, format_long_date
-from .text import T
+from .publication import Publication
+from .text import T, fmt_date
 
 TEMPLATE_NAME = "report.typ"
 PDF_FILE = "report.pdf"
@@ -43,9 +43,9 @@ def labels(meta: dict, publication: Publication | None = None) -> dict:
     area_value = T("all_areas", language) if area == "all" else area
     not_stated = T("not_stated", language)
     as_of = meta.get("as_of", "")
-    as_of_text = format_long_date(as_of, language) if as_of else ""
+    as_of_text = fmt_date(as_of, language) if as_of else ""
     first_year = meta.get("follow_up_from")
-    follow_up = T("follow_up_value", language, first_year=first_year, as_of=as_of_text) if first_year else as_of_text
+    follow_up = T("follow_up_value", language, first_year=int(first_year), as_of=as_of) if first_year else as_of_text
     made = meta.get("made", "")
     status = T(f"status_{publication.status}", language)
     facts = [
@@ -55,7 +55,7 @@ def labels(meta: dict, publication: Publication | None = None) -> dict:
         (T("report_status", language), T("status_version", language, status=status, version=publication.version)),
         (T("area", language), area_value),
         (T("follow_up_period", language), follow_up),
-        (T("made", language), format_long_date(made, language) if made else ""),
+        (T("made", language), fmt_date(made, language) if made else ""),
         (T("fingerprint", language), str(meta.get("fingerprint", ""))[:12]),
         (T("package_version", language), meta.get("package_version", "")),
         (T("min_cell", language), str(meta.get("min_cell", ""))),

@@ -8,8 +8,8 @@ the same municipalities and years, and the difference in differences between par
 rejected-applicant and non-applicant municipalities with its event-study figure and the
 parallel-trends caveat. Counts of contracts and episodes pass through
 :func:`alis_research.disclosure.suppress_counts` (with the medians computed from them withheld
-alongside); curves of fewer than ``min_cell`` ALIS are withheld. The texts (nb, en) are kept
-here rather than in :mod:`alis_research.report.text` so the section stays self-contained.
+alongside); curves of fewer than ``min_cell`` ALIS are withheld. The texts are the ``register``
+table of the message catalogue (``alis_research/messages/*.toml``).
 """
 from __future__ import annotations
 
@@ -21,27 +21,24 @@ import pandas as pd
 from .. import config
 from ..disclosure import format_count, suppress_counts
 from ..errors import AlisError
+from ..messages import has_message, message
+from ..messages.note import Note
 from . import notes as note_text
 from .content import Section
 # the shared section helpers (report/common.py), under this module's short names
 from .common import attempt as _attempt, is_missing as _is_missing, publish_result_notes as _notes, safe_float as _safe_float
 from .text import check_language, fmt_ci, fmt_number, fmt_p, fmt_years
-from .text_register import REGISTER_TEXT
 
 SECTION_KEY = "comparison_groups"
 
-# the chapter's texts (nb, en) live in text_register.py, which report/notes.py reads too
-_TEXT = REGISTER_TEXT
-
-
 def R(key: str, language: str = "nb", **fields) -> str:
-    """The section's text for ``key``; a Cox term without a text is labelled as elsewhere in the report
-    (``size_class=2000-4999`` -> "Kommunestørrelse 2 000–4 999"), anything else passes through."""
-    check_language(language)
-    if key not in _TEXT:
-        return note_text.term_label(key, language) if key.startswith("size_class=") else key
-    text = _TEXT[key][0 if language == "nb" else 1]
-    return text.format(**fields) if fields else text
+    """The section's text ``key`` (``register.<key>`` in the message catalogue); an unknown key is an error."""
+    return message(f"register.{key}", language, **fields)
+
+
+def _term_text(term, language: str) -> str:
+    """A Cox term of the register models: the section's own word for it, else the report's term label."""
+    return R(str(term), language) if has_message(f"register.{term}") else note_text.term_label(term, language)
 
 
 # --------------------------------------------------------------------------- loading
@@ -73,12 +70,16 @@ def _figure(section: Section, language: str, figure_id: str, caption: str, plot:
         plt.close(fig)
 
 
-def _not_estimable(section: Section, language: str, what: str, reason: str, min_cell: int) -> None:
-    """"{what}: not estimable ({reason})", the reason in the report's language (report/notes.py templates)."""
-    # publish_notes (not publish_note) so that tests/test_notes.py sees the reason among the published notes
-    reason = note_text.publish_notes([reason], language, min_cell)[0][0] if reason else ""
-    section.paragraph(R("not_estimable_reason", language, what=what, reason=note_text.uncapitalise(reason))
-                      if reason else R("not_estimable", language, what=what))
+def _not_estimable(section: Section, language: str, what: str, reason, min_cell: int) -> None:
+    """"{what}: not estimable ({reason})" when the reason is a Note (said in the report's language);
+    a plain message (a user error) is not published: it is in the log."""
+    if isinstance(reason, Note):
+        text = note_text.uncapitalise(note_text.publish_note(reason, language, min_cell))
+        section.paragraph(R("not_estimable_reason", language, what=what, reason=text))
+    else:
+        if reason:
+            print(f"[{SECTION_KEY}] {what}: not estimable ({reason})", file=sys.stderr)
+        section.paragraph(R("not_estimable", language, what=what))
 
 
 def _ci_text(estimate, lower, upper, language, decimals=2) -> str:
@@ -96,7 +97,7 @@ def _median_text(row, language) -> str:
 
 def _hr_table(coefficients: pd.DataFrame, language: str) -> pd.DataFrame:
     return pd.DataFrame({
-        R("col_term", language): [note_text.capitalise(R(str(t), language)) for t in coefficients["term"]],
+        R("col_term", language): [note_text.capitalise(_term_text(t, language)) for t in coefficients["term"]],
         R("col_hr", language): [_ci_text(h, lo, hi, language) for h, lo, hi in
                                 zip(coefficients["hr"], coefficients["ci_lower"], coefficients["ci_upper"])],
         R("col_p", language): [fmt_p(_safe_float(p), language) for p in coefficients["p_value"]],
@@ -200,7 +201,7 @@ def _did_block(section: Section, analyses, language: str, min_cell: int) -> None
     panel = analyses.panel
     if result is None or panel is None or panel.empty:
         _not_estimable(section, language, R("did_heading", language),
-                       analyses.failures.get("did", "no municipality-years"), min_cell)
+                       analyses.failures.get("did", Note("did_no_panel")), min_cell)
         return
     section.paragraph(R("did_intro", language, first=int(panel["year"].min()), last=int(panel["year"].max())))
     rows = []

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from ..coxph import DIVERGENCE_LIMIT, RiskSetIndex
+from ..messages.note import Note
 
 #: A level of a categorical covariate is kept on its own only with at least this many
 #: members of *each* treatment group; sparser levels are merged (ordered: with a neighbour;
@@ -63,7 +64,8 @@ class PropensityFit:
     ----------
     estimable : bool
     reason : str
-        Why the model is not estimable ('' when it is).
+        Why the model is not estimable ('' when it is): a
+        :class:`~alis_research.messages.note.Note` (``propensity_*``), whose text is English.
     propensity : ndarray
         P(treatment = 1 | covariates) per row (NaN when not estimable).
     coefficients : DataFrame
@@ -73,19 +75,21 @@ class PropensityFit:
     levels : dict
         Covariate → list of (label of the level used, original levels merged into it).
     used, dropped : list
-        Covariates in the model; covariates left out, each as (name, reason).
-    notes : list of str
+        Covariates in the model; covariates left out, each as (name, reason), the reason a
+        :class:`~alis_research.messages.note.Note` (``propensity_covariate_*``).
+    notes : list of Note
+        Covariates left out, levels merged and, when not estimable, the reason.
     """
 
     estimable: bool
-    reason: str
+    reason: str  # a Note when not estimable
     propensity: np.ndarray
     coefficients: pd.DataFrame
     design: pd.DataFrame
     levels: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
     used: list[str] = field(default_factory=list)
-    dropped: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    dropped: list[tuple[str, Note]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     glm_result: object = field(default=None, repr=False)
 
 
@@ -156,7 +160,8 @@ def propensity_design(frame: pd.DataFrame, treatment: np.ndarray, *,
     """The propensity model's design matrix, with sparse levels merged and unusable covariates dropped.
 
     Returns ``(design, levels, used, dropped)``. A covariate is dropped when the
-    column is absent, has a missing value, or does not vary (after merging).
+    column is absent, has a missing value, holds an unexpected value, or does not vary
+    (after merging); ``dropped`` holds ``(name, Note)`` with the reason as a catalogue note.
     Categorical covariates enter as indicators of their merged levels against the
     first (ordered: the lowest; nominal: the largest); numeric ones linearly, centred at
     their mean. Levels are compared as text (``2`` and ``"2"`` are one level).
@@ -164,14 +169,15 @@ def propensity_design(frame: pd.DataFrame, treatment: np.ndarray, *,
     columns: dict[str, np.ndarray] = {}
     levels: dict[str, list[tuple[str, tuple]]] = {}
     used: list[str] = []
-    dropped: list[tuple[str, str]] = []
+    dropped: list[tuple[str, Note]] = []
 
     def usable(name: str) -> bool:
         if name not in frame.columns:
-            dropped.append((name, "not in the data"))
+            dropped.append((name, Note("propensity_covariate_absent", variable=name)))
             return False
         if frame[name].isna().any():
-            dropped.append((name, f"missing for {int(frame[name].isna().sum())} row(s)"))
+            dropped.append((name, Note("propensity_covariate_missing", variable=name,
+                                       n=int(frame[name].isna().sum()))))
             return False
         return True
 
@@ -183,13 +189,13 @@ def propensity_design(frame: pd.DataFrame, treatment: np.ndarray, *,
             values = frame[name].astype(str)
             order = [str(level) for level in order]
             unknown = sorted(set(values.unique()) - set(order))
-            if unknown:
-                dropped.append((name, f"unexpected value(s) {', '.join(unknown)}"))
+            if unknown:  # the values are data: kept in the note's values, not in its text
+                dropped.append((name, Note("propensity_covariate_unexpected", variable=name, values=unknown)))
                 continue
             collapse = collapse_ordered if kind == "ordered" else collapse_nominal
             blocks = collapse(values, treatment, list(order), min_per_group)
             if len(blocks) < 2:
-                dropped.append((name, "no variation left after merging sparse levels"))
+                dropped.append((name, Note("propensity_covariate_merged_away", variable=name)))
                 continue
             levels[name] = [(_block_label(b), b) for b in blocks]
             for block in blocks[1:]:
@@ -200,7 +206,7 @@ def propensity_design(frame: pd.DataFrame, treatment: np.ndarray, *,
             continue
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
         if np.ptp(values) == 0:
-            dropped.append((name, "constant"))
+            dropped.append((name, Note("propensity_covariate_constant", variable=name)))
             continue
         columns[name] = values - values.mean()  # centred: the intercept stays on the scale of the data
         used.append(name)
@@ -240,22 +246,21 @@ def fit_propensity(frame: pd.DataFrame, treatment, *, ordered: Mapping[str, Sequ
                                                       numeric=numeric, min_per_group=min_per_group)
     nan = np.full(n, np.nan)
     empty = pd.DataFrame(columns=["term", "coef", "se"])
-    notes = [f"{name} left out of the propensity model: {why}" for name, why in dropped]
+    notes = [why for _, why in dropped]
     for name, blocks in levels.items():
-        merged = [label for label, block in blocks if len(block) > 1]
-        if merged:
-            notes.append(f"sparse levels of {name} merged: {', '.join(merged)}")
+        notes += [Note("propensity_levels_merged", variable=name, levels=list(block), minimum=min_per_group)
+                  for _, block in blocks if len(block) > 1]
 
-    def not_estimable(reason: str, coefficients=empty, result=None) -> PropensityFit:
+    def not_estimable(reason: Note, coefficients=empty, result=None) -> PropensityFit:
         return PropensityFit(False, reason, nan, coefficients, design, levels, used, dropped,
-                             notes + [f"propensity model not estimable: {reason}"], result)
+                             notes + [reason], result)
 
     n_min = int(min((treatment == 1).sum(), (treatment == 0).sum()))
     if n_min == 0:
-        return not_estimable("one group is empty")
+        return not_estimable(Note("propensity_one_group"))
     if design.shape[1] * MIN_PER_COEFFICIENT > n_min:
-        return not_estimable(f"{design.shape[1]} coefficient(s) for a smaller group of {n_min} "
-                             f"(at least {MIN_PER_COEFFICIENT} per coefficient needed)")
+        return not_estimable(Note("propensity_too_many_coefficients", coefficients=design.shape[1], n=n_min,
+                                  minimum=MIN_PER_COEFFICIENT))
     exog = np.column_stack([np.ones(n), design.to_numpy(float)]) if design.shape[1] else np.ones((n, 1))
     names = ["(intercept)", *design.columns]
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
@@ -268,16 +273,16 @@ def fit_propensity(frame: pd.DataFrame, treatment, *, ordered: Mapping[str, Sequ
             result = sm.GLM(treatment, exog, family=sm.families.Binomial()).fit(maxiter=100, tol=1e-12)
     except Exception as exc:  # noqa: BLE001 - statsmodels raises several kinds on separation
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return not_estimable(f"the logistic regression failed ({message}); separation is the usual cause")
+        # statsmodels' message is English and may quote data: kept in the note's values, not its text
+        return not_estimable(Note("propensity_failed", error=message))
     coef, se = np.asarray(result.params), np.asarray(result.bse)
     coefficients = pd.DataFrame({"term": names, "coef": coef, "se": se})
     fitted = np.asarray(result.fittedvalues)
     if not result.converged:
-        return not_estimable("the logistic regression did not converge", coefficients, result)
+        return not_estimable(Note("propensity_no_convergence"), coefficients, result)
     if (np.any(np.abs(coef[1:]) > DIVERGENCE_LIMIT) or not np.all(np.isfinite(se))
             or np.any(fitted < SEPARATION_TOLERANCE) or np.any(fitted > 1 - SEPARATION_TOLERANCE)):
-        return not_estimable("(quasi-)separation: the covariates predict the contract type (almost) perfectly "
-                             "for some people, so their weights are unbounded", coefficients, result)
+        return not_estimable(Note("propensity_separation"), coefficients, result)
     return PropensityFit(True, "", fitted, coefficients, design, levels, used, dropped, notes, result)
 
 
