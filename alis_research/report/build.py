@@ -19,7 +19,7 @@ notebook is kept in ``<report>.failed/`` for diagnosis.
 """
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
 import platform
@@ -33,13 +33,20 @@ from pathlib import Path
 from .. import __version__, config
 from .. import io as alis_io
 from ..errors import AlisError
+from .inputs import (  # noqa: F401  (report_inputs_key, report_name, notebook_path: public here too)
+    KEY_NOTEBOOKS,
+    REPORT_NOTEBOOK,
+    notebook_path,
+    report_inputs_key,
+    report_name,
+    report_parameters,
+    sha256_bytes,
+)
+from .publish import recover_interrupted, staged_output
 from .render import render_html, render_pdf, template_files
 from .sections import check_area
 from .text import check_language
 
-REPORT_NOTEBOOK = "evaluation_report.ipynb"
-#: Notebooks whose contents are part of a report's inputs key.
-KEY_NOTEBOOKS = (REPORT_NOTEBOOK,)
 MANIFEST_SCHEMA = "alis-research/report-manifest/1"
 EXECUTED_DIR = "notebooks"
 KERNEL_START_TIMEOUT = 60
@@ -68,73 +75,17 @@ class ReportOutcome:
     results_json: Path
     manifest: Path
     timings: dict[str, float] = field(default_factory=dict)
+    #: What this run repaired of earlier killed runs (``RESTORED …``, ``CLEANED …`` lines).
+    repairs: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
         return f"report in {self.path} ({steps})"
 
 
-# --------------------------------------------------------------------------- names and keys
-def report_name(dataset, area: str, language: str) -> str:
-    """Folder name of a report: ``<dataset>_<area>_<language>``."""
-    return f"{Path(str(dataset)).resolve().name}_{area}_{language}"
-
-
-def notebook_path(name: str = REPORT_NOTEBOOK) -> Path:
-    path = config.NOTEBOOKS / name
-    if not path.exists():
-        raise AlisError(f"notebook {path} not found; it ships with the project in notebooks/")
-    return path
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _dataset_files(dataset_dir: Path) -> dict[str, str]:
-    """SHA-256 of every (non-hidden) file in the dataset folder, by relative name."""
-    files = {}
-    for path in sorted(dataset_dir.rglob("*")):
-        relative = path.relative_to(dataset_dir)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            files[relative.as_posix()] = alis_io.sha256_file(path)
-    return files
-
-
-def _parameters(dataset_dir: Path, *, as_of, area, language, min_cell) -> dict:
-    return {"dataset": dataset_dir.resolve().name, "as_of": str(as_of), "area": area,
-            "language": language, "min_cell": int(min_cell)}
-
-
-def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb",
-                      min_cell: int = config.DEFAULT_MIN_CELL, register=None) -> str:
-    """SHA-256 over everything a report depends on, computed without running anything.
-
-    Covers the dataset folder's files (the data fingerprint), the parameters,
-    the package version, the report notebook's contents and the PDF
-    template's contents. Equal keys mean the report would come out the same,
-    so ``regenerate`` can skip it. A register extract inside the dataset folder
-    (``register/``) is part of the dataset's files; one given elsewhere
-    (``register``, ``--register``) is added under ``register``.
-    """
-    dataset_dir = config.dataset_dir(dataset)
-    if not Path(dataset_dir).is_dir():
-        raise AlisError(f"dataset folder {dataset_dir} does not exist")
-    outside = register is not None and not Path(register).resolve().is_relative_to(Path(dataset_dir).resolve())
-    document = {
-        "data": _dataset_files(Path(dataset_dir)),
-        "parameters": _parameters(Path(dataset_dir), as_of=as_of, area=area, language=language, min_cell=min_cell),
-        "package_version": __version__,
-        "notebooks": {name: _sha256_bytes(notebook_path(name).read_bytes()) for name in KEY_NOTEBOOKS},
-        "templates": {name: _sha256_bytes(data) for name, data in template_files().items()},
-        **({"register": _dataset_files(Path(register))} if outside else {}),
-    }
-    return _sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-
-
 # --------------------------------------------------------------------------- kernel
 def _private_jupyter_dir() -> Path:
-    tag = _sha256_bytes(sys.executable.encode("utf-8"))[:12]
+    tag = sha256_bytes(sys.executable.encode("utf-8"))[:12]
     return Path(tempfile.gettempdir()) / f"alis-research-jupyter-{tag}"
 
 
@@ -200,30 +151,131 @@ def _first_line(source: str) -> str:
     return ""
 
 
+#: Extra arguments of every kernel: ipykernel 7 warns on each start that local TCP is unencrypted,
+#: which is noise for our users.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Run in a warm kernel before each report after the first: a fresh namespace and execution
+#: counter (``InteractiveShell.reset``), figures closed. Imported modules stay loaded (the package
+#: keeps no state between reports), which is what makes a warm kernel fast.
+RESET_CODE = ("get_ipython().reset(new_session=True)\n"
+              "import sys as _sys, gc as _gc\n"
+              "if 'matplotlib.pyplot' in _sys.modules: _sys.modules['matplotlib.pyplot'].close('all')\n"
+              "_gc.collect(); del _sys, _gc")
+
+
+class WarmKernel:
+    """A Jupyter kernel kept running between reports, in one process (a ``regenerate`` worker).
+
+    Starting a kernel and importing pandas, lifelines and matplotlib in it is
+    most of a small report's time; a worker that builds several reports pays it
+    once. Before each report after the first the namespace is reset
+    (:data:`RESET_CODE`). A kernel that died is replaced by a fresh one.
+    """
+
+    def __init__(self, kernel_name: str, cwd: Path):
+        from jupyter_client.manager import KernelManager
+
+        self.kernel_name, self.cwd, self.reports = kernel_name, Path(cwd), 0
+        self.manager = KernelManager(kernel_name=kernel_name)
+        self.manager.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        try:
+            self.client.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def alive(self) -> bool:
+        try:
+            return bool(self.manager.is_alive())
+        except Exception:
+            return False
+
+    def reset(self) -> None:
+        """Fresh namespace for the next report; raises when the kernel does not answer."""
+        reply = self.client.execute_interactive(RESET_CODE, store_history=False, silent=True,
+                                                timeout=KERNEL_START_TIMEOUT, output_hook=lambda msg: None)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.stop_channels()
+        with contextlib.suppress(Exception):
+            self.manager.shutdown_kernel(now=True)
+
+
+_warm_kernel: WarmKernel | None = None
+
+
+def warm_kernel(kernel_name: str, cwd: Path) -> WarmKernel:
+    """This process's warm kernel, started (or replaced, if it died) as needed, reset if used before."""
+    global _warm_kernel
+    kernel = _warm_kernel
+    if kernel is not None and (kernel.kernel_name != kernel_name or kernel.cwd != Path(cwd) or not kernel.alive()):
+        kernel.shutdown()
+        kernel = _warm_kernel = None
+    if kernel is not None and kernel.reports:
+        try:
+            kernel.reset()
+        except Exception:  # a kernel that does not answer is replaced
+            kernel.shutdown()
+            kernel = _warm_kernel = None
+    if kernel is None:
+        kernel = _warm_kernel = WarmKernel(kernel_name, cwd)
+    return kernel
+
+
+def shutdown_warm_kernel() -> None:
+    """Stop this process's warm kernel (a ``regenerate`` worker calls this when it ends)."""
+    global _warm_kernel
+    if _warm_kernel is not None:
+        _warm_kernel.shutdown()
+        _warm_kernel = None
+
+
 def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_name: str, cwd: Path,
-                     failed_dir: Path | None = None) -> None:
+                     failed_dir: Path | None = None, reuse_kernel: bool = False,
+                     published_dir: Path | None = None) -> None:
     """Run one notebook with papermill; raise :class:`ReportFailed` on a failing cell.
 
-    A kernel that fails to start is retried once. On a failing cell the
-    executed notebook is copied to ``failed_dir`` (if given) before raising.
+    A kernel that fails to start (or, with ``reuse_kernel``, a warm kernel that
+    died) is retried once with a fresh one. On a failing cell the executed
+    notebook is copied to ``failed_dir`` (if given) before raising. With
+    ``published_dir``, the executed notebook records that folder wherever the
+    parameters name the staging folder ``parameters["output_dir"]`` (see
+    :func:`record_published_path`).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     output.parent.mkdir(parents=True, exist_ok=True)
     for attempt in (1, 2):
+        kernel = None
         try:
+            engine = {}
+            if reuse_kernel:
+                kernel = warm_kernel(kernel_name, cwd)
+                engine = {"km": kernel.manager}
+            else:
+                engine = {"extra_arguments": KERNEL_ARGUMENTS}
             pm.execute_notebook(
                 str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
                 language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
-                # ipykernel 7 warns on every start that local TCP is unencrypted: noise for our users
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                **engine,
             )
+            if kernel is not None:
+                kernel.reports += 1
+            if published_dir is not None:
+                record_published_path(output, str(parameters["output_dir"]), str(published_dir))
             return
         except PapermillExecutionError as exc:
+            if kernel is not None:
+                kernel.reports += 1
             kept = None
             if failed_dir is not None and output.exists():
-                with alis_io.atomic_output_dir(failed_dir) as tmp:
+                with staged_output(failed_dir) as tmp:
                     shutil.copy2(output, tmp / notebook.name)
                     (tmp / "error.txt").write_text(
                         f"cell {exc.cell_index}: {exc.ename}: {exc.evalue}\n\n" + "\n".join(exc.traceback or []),
@@ -236,10 +288,32 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
                 notebook=notebook, cell_index=exc.cell_index, kept=kept,
             ) from None
         except Exception as exc:  # kernel did not start / died: retry once
+            if kernel is not None:  # never reuse a kernel that failed us
+                shutdown_warm_kernel()
             if attempt == 2 or type(exc).__name__ not in _RETRYABLE:
                 raise AlisError(f"could not run {notebook.name} with kernel {kernel_name!r}: "
                                 f"{type(exc).__name__}: {exc}") from exc
             time.sleep(1.0)
+
+
+def record_published_path(executed: Path, staging: str, published: str) -> None:
+    """Make the executed notebook name the published folder instead of the staging folder it ran in.
+
+    The notebook writes into a staging folder that is renamed into place when
+    the report is complete, so the folder it was given no longer exists
+    afterwards. Every mention of it (papermill's injected-parameters cell, the
+    parameters in the notebook's metadata, printed output) is replaced by the
+    published folder, where those files now are; the metadata says so.
+    """
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    text = nbformat.writes(nb)
+    replaced = text.replace(json.dumps(staging)[1:-1], json.dumps(published)[1:-1])
+    nb = nbformat.reads(replaced, as_version=4)
+    nb.metadata["alis_research"] = {"output_dir": published,
+                                    "note": "written into a staging folder beside it, then renamed into place"}
+    alis_io.atomic_write_text(executed, nbformat.writes(nb))
 
 
 def notebook_timings(executed: Path, started: float) -> dict[str, float]:
@@ -266,7 +340,8 @@ def notebook_timings(executed: Path, started: float) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- the report
 def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
-                 out_dir=None, kernel_name: str | None = None, register=None) -> ReportOutcome:
+                 out_dir=None, kernel_name: str | None = None, register=None,
+                 reuse_kernel: bool = False) -> ReportOutcome:
     """Validate, analyse and publish one report folder ``<out_dir>/<dataset>_<area>_<language>/``.
 
     Parameters
@@ -286,6 +361,10 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     register : path, optional
         GP-register extract for the comparison-groups section (``--register``); default
         ``<dataset>/register/`` when it exists, else the section is left out.
+    reuse_kernel : bool
+        Run the notebook on this process's warm kernel (:func:`warm_kernel`), started
+        on first use and kept for the next report (``regenerate`` workers do this);
+        default a fresh kernel for this report only.
 
     Returns
     -------
@@ -319,12 +398,15 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
                                    register=register_dir)
     kernel = resolve_kernel(kernel_name)
-    out_dir = Path(out_dir) if out_dir else config.REPORTS
+    out_dir = Path(out_dir or config.REPORTS).absolute()
     final_dir = out_dir / report_name(dataset_dir, area, language)
     failed_dir = final_dir.with_name(final_dir.name + ".failed")
     notebook = notebook_path()
 
-    with alis_io.atomic_output_dir(final_dir) as tmp:
+    repairs: list[str] = []
+    recover_interrupted(out_dir, None, repairs.append)  # what a killed run left beside the reports
+
+    with staged_output(final_dir) as tmp:
         executed = tmp / EXECUTED_DIR / REPORT_NOTEBOOK
         parameters = {"dataset": str(dataset_dir), "as_of": str(as_of), "area": area, "language": language,
                       "min_cell": int(min_cell), "output_dir": str(tmp),
@@ -332,7 +414,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         wall = time.time()
         t1 = time.perf_counter()
         execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
-                         failed_dir=failed_dir)
+                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=final_dir)
         run_time = time.perf_counter() - t1
         split = notebook_timings(executed, wall)
         timings.update(split or {"notebook": run_time})
@@ -347,18 +429,18 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "inputs_key": inputs_key,
-            "parameters": _parameters(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell),
+            "parameters": report_parameters(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell),
             "package_version": __version__,
             "data_fingerprint": prepared.fingerprint,
             "synthetic": bool(prepared.synthetic),
             "input_files": dict(prepared.manifest.get("input_files", {})),
             **({"register_input_files": dict(register_files)} if register_dir is not None else {}),
             "notebooks": {
-                REPORT_NOTEBOOK: {"template_sha256": _sha256_bytes(notebook.read_bytes()),
+                REPORT_NOTEBOOK: {"template_sha256": sha256_bytes(notebook.read_bytes()),
                                   "executed_sha256": alis_io.sha256_file(executed),
                                   "executed": f"{EXECUTED_DIR}/{REPORT_NOTEBOOK}"},
             },
-            "templates": {name: _sha256_bytes(data) for name, data in template_files().items()},
+            "templates": {name: sha256_bytes(data) for name, data in template_files().items()},
             "kernel": kernel,
             "python": platform.python_version(),
             "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -370,4 +452,4 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         shutil.rmtree(failed_dir, ignore_errors=True)
     return ReportOutcome(path=final_dir, pdf=final_dir / "report.pdf", html=final_dir / "report.html",
                          results_json=final_dir / "results.json", manifest=final_dir / "manifest.json",
-                         timings=timings)
+                         timings=timings, repairs=repairs)
