@@ -178,13 +178,27 @@ class WarmKernel:
         self.kernel_name, self.cwd, self.reports = kernel_name, Path(cwd), 0
         self.manager = KernelManager(kernel_name=kernel_name)
         self.manager.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
-        self.client = self.manager.client()
-        self.client.start_channels()
         try:
-            self.client.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
+            self._run(None)
         except BaseException:
             self.shutdown()
             raise
+
+    def _run(self, code: str | None) -> None:
+        # A client of our own only while we use it: a client left connected during the papermill
+        # run would fill its IOPub queue, after which the kernel drops its messages (the zmq
+        # high-water mark), including the "idle" that ends our next request.
+        client = self.manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
+            if code is not None:
+                reply = client.execute_interactive(code, store_history=False, silent=True,
+                                                   timeout=KERNEL_START_TIMEOUT, output_hook=lambda msg: None)
+                if reply["content"].get("status") != "ok":
+                    raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
+        finally:
+            client.stop_channels()
 
     def alive(self) -> bool:
         try:
@@ -194,14 +208,9 @@ class WarmKernel:
 
     def reset(self) -> None:
         """Fresh namespace for the next report; raises when the kernel does not answer."""
-        reply = self.client.execute_interactive(RESET_CODE, store_history=False, silent=True,
-                                                timeout=KERNEL_START_TIMEOUT, output_hook=lambda msg: None)
-        if reply["content"].get("status") != "ok":
-            raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
+        self._run(RESET_CODE)
 
     def shutdown(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.stop_channels()
         with contextlib.suppress(Exception):
             self.manager.shutdown_kernel(now=True)
 

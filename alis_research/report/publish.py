@@ -17,8 +17,9 @@ Names beside a published folder ``<out>/<name>/``:
 ``.<name>.old-<token>/``
     the previous version, renamed aside for the moment between the two renames
     of :func:`publish_dir`;
-``.publish.lock``
-    held by :func:`publish_dir` around those two renames, and by
+the output folder's publish lock
+    (an OS lock on the folder itself; ``.publish.lock`` on Windows) held by
+    :func:`publish_dir` around those two renames, and by
     :func:`recover_interrupted` while it repairs asides, so a repair never
     races a live publish.
 
@@ -90,14 +91,21 @@ def _open_lock_file(path: Path) -> int:
 
 @contextlib.contextmanager
 def publish_lock(out_dir: Path, *, timeout: float = PUBLISH_LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold ``<out_dir>/.publish.lock``, waiting at most ``timeout`` seconds."""
+    """Hold the output folder's publish lock, waiting at most ``timeout`` seconds.
+
+    On POSIX systems the lock is taken on the folder itself (nothing is left
+    beside the reports); elsewhere on ``<out_dir>/.publish.lock``.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    descriptor = _open_lock_file(out_dir / PUBLISH_LOCK_NAME)
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        descriptor = _open_lock_file(out_dir / PUBLISH_LOCK_NAME)
+    else:
+        descriptor = os.open(out_dir, os.O_RDONLY)
     try:
         deadline = time.monotonic() + timeout
         while not try_lock(descriptor):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{out_dir / PUBLISH_LOCK_NAME} is held by another process for more than "
+                raise TimeoutError(f"the publish lock of {out_dir} is held by another process for more than "
                                    f"{timeout:.0f} s")
             time.sleep(0.01)
         yield
