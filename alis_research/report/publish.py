@@ -61,6 +61,27 @@ ASIDE_PATTERN = re.compile(r"^\.(?P<name>.+)\.old-(?P<token>[0-9a-f]+)$")
 OWNER_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<token>[0-9a-f]+)\.owner$")
 
 
+# --------------------------------------------------------------------------- small files
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write a small file through a temporary name and a rename (no reader sees half of it).
+
+    Like :func:`alis_research.io.atomic_write_bytes`, without importing pandas
+    (this module is on the no-op path of ``regenerate``).
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+
+
 # --------------------------------------------------------------------------- OS locks
 def try_lock(descriptor: int) -> bool:
     """Take an exclusive lock on an open file without waiting; ``False`` when another holds it.

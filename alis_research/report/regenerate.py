@@ -51,7 +51,11 @@ from typing import Any
 
 from .. import __version__, config
 from ..errors import AlisError
-from .publish import STALE_TEMP_SECONDS, recover_interrupted  # noqa: F401  (re-exported: shared with `report`)
+from .publish import (  # noqa: F401  (STALE_TEMP_SECONDS, recover_interrupted: shared with `report`)
+    STALE_TEMP_SECONDS,
+    recover_interrupted,
+    write_bytes_atomically,
+)
 
 #: Name of the report matrix file under ``config.REPORTS``.
 CONFIG_FILE_NAME = "reports.toml"
@@ -520,9 +524,7 @@ class _RunLog:
     def close(self) -> None:
         self._handle.close()
         if self._copy_latest_to is not None:
-            from ..io import atomic_write_bytes
-
-            atomic_write_bytes(self._copy_latest_to, self.path.read_bytes())
+            write_bytes_atomically(self._copy_latest_to, self.path.read_bytes())
 
 
 def _acquire_lock(out_dir: Path):
@@ -541,11 +543,9 @@ def _acquire_lock(out_dir: Path):
             f"another regenerate run is busy with {out_dir} ({owner or 'owner unknown'}); "
             f"nothing done. The lock is {out_dir / LOCK_FILE_NAME} and is freed when that run ends."
         ) from None
-    from ..io import atomic_write_text
-
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    atomic_write_text(
-        out_dir / LOCK_OWNER_FILE_NAME, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n"
+    write_bytes_atomically(
+        out_dir / LOCK_OWNER_FILE_NAME, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n".encode()
     )
     return lock
 
