@@ -263,19 +263,19 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
     for attempt in (1, 2):
         kernel = None
         try:
-            engine = {}
-            if reuse_kernel:
-                kernel = warm_kernel(kernel_name, cwd)
-                engine = {"km": kernel.manager}
-            else:
-                engine = {"extra_arguments": KERNEL_ARGUMENTS}
-            pm.execute_notebook(
-                str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
-                language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
-                **engine,
-            )
-            if kernel is not None:
-                kernel.reports += 1
+            # our own kernel manager either way: papermill then neither waits for a polite
+            # shutdown nor saves the notebook after every cell (it saves it at the end, and on failure)
+            kernel = warm_kernel(kernel_name, cwd) if reuse_kernel else WarmKernel(kernel_name, cwd)
+            try:
+                pm.execute_notebook(
+                    str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
+                    language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
+                    km=kernel.manager, request_save_on_cell_execute=False,
+                )
+            finally:
+                if not reuse_kernel:
+                    kernel.shutdown()
+            kernel.reports += 1
             if published_dir is not None:
                 record_published_path(output, str(parameters["output_dir"]), str(published_dir))
             return
@@ -297,7 +297,7 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
                 notebook=notebook, cell_index=exc.cell_index, kept=kept,
             ) from None
         except Exception as exc:  # kernel did not start / died: retry once
-            if kernel is not None:  # never reuse a kernel that failed us
+            if reuse_kernel:  # never reuse a kernel that failed us
                 shutdown_warm_kernel()
             if attempt == 2 or type(exc).__name__ not in _RETRYABLE:
                 raise AlisError(f"could not run {notebook.name} with kernel {kernel_name!r}: "
