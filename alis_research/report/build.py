@@ -164,12 +164,13 @@ RESET_CODE = ("get_ipython().reset(new_session=True)\n"
 
 
 class WarmKernel:
-    """A Jupyter kernel kept running between reports, in one process (a ``regenerate`` worker).
+    """A Jupyter kernel we start and stop ourselves; a ``regenerate`` worker keeps one for all its reports.
 
     Starting a kernel and importing pandas, lifelines and matplotlib in it is
     most of a small report's time; a worker that builds several reports pays it
-    once. Before each report after the first the namespace is reset
-    (:data:`RESET_CODE`). A kernel that died is replaced by a fresh one.
+    once. After each report the namespace is reset (:data:`RESET_CODE`) while
+    the worker renders the PDF; the next report waits for that reset's reply
+    and gets a fresh kernel instead if the reset failed or the kernel died.
     """
 
     def __init__(self, kernel_name: str, cwd: Path):
@@ -177,28 +178,11 @@ class WarmKernel:
 
         self.kernel_name, self.cwd, self.reports = kernel_name, Path(cwd), 0
         self.manager = KernelManager(kernel_name=kernel_name)
+        # papermill's client waits until the kernel answers (start timeout, one retry)
         self.manager.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
-        try:
-            self._run(None)
-        except BaseException:
-            self.shutdown()
-            raise
-
-    def _run(self, code: str | None) -> None:
-        # A client of our own only while we use it: a client left connected during the papermill
-        # run would fill its IOPub queue, after which the kernel drops its messages (the zmq
-        # high-water mark), including the "idle" that ends our next request.
-        client = self.manager.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
-            if code is not None:
-                reply = client.execute_interactive(code, store_history=False, silent=True,
-                                                   timeout=KERNEL_START_TIMEOUT, output_hook=lambda msg: None)
-                if reply["content"].get("status") != "ok":
-                    raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
-        finally:
-            client.stop_channels()
+        self._pending_reset = None
+        #: False from the start of a report until its reset has been confirmed
+        self.clean = True
 
     def alive(self) -> bool:
         try:
@@ -206,11 +190,37 @@ class WarmKernel:
         except Exception:
             return False
 
-    def reset(self) -> None:
-        """Fresh namespace for the next report; raises when the kernel does not answer."""
-        self._run(RESET_CODE)
+    def begin_reset(self) -> None:
+        """Ask the kernel to reset its namespace, without waiting (after a report)."""
+        # A shell-only client of our own, closed once the reply is in: a client left connected
+        # with an unread IOPub queue makes the kernel drop its messages (the zmq high-water mark).
+        client = self.manager.client()
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        self._pending_reset = (client, client.execute(RESET_CODE, silent=True, store_history=False))
+
+    def finish_reset(self) -> None:
+        """Wait for the reset asked by :meth:`begin_reset` (before the next report); raise if it failed."""
+        if self._pending_reset is None:
+            return
+        client, msg_id = self._pending_reset
+        self._pending_reset = None
+        try:
+            deadline = time.monotonic() + KERNEL_START_TIMEOUT
+            while True:
+                reply = client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
+            self.clean = True
+        finally:
+            client.stop_channels()
 
     def shutdown(self) -> None:
+        if self._pending_reset is not None:
+            with contextlib.suppress(Exception):
+                self._pending_reset[0].stop_channels()
+            self._pending_reset = None
         with contextlib.suppress(Exception):
             self.manager.shutdown_kernel(now=True)
 
@@ -219,20 +229,23 @@ _warm_kernel: WarmKernel | None = None
 
 
 def warm_kernel(kernel_name: str, cwd: Path) -> WarmKernel:
-    """This process's warm kernel, started (or replaced, if it died) as needed, reset if used before."""
+    """This process's warm kernel: started on first use, reset after each report, replaced if it died."""
     global _warm_kernel
     kernel = _warm_kernel
     if kernel is not None and (kernel.kernel_name != kernel_name or kernel.cwd != Path(cwd) or not kernel.alive()):
         kernel.shutdown()
         kernel = _warm_kernel = None
-    if kernel is not None and kernel.reports:
+    if kernel is not None:
         try:
-            kernel.reset()
+            kernel.finish_reset()
         except Exception:  # a kernel that does not answer is replaced
+            kernel.clean = False
+        if not kernel.clean:  # never run a report in a namespace another report left
             kernel.shutdown()
             kernel = _warm_kernel = None
     if kernel is None:
         kernel = _warm_kernel = WarmKernel(kernel_name, cwd)
+    kernel.clean = False
     return kernel
 
 
@@ -275,6 +288,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
             finally:
                 if not reuse_kernel:
                     kernel.shutdown()
+                elif kernel.alive():
+                    with contextlib.suppress(Exception):  # if it cannot be asked, the kernel is replaced
+                        kernel.begin_reset()  # runs while this process renders the PDF
             kernel.reports += 1
             if published_dir is not None:
                 record_published_path(output, str(parameters["output_dir"]), str(published_dir))
