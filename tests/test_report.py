@@ -188,6 +188,40 @@ def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_da
     assert counts == list(range(1, len(counts) + 1))  # a fresh execution counter, like a fresh kernel
 
 
+def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
+    """kill -9 of the warm kernel while a cell runs: the builder notices (no hang), starts a fresh
+    kernel once and builds the report from nothing."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from alis_research.report import build
+
+    killed = []
+
+    def kill_the_kernel_mid_run():
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            kernel = build._warm_kernel
+            if kernel is not None and list(tmp_path.glob(".report_small_all_nb.tmp-*/content.json")):
+                os.kill(kernel.manager.provisioner.process.pid, signal.SIGKILL)
+                killed.append(kernel)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_kernel_mid_run)
+    killer.start()
+    try:
+        outcome = build_report(SMALL, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
+        assert killed and build._warm_kernel is not killed[0]  # a fresh kernel built it
+    finally:
+        killer.join()
+        build.shutdown_warm_kernel()
+    assert (outcome.path / "report.pdf").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report_small_all_nb"]
+
+
 def test_demo_pdf_text(demo_report):
     pages = pdf_pages(demo_report.pdf)
     assert len(pages) >= 5

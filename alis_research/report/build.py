@@ -174,19 +174,23 @@ class WarmKernel:
     """
 
     def __init__(self, kernel_name: str, cwd: Path):
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
 
         self.kernel_name, self.cwd, self.reports = kernel_name, Path(cwd), 0
-        self.manager = KernelManager(kernel_name=kernel_name)
+        # The asynchronous manager, as nbclient makes for itself: with a blocking one, nbclient's
+        # wait for output blocks its event loop, and a kernel killed mid-cell is never noticed.
+        self.manager = AsyncKernelManager(kernel_name=kernel_name)
+        self._run_sync = run_sync  # nbclient's own loop runner: one event loop per thread
         # papermill's client waits until the kernel answers (start timeout, one retry)
-        self.manager.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
+        run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
         self._pending_reset = None
         #: False from the start of a report until its reset has been confirmed
         self.clean = True
 
     def alive(self) -> bool:
         try:
-            return bool(self.manager.is_alive())
+            return bool(self._run_sync(self.manager.is_alive)())
         except Exception:
             return False
 
@@ -194,7 +198,10 @@ class WarmKernel:
         """Ask the kernel to reset its namespace, without waiting (after a report)."""
         # A shell-only client of our own, closed once the reply is in: a client left connected
         # with an unread IOPub queue makes the kernel drop its messages (the zmq high-water mark).
-        client = self.manager.client()
+        from jupyter_client.blocking import BlockingKernelClient
+
+        client = BlockingKernelClient()
+        client.load_connection_info(self.manager.get_connection_info())
         client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
         self._pending_reset = (client, client.execute(RESET_CODE, silent=True, store_history=False))
 
@@ -222,7 +229,7 @@ class WarmKernel:
                 self._pending_reset[0].stop_channels()
             self._pending_reset = None
         with contextlib.suppress(Exception):
-            self.manager.shutdown_kernel(now=True)
+            self._run_sync(self.manager.shutdown_kernel)(now=True)
 
 
 _warm_kernel: WarmKernel | None = None
@@ -272,8 +279,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    output.parent.mkdir(parents=True, exist_ok=True)
     for attempt in (1, 2):
+        output.parent.mkdir(parents=True, exist_ok=True)
         kernel = None
         try:
             # our own kernel manager either way: papermill then neither waits for a polite
@@ -318,7 +325,17 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
             if attempt == 2 or type(exc).__name__ not in _RETRYABLE:
                 raise AlisError(f"could not run {notebook.name} with kernel {kernel_name!r}: "
                                 f"{type(exc).__name__}: {exc}") from exc
+            _empty_folder(parameters.get("output_dir"))  # the second attempt starts from nothing
             time.sleep(1.0)
+
+
+def _empty_folder(folder) -> None:
+    if folder and Path(folder).is_dir():
+        for entry in Path(folder).iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def record_published_path(executed: Path, staging: str, published: str) -> None:

@@ -3,22 +3,26 @@
 The matrix (datasets × health-trust areas × languages) is read from a TOML file,
 by default ``reports/reports.toml``.  For each report the cheap *inputs key*
 (:func:`alis_research.report.report_inputs_key`: SHA-256 over the data files,
-the parameters, the package version and the notebook/template contents) is
+the parameters, the package version, the package's code and templates and the
+notebook) is
 compared with the ``inputs_key`` in the published report's ``manifest.json``;
 a report whose key is unchanged and whose files are all present is skipped,
-the others are built in parallel, at most ``jobs`` at a time (each build starts
-one kernel, so at most ``jobs`` kernels run at once).
+the others are built in parallel by at most ``jobs`` long-lived worker
+processes, each keeping one kernel warm for all the reports it builds.
 
 Safe to run from cron or a systemd timer:
 
 * a non-blocking lock file (``<out>/.regenerate.lock``) makes a second run that
   starts while one is busy exit at once with status :data:`EXIT_LOCKED` (75,
   ``EX_TEMPFAIL`` of ``sysexits.h``: "try again later");
-* the builder writes each report into a temporary folder and moves it into
+* the builder writes each report into a staging folder and moves it into
   place only when complete, so a run killed at any moment leaves every
-  previous report intact; the next run puts back a report that a kill left
-  under its aside name and removes temporary folders older than
-  :data:`STALE_TEMP_SECONDS`;
+  previous report intact; the next run repairs what a kill left
+  (:func:`alis_research.report.publish.recover_interrupted`, shared with
+  ``alis-research report``);
+* a worker that dies (kill -9, the out-of-memory killer) costs only the report
+  it held: that report is started once more in a fresh worker and fails alone
+  if that one dies too;
 * one failing report does not stop the others; the exit status is 1 when any
   failed, with a summary naming the report, the notebook, the failing cell and
   the folder where the executed notebook was kept;
