@@ -203,7 +203,7 @@ def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
     def kill_the_kernel_mid_run():
         deadline = time.time() + 300
         while time.time() < deadline:
-            kernel = build._warm_kernel
+            kernel = next(iter(build.running_warm_kernels()), None)
             if kernel is not None and list(tmp_path.glob(".report_small_all_nb.tmp-*/content.json")):
                 os.kill(kernel.manager.provisioner.process.pid, signal.SIGKILL)
                 killed.append(kernel)
@@ -214,7 +214,7 @@ def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
     killer.start()
     try:
         outcome = build_report(SMALL, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
-        assert killed and build._warm_kernel is not killed[0]  # a fresh kernel built it
+        assert killed and build.running_warm_kernels()[0] is not killed[0]  # a fresh kernel built it
     finally:
         killer.join()
         build.shutdown_warm_kernel()

@@ -26,6 +26,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,36 +233,41 @@ class WarmKernel:
             self._run_sync(self.manager.shutdown_kernel)(now=True)
 
 
-_warm_kernel: WarmKernel | None = None
+# One warm kernel per thread (a regenerate worker has one thread; threads never share a kernel).
+_warm_kernels: dict[int, WarmKernel] = {}
 
 
 def warm_kernel(kernel_name: str, cwd: Path) -> WarmKernel:
-    """This process's warm kernel: started on first use, reset after each report, replaced if it died."""
-    global _warm_kernel
-    kernel = _warm_kernel
+    """This thread's warm kernel: started on first use, reset after each report, replaced if it died."""
+    thread = threading.get_ident()
+    kernel = _warm_kernels.get(thread)
     if kernel is not None and (kernel.kernel_name != kernel_name or kernel.cwd != Path(cwd) or not kernel.alive()):
-        kernel.shutdown()
-        kernel = _warm_kernel = None
+        shutdown_warm_kernel()
+        kernel = None
     if kernel is not None:
         try:
             kernel.finish_reset()
         except Exception:  # a kernel that does not answer is replaced
             kernel.clean = False
         if not kernel.clean:  # never run a report in a namespace another report left
-            kernel.shutdown()
-            kernel = _warm_kernel = None
+            shutdown_warm_kernel()
+            kernel = None
     if kernel is None:
-        kernel = _warm_kernel = WarmKernel(kernel_name, cwd)
+        kernel = _warm_kernels[thread] = WarmKernel(kernel_name, cwd)
     kernel.clean = False
     return kernel
 
 
+def running_warm_kernels() -> list[WarmKernel]:
+    """The warm kernels of this process (one per thread that built a report with ``reuse_kernel``)."""
+    return list(_warm_kernels.values())
+
+
 def shutdown_warm_kernel() -> None:
-    """Stop this process's warm kernel (a ``regenerate`` worker calls this when it ends)."""
-    global _warm_kernel
-    if _warm_kernel is not None:
-        _warm_kernel.shutdown()
-        _warm_kernel = None
+    """Stop this thread's warm kernel (a ``regenerate`` worker calls this when it ends)."""
+    kernel = _warm_kernels.pop(threading.get_ident(), None)
+    if kernel is not None:
+        kernel.shutdown()
 
 
 def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_name: str, cwd: Path,
