@@ -35,11 +35,9 @@ jobs in the home folder).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as _dt
 import json
-import multiprocessing
 import os
 import re
 import signal
@@ -47,7 +45,6 @@ import socket
 import sys
 import time
 import tomllib
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +55,7 @@ from ..errors import AlisError
 from .publish import (  # noqa: F401  (STALE_TEMP_SECONDS, recover_interrupted: shared with `report`)
     STALE_TEMP_SECONDS,
     recover_interrupted,
+    try_lock,
     write_bytes_atomically,
 )
 
@@ -441,7 +439,7 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
             "cell": _first_attribute(exc, ("cell", "cell_index", "failing_cell")),
             "kept_notebook": _first_attribute(exc, ("kept", "kept_dir", "failed_dir", "executed_notebook"))
             or (str(kept) if kept.exists() else None),
-            "traceback": None if isinstance(exc, AlisError) else traceback.format_exc(),
+            "traceback": None if isinstance(exc, AlisError) else _traceback_text(),
         }
     finally:
         _building = False
@@ -452,6 +450,12 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
         "path": str(getattr(outcome, "path", "")),
         "timings": {str(k): float(v) for k, v in dict(timings).items() if isinstance(v, (int, float))},
     }
+
+
+def _traceback_text() -> str:
+    import traceback
+
+    return traceback.format_exc()
 
 
 class _Terminated(BaseException):
@@ -531,15 +535,26 @@ class _RunLog:
             write_bytes_atomically(self._copy_latest_to, self.path.read_bytes())
 
 
-def _acquire_lock(out_dir: Path):
-    """Take the run lock without waiting; raise :class:`RegenerationLocked` when busy."""
-    import filelock
+class _RunLock:
+    """The run lock: an OS lock on ``<out>/.regenerate.lock``, freed when its holder ends however it ends."""
 
+    def __init__(self, path: Path):
+        self.path = path
+        self._descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not try_lock(self._descriptor):
+            os.close(self._descriptor)
+            raise BlockingIOError(path)
+
+    def release(self) -> None:
+        os.close(self._descriptor)  # closing frees the lock
+
+
+def _acquire_lock(out_dir: Path) -> _RunLock:
+    """Take the run lock without waiting; raise :class:`RegenerationLocked` when busy."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(out_dir / LOCK_FILE_NAME), timeout=0)
     try:
-        lock.acquire()
-    except filelock.Timeout:
+        lock = _RunLock(out_dir / LOCK_FILE_NAME)
+    except BlockingIOError:
         owner = ""
         with contextlib.suppress(OSError):
             owner = (out_dir / LOCK_OWNER_FILE_NAME).read_text(encoding="utf-8").strip()
@@ -791,6 +806,8 @@ def _build_all(items: list[ReportStatus], out_dir: Path, *, jobs: int, progress:
 
 
 def _build_in_threads(items, out_dir: Path, *, jobs: int, builder: Callable, done: Callable) -> None:
+    import concurrent.futures
+
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(jobs, len(items)), thread_name_prefix="regenerate")
     try:
         futures = {pool.submit(_build_one, builder, item.spec, out_dir): item for item in items}
@@ -811,6 +828,7 @@ def _build_in_processes(items: list[ReportStatus], out_dir: Path, *, jobs: int, 
     it is started once more in a fresh worker, and fails alone if that one dies too. The
     other workers and their reports carry on.
     """
+    import multiprocessing
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("spawn")  # no lock or thread state inherited
