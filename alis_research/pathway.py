@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import config, io
 from .errors import AlisError, DataValidationError, NotEstimableWarning
+from .messages.note import Note
 from .result import AnalysisResult, input_table, require_columns
 
 SPECIALIST_EVENT = "specialist_approved"
@@ -134,8 +135,7 @@ def time_to_specialist(
     result = SpecialistResult(params={"times": tuple(times), "alpha": alpha, "ci": "log (as R survfit)",
                                       "competing_risk": "exit before approval"})
     if excluded.any():
-        result.add_note(f"{int(excluded.sum())} episode(s) started after the person's specialist approval: left out",
-                        warn=False)
+        result.add_note("pathway_after_approval", n=int(excluded.sum()), warn=False)
     outcomes = outcomes[~excluded]
     rows, count_rows, curves = [], [], []
     for cohort in config.CONTRACT_TYPES:
@@ -146,18 +146,16 @@ def time_to_specialist(
                            "exit_before_approval": int((part["cause"] == 2).sum()),
                            "censored": int((part["cause"] == 0).sum())})
         if part.empty:
-            message = f"{cohort}: no episodes, time to approval not estimable"
-            result.add_note(message, warn=False)
-            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            note = result.add_note("pathway_no_episodes", cohort=cohort, warn=False)
+            warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
             for cause in CAUSES:
                 rows.extend({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
                              "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0} for t in times)
             continue
         aj = aalen_johansen_arrays(part["time"].to_numpy(float), part["cause"].to_numpy(int), 2)
         if aj["n_event"][0].sum() == 0:
-            message = f"{cohort}: no specialist approvals recorded; the cumulative incidence of approval is 0 throughout"
-            result.add_note(message, warn=False)
-            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            note = result.add_note("pathway_no_approvals", cohort=cohort, warn=False)
+            warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
         last = aj["time"].max()
         for k, cause in enumerate(CAUSES):
             lower, upper = log_interval(aj["cif"][k], aj["std_err"][k], z)
@@ -167,7 +165,8 @@ def time_to_specialist(
                 if t > last and aj["surv"][-1] > 0:  # beyond follow-up with people still unresolved
                     rows.append({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
                                  "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0})
-                    result.add_note(f"{cohort}: follow-up ends at {last:.2f} years, no estimate at {t:g} years", warn=False)
+                    result.add_note("pathway_beyond_follow_up", cohort=cohort, follow_up=float(last), time=float(t),
+                                    warn=False)
                     continue
                 j = np.searchsorted(aj["time"], t, side="right") - 1
                 value, err = (aj["cif"][k][j], aj["std_err"][k][j]) if j >= 0 else (0.0, 0.0)
@@ -179,10 +178,7 @@ def time_to_specialist(
     result.counts = pd.DataFrame(count_rows)
     result.curves = pd.concat(curves, ignore_index=True) if curves else None
     result.episodes = outcomes.reset_index(drop=True)
-    result.add_note(
-        "the share approved within the normed 5 years is the cumulative incidence at 5 years: ALIS still in training "
-        "at the as-of date are censored, so the raw count 'approved_within_5_years' understates it while follow-up "
-        "is shorter than 5 years; approvals recorded after an ALIS left the post are not seen", warn=False)
+    result.add_note("pathway_within_5_years", years=NORMED_TRAINING_YEARS, warn=False)
     return result
 
 
@@ -274,13 +270,11 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
                              "length_years_median": part["length_years"].median() if len(part) else np.nan,
                              **counts, "returned_share": counts["returned"] / known if known else np.nan})
         if not known:
-            message = f"{cohort}: no completed hospital year with a known outcome; the return share is not estimable"
-            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            warnings.warn(str(Note("pathway_no_hospital_year", cohort=cohort)), NotEstimableWarning, stacklevel=2)
             summary_rows[-1]["returned_share"] = np.nan
     result = HospitalYearResult(params={"return_window_months": return_window_months},
                                 summary=pd.DataFrame(summary_rows), episodes=per_year)
-    result.add_note(f"'returned' = still in post {return_window_months} months after the hospital year ended; the "
-                    "hospital year itself is not an exit (the ALIS is away, not gone)", warn=False)
+    result.add_note("pathway_returned", months=return_window_months, warn=False)
     return result
 
 
@@ -496,9 +490,8 @@ def supervision_fidelity(
                                        "min_cell": min_cell})
     per_month_promise = promised_hours_per_month * promised_months_per_year / 12
     if supervision.empty:
-        message = "no supervision table (supervision.csv/.xlsx) in the dataset: fidelity not estimable"
-        result.add_note(message, warn=False)
-        warnings.warn(message, NotEstimableWarning, stacklevel=2)
+        note = result.add_note("pathway_no_supervision", warn=False)
+        warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
         return result
     months = pd.date_range(supervision["month"].min(), supervision["month"].max(), freq="MS")
     result.params["window"] = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
@@ -526,8 +519,7 @@ def supervision_fidelity(
     per_episode["fidelity"] = per_episode["delivered_hours"] / per_episode["promised_hours"]
     no_data = int((~episodes["person_id"].isin(people)).sum())
     if no_data:
-        result.add_note(f"{no_data} episode(s) of people absent from the supervision table are left out (no data)",
-                        warn=False)
+        result.add_note("pathway_supervision_absent", n=no_data, warn=False)
     result.per_episode = per_episode
     derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
     for by, name in (("cohort", "by_cohort"), ("unit", "by_unit")):
@@ -543,8 +535,7 @@ def supervision_fidelity(
         setattr(result, name, published.table)
         result.suppression_log.extend(published.log)
     if result.suppression_log:
-        result.add_note(f"groups with fewer than {min_cell} episodes are suppressed with every number derived from "
-                        "them", warn=False)
+        result.add_note("pathway_small_groups", minimum=min_cell, warn=False)
     return result
 
 
@@ -557,10 +548,7 @@ def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str 
     """Step curves of the cumulative incidence of approval per cohort; returns ``ax``."""
     from . import figures
 
-    texts = {"nb": ("Kumulativ andel godkjent spesialist", "År siden oppstart"),
-             "en": ("Cumulative proportion approved specialist", "Years since start")}
-    if language not in texts:
-        raise AlisError(f"figure language must be one of {', '.join(texts)}, got {language!r}")
+    texts = figures.figure_labels(language, "figure.pathway")
     with figures.house_style():
         ax = figures.new_axes(ax)
         curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
@@ -569,8 +557,8 @@ def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str 
                     color=figures.colour(cohort), label=figures.label(cohort, language))
         ax.axvline(NORMED_TRAINING_YEARS, color="grey", linestyle=":", linewidth=1)
         ax.set_ylim(0, 1)
-        ax.set_ylabel(texts[language][0])
-        ax.set_xlabel(texts[language][1])
+        ax.set_ylabel(texts["approved"])
+        ax.set_xlabel(texts["years"])
         figures.decimal_axes(ax, language)
         if len(curves):
             ax.legend()

@@ -319,14 +319,11 @@ def simulate_power(
                          "mean_events": float(sim["events"].mean()), "expected_events": analytic_events,
                          "schoenfeld_power": analytic})
             if missing.any():
-                result.add_note(f"HR {hr:g}, {test}: {int(missing.sum())} of {simulations} simulated cohorts not "
-                                "estimable (no exits, or all exits in one cohort so the Cox estimate runs off to "
-                                "infinity); counted as no rejection", warn=False)
+                result.add_note("power_not_estimable", hr=float(hr), test=test, failed=int(missing.sum()),
+                                simulations=simulations, warn=False)
     result.params["seconds"] = round(time.perf_counter() - started, 3)
     result.power = pd.DataFrame(rows)
-    result.add_note(f"time to exit: Weibull (shape {shape:g}) with median {baseline_median:g} years in the fastlønn "
-                    "cohort, proportional hazards; real exits also depend on municipality size and centrality, "
-                    "which this design ignores", warn=False)
+    result.add_note("power_design", shape=float(shape), median=float(baseline_median), warn=False)
     return result
 
 
@@ -413,8 +410,8 @@ def minimal_detectable_hazard_ratio(
             grid = np.linspace(0.0, top, MDE_GRID_POINTS + 1)[1:-1]
             reached = [g for g in grid if run(g).at(float(np.exp(sign * g)), test) >= power]
             if not reached:
-                result.add_note(f"{test}: {power:.0%} power is not reached for hazard ratios up to "
-                                f"{np.exp(sign * top):.3g}", warn=False)
+                result.add_note("power_not_reached", test=test, power=float(power), hr=float(np.exp(sign * top)),
+                                warn=False)
                 warnings.warn(f"{test}: minimal detectable hazard ratio not found", NotEstimableWarning,
                               stacklevel=2)
                 rows.append({"test": test, "hazard_ratio": np.nan, "power_at_hazard_ratio": np.nan,
@@ -437,8 +434,8 @@ def minimal_detectable_hazard_ratio(
     effects = pd.DataFrame(rows)
     effects["schoenfeld_hazard_ratio"] = analytic
     result.effects = effects
-    result.add_note(f"simulations per step: {first.params['simulations']}; the hazard ratio is found to within "
-                    f"a factor {np.exp(tolerance):.3f} but is itself uncertain by Monte-Carlo error", warn=False)
+    result.add_note("power_precision", simulations=int(first.params["simulations"]), factor=float(np.exp(tolerance)),
+                    warn=False)
     return result
 
 
@@ -485,8 +482,8 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
                      decrease: DetectableEffectResult | None = None, min_cell: int | None = None) -> str:
     """The sentence the report's limitations section quotes about the minimal detectable effect.
 
-    The wording lives in :mod:`alis_research.report.text` (keys ``lim_mde``,
-    ``lim_mde_down``, ``lim_mde_none``), the one home of report texts.
+    The wording lives in the message catalogue (``report.lim_mde``, ``report.lim_mde_down``,
+    ``report.lim_mde_none`` in ``alis_research/messages/*.toml``), the one home of published text.
 
     Parameters
     ----------
@@ -499,7 +496,10 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
         Cohort sizes below it are shown as ``<min_cell`` (a published report).
     """
     from .disclosure import format_count
-    from .report.text import T, fmt_number, fmt_percent
+    from .messages import fmt_number, fmt_percent, message
+
+    def T(key, language, **values):
+        return message(f"report.{key}", language, **values)
 
     row = effect.effects.set_index("test").loc["log-rank"]
     p = effect.params
@@ -518,7 +518,7 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
         if np.isfinite(lower):
             down = T("lim_mde_down", language, hr=fmt_number(lower, 2, language))
     schoenfeld = row["schoenfeld_hazard_ratio"]
-    return T("lim_mde", language, end=str(p["follow_up_end"]), alpha=fmt_percent(p["alpha"], language),
+    return T("lim_mde", language, end=p["follow_up_end"], alpha=fmt_percent(p["alpha"], language),
              hr=fmt_number(hr, 2, language), down=down, b=fmt_number(p["simulations"], 0, language),
              median=fmt_number(p["baseline_median"], 1, language),
              hr_s=fmt_number(schoenfeld, 2, language) if np.isfinite(schoenfeld) else "–", **common)

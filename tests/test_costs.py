@@ -170,7 +170,7 @@ def test_not_estimable_paths():
         result = costs.cost_per_retained_year(episodes, method="parametric", bootstrap=0)
     assert result.estimates["cost_per_retained_year"].isna().all()
     only_f = episodes[episodes["cohort"] == "fastlønn"]
-    with pytest.warns(NotEstimableWarning, match="næring: not estimable \\(no episodes\\)"):
+    with pytest.warns(NotEstimableWarning, match=r"self-employed \(næring\): not estimable \(no episodes\)"):
         result = costs.cost_per_retained_year(only_f, bootstrap=0)
     assert result.estimates.set_index("cohort").loc["fastlønn", "retained_years"] > 0
     for kwargs, message in (({"horizon": 7}, "horizon must be"), ({"horizon": 0}, "horizon must be"),
@@ -237,5 +237,28 @@ def test_cost_figure_on_the_demo():
     fig, ax = plt.subplots()
     costs.plot_cost_per_retained_year(result, ax=ax, language="en")
     assert len(ax.patches) == 2  # one bar per cohort
-    assert ax.get_ylabel() == "Cost per retained GP-year (NOK, 2019)"
+    assert ax.get_ylabel() == "Cost per retained GP-year (NOK, 2019 prices)"
     plt.close(fig)
+
+
+def test_assumption_sensitivity_by_hand():
+    # The hand-computed cohorts of test_cost_per_retained_year_by_hand: fastlønn 711,500 a year in
+    # post (RMST 3.5), næring 500,000 once + 450,625 a year (RMST 3.125).
+    episodes = _episodes([1, 3, 6, 6], [1, 1, 0, 0], [0.5, 2, 6, 6], [1, 1, 0, 0])
+    table = costs.assumption_sensitivity(episodes, patients=800, horizon=5).set_index(["assumption", "setting"])
+    naering_base = (500_000 + 450_625 * 3.125) / 3.125
+    assert table.loc[("base", "base"), "fastlønn"] == pytest.approx(711_500)
+    assert table.loc[("base", "base"), "næring"] == pytest.approx(naering_base)
+    # salary is paid only under fastlønn, every year in post: ±25 % of 1,150,000 moves it by 287,500
+    assert table.loc[("salary", "high"), "fastlønn"] == pytest.approx(711_500 + 287_500)
+    assert table.loc[("salary", "low"), "næring"] == pytest.approx(naering_base)
+    assert table.loc[("salary", "low"), "value"] == pytest.approx(862_500)
+    # practice income the municipality collects under fastlønn: 900 × 800 × 25 % = 180,000 a year
+    assert table.loc[("fee_income_per_patient", "low"), "fastlønn"] == pytest.approx(711_500 + 180_000)
+    # the programme grant (200,000 a year to both models) moves both and leaves the difference
+    assert table.loc[("programme_grant", "none"), "næring"] == pytest.approx(naering_base + 200_000)
+    assert table.loc[("programme_grant", "none"), "difference"] == pytest.approx(naering_base - 711_500)
+    assert table.loc[("salary", "low"), "difference"] == pytest.approx(naering_base - (711_500 - 287_500))
+    assert list(table.index[:1]) == [("base", "base")] and len(table) == 1 + 6 * 2 + 1
+    with pytest.raises(AlisError, match="unknown cost assumption"):
+        costs.assumption_sensitivity(episodes, fields=("rent",))

@@ -231,8 +231,8 @@ def test_demo_pdf_text(demo_report):
     assert " år" in text
     assert re.search(r"\d,\d\d", text), "no decimal comma in the Norwegian report"
     assert not re.search(r"\b0\.\d\d\b", text), "a decimal point in the Norwegian report"
-    for heading in ("Innhold", "Sammendrag", "Metode", "Bli-tid", "Turnover", "Avtalevarighet", "Begrensninger",
-                    "Vedlegg"):
+    for heading in ("Innhold", "Sammendrag", "Metode", "Hvor lenge legene blir", "Turnover", "Avtalevarighet",
+                    "Forbehold og begrensninger", "Vedlegg"):
         assert heading in text
     assert "Side 2" in text or "Side 2 /" in text.replace("\u2009", " ")
     assert "import " not in text and "report." not in text, "code shown in the PDF"
@@ -378,7 +378,7 @@ def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dat
     assert facts["cohort_description"]["small_municipality_share"] == pytest.approx({"fastlønn": 18 / 31,
                                                                                     "næring": 3 / 23})
     items = summary_section(prepared, facts, language="nb", min_cell=3).blocks[-1]["items"]
-    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5000 innbyggere; " \
+    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5\u202f000 innbyggere; " \
            "les derfor de justerte anslagene." in items
 
 
@@ -455,7 +455,7 @@ def test_demo_pdf_has_costs_pathway_and_the_minimal_detectable_effect(demo_repor
     # the limitations quote power.py's minimal detectable hazard ratio for the data's design
     up, down = detectable_effect(load_for_report(demo_dataset, as_of=AS_OF))
     hr = up.effects.set_index("test").loc["log-rank", "hazard_ratio"]
-    limitations = text[text.rindex("Begrensninger"):]
+    limitations = text[text.rindex("Forbehold og begrensninger"):]
     assert f"hasardratioen er minst {hr:.2f}".replace(".", ",") in _plain(limitations).replace("\n", " ")
     content = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
     assert content["facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
@@ -480,3 +480,24 @@ def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
     assert "<5" in [c for row in hospital["rows"] for c in row]  # the one hospital year is suppressed
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text
+
+
+def test_bokmal_report_text_has_no_english_abbreviations_or_iso_dates(demo_report):
+    """Issue 13: the running text of the bokmål demo report (paragraphs, lists, captions, table notes, column
+    headings) has no English abbreviation without its Norwegian form and writes dates as Norwegians do."""
+    from alis_research.report.content import read_content
+
+    from test_messages import ENGLISH_ABBREVIATIONS
+
+    content = read_content(demo_report.path)
+    parts = []
+    for section in content["sections"]:
+        for block in section["blocks"]:
+            parts += [block.get("text") or "", *block.get("items", []), block.get("caption") or "",
+                      *block.get("notes", []), *block.get("columns", [])]
+    text = "\n".join(parts)
+    assert "31. desember 2024" in text
+    abbreviation = re.compile(r"(?<![\w-])(" + "|".join(ENGLISH_ABBREVIATIONS) + r")(?![\w-])")
+    assert abbreviation.findall(text) == []
+    assert re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text) == []
+    assert "Følgeevaluering" in (demo_report.path / "report.html").read_text(encoding="utf-8")

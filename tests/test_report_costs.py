@@ -98,9 +98,9 @@ def test_cost_per_retained_year_checked_by_hand(demo, demo_costs):
     assert facts["fastlønn"]["estimate"] == pytest.approx(711_500)
     assert facts["næring"]["ci_lower"] < expected_naering < facts["næring"]["ci_upper"]
     rows = {r["Kohort"]: r for r in _rows(demo_costs, "cost_retained")}
-    shown = rows["næring"]["Per beholdt legeår, 1000 kr (95 % KI)"]
+    shown = rows["næring"]["Per beholdt legeår, 1\u202f000 kr (95 % KI)"]
     assert shown.startswith(nb(round(expected_naering / 1000)) + " (")
-    assert rows["fastlønn"]["Per beholdt legeår, 1000 kr (95 % KI)"] == "712"  # no interval: no data in it
+    assert rows["fastlønn"]["Per beholdt legeår, 1\u202f000 kr (95 % KI)"] == "712"  # no interval: no data in it
     assert rows["næring"]["År i stillingen av 5 (95 % KI)"].startswith(f"{tau['næring']:.2f}".replace(".", ","))
     assert any(b["type"] == "figure" for b in demo_costs.blocks)
 

@@ -21,7 +21,10 @@ _EXPORTS = {
     **dict.fromkeys(("appendix_section", "cohort_section", "contract_duration_section", "data_quality_section",
                      "limitations_section", "load_for_report", "methods_section", "report_meta",
                      "retention_section", "select_area", "summary_section", "turnover_section"), ".sections"),
+    **dict.fromkeys(("Publication", "publication_from_mapping"), ".publication"),
     **dict.fromkeys(("comparison_groups_section", "load_comparison"), ".sections_register"),
+    "robustness_section": ".sections_robustness",
+    "small_cohorts_section": ".sections_small_cohorts",
     **dict.fromkeys(("PathwayInputs", "costs_section", "design_from_data", "detectable_effect",
                      "load_pathway_inputs", "pathway_section"), ".sections_costs"),
 }
@@ -41,7 +44,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report", "cli_report",
+    "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report", "cli_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
@@ -52,6 +55,10 @@ __all__ = [
     # costs, pathway and precision (sections_costs)
     "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
     "pathway_section",
+    # robustness: IPW, E-value, pooled programmes (sections_robustness)
+    "robustness_section",
+    # exact tests, Firth Cox and competing exits for small cohorts (sections_small_cohorts)
+    "small_cohorts_section",
 ]
 
 
@@ -68,9 +75,18 @@ def collect_suppression(*sections: Section) -> list[dict]:
 def cli_report(args) -> int:
     """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out]``."""
     from .build import build_report
+    from .publication import publication_from_mapping
 
+    publication = publication_from_mapping({
+        key: value for key, value in (
+            ("institution", getattr(args, "institution", None)), ("authors", getattr(args, "authors", None)),
+            ("commissioner", getattr(args, "commissioner", None)), ("status", getattr(args, "status", None)),
+            ("version", getattr(args, "report_version", None)),
+        ) if value is not None
+    })
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
+                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None),
+                           publication=publication)
     for line in outcome.repairs:
         print(line)
     print(f"report written to {outcome.path}")

@@ -44,6 +44,7 @@ from .inputs import (  # noqa: F401  (report_inputs_key, report_name, notebook_p
     sha256_bytes,
 )
 from .publish import recover_interrupted, staged_output
+from .publication import Publication
 from .render import render_html, render_pdf, template_files
 from .sections import check_area
 from .text import check_language
@@ -389,7 +390,7 @@ def notebook_timings(executed: Path, started: float) -> dict[str, float]:
 # --------------------------------------------------------------------------- the report
 def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
                  out_dir=None, kernel_name: str | None = None, register=None,
-                 reuse_kernel: bool = False) -> ReportOutcome:
+                 publication: Publication | None = None, reuse_kernel: bool = False) -> ReportOutcome:
     """Validate, analyse and publish one report folder ``<out_dir>/<dataset>_<area>_<language>/``.
 
     Parameters
@@ -409,6 +410,9 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     register : path, optional
         GP-register extract for the comparison-groups section (``--register``); default
         ``<dataset>/register/`` when it exists, else the section is left out.
+    publication : Publication, optional
+        Institution, authors, commissioner, status and version for the title page and the
+        document metadata (default: a draft, version 0.1, nothing else stated).
     reuse_kernel : bool
         Run the notebook on this process's warm kernel (:func:`warm_kernel`), started
         on first use and kept for the next report (``regenerate`` workers do this);
@@ -444,7 +448,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     timings["prepare"] = time.perf_counter() - t0
 
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
-                                   register=register_dir)
+                                   register=register_dir, publication=publication)
     kernel = resolve_kernel(kernel_name)
     out_dir = Path(out_dir or config.REPORTS).absolute()
     final_dir = out_dir / report_name(dataset_dir, area, language)
@@ -468,16 +472,17 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         timings.update(split or {"notebook": run_time})
         timings["notebook_total"] = run_time
         t2 = time.perf_counter()
-        render_pdf(tmp)
+        render_pdf(tmp, publication)
         timings["pdf"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        render_html(tmp)
+        render_html(tmp, publication)
         timings["html"] = time.perf_counter() - t3
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "inputs_key": inputs_key,
             "parameters": report_parameters(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell),
+            "publication": (publication or Publication()).as_dict(),
             "package_version": __version__,
             "data_fingerprint": prepared.fingerprint,
             "synthetic": bool(prepared.synthetic),

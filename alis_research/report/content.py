@@ -50,6 +50,8 @@ SECTION_ORDER = (
     "retention",
     "turnover",
     "contract_duration",
+    "robustness",
+    "small_cohorts",
     "costs",
     "pathway",
     "comparison_groups",

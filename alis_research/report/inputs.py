@@ -106,7 +106,7 @@ def package_code_digest(root: Path | None = None) -> str:
 
 
 def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb",
-                      min_cell: int = config.DEFAULT_MIN_CELL, register=None) -> str:
+                      min_cell: int = config.DEFAULT_MIN_CELL, register=None, publication=None) -> str:
     """SHA-256 over everything a report depends on, computed without running anything.
 
     Covers the dataset folder's files (the data fingerprint), the parameters,
@@ -115,8 +115,13 @@ def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb"
     the report notebook's contents. Equal keys mean the report would come out
     the same, so ``regenerate`` can skip it. A register extract inside the
     dataset folder (``register/``) is part of the dataset's files; one given
-    elsewhere (``register``, ``--register``) is added under ``register``.
+    elsewhere (``register``, ``--register``) is added under ``register``. The
+    publication metadata (:class:`~alis_research.report.publication.Publication`:
+    institution, authors, status, version…) is part of the key: a new version is
+    a new report.
     """
+    from .publication import Publication  # light: dataclasses only
+
     dataset_dir = config.dataset_dir(dataset)
     if not Path(dataset_dir).is_dir():
         raise AlisError(f"dataset folder {dataset_dir} does not exist")
@@ -129,5 +134,6 @@ def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb"
         "package_code": package_code_digest(),
         "notebooks": {name: sha256_bytes(notebook_path(name).read_bytes()) for name in KEY_NOTEBOOKS},
         **({"register": dataset_files(Path(register))} if outside else {}),
+        **({"publication": publication.as_dict()} if publication is not None and publication != Publication() else {}),
     }
     return sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))

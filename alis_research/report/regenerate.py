@@ -58,6 +58,7 @@ from .publish import (  # noqa: F401  (STALE_TEMP_SECONDS, recover_interrupted: 
     try_lock,
     write_bytes_atomically,
 )
+from .publication import Publication
 
 #: Name of the report matrix file under ``config.REPORTS``.
 CONFIG_FILE_NAME = "reports.toml"
@@ -80,8 +81,8 @@ AREAS = ("all", *config.HEALTH_TRUST_AREAS)
 LANGUAGES = ("nb", "en")
 
 _DEFAULTS_KEYS = {"as_of", "min_cell", "out_dir"}
-_TOP_KEYS = {"defaults", "datasets", "areas", "languages"}
-_DATASET_KEYS = {"name", "path", "as_of", "min_cell"}
+_TOP_KEYS = {"defaults", "datasets", "areas", "languages", "publication"}
+_DATASET_KEYS = {"name", "path", "as_of", "min_cell", "publication"}
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -102,6 +103,12 @@ class ReportSpec:
     area: str
     language: str
     min_cell: int
+    publication: Publication = field(default_factory=Publication)
+
+    @property
+    def publication_options(self) -> dict:
+        """``publication=`` for the builder and the key, only when the matrix sets one."""
+        return {"publication": self.publication} if self.publication != Publication() else {}
 
     @property
     def name(self) -> str:
@@ -158,6 +165,21 @@ def _check_choices(value: Any, key: str, allowed: tuple[str, ...], problems: lis
         else:
             chosen.append(item)
     return tuple(chosen)
+
+
+def _check_publication(value: Any, where: str, base: Publication, problems: list[str]) -> Publication:
+    """A ``publication`` table (institution, authors, commissioner, status, version) over ``base``."""
+    if value is None:
+        return base
+    if not isinstance(value, dict):
+        problems.append(f"{where.strip()} = {_describe(value)}: expected a table of institution, authors, "
+                        "commissioner, status, version")
+        return base
+    try:
+        return base.merged({key: value[key] for key in value})
+    except AlisError as exc:
+        problems.append(f"{where}{exc}".replace("publication metadata: ", ""))
+        return base
 
 
 def _unknown_keys(table: dict, allowed: set[str], where: str, problems: list[str]) -> None:
@@ -222,6 +244,7 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
         else:
             problems.append(f"[defaults] out_dir = {_describe(defaults['out_dir'])}: expected a folder path as text")
 
+    shared_publication = _check_publication(document.get("publication"), "[publication] ", Publication(), problems)
     areas = _check_choices(document.get("areas"), "areas", AREAS, problems)
     languages = _check_choices(document.get("languages"), "languages", LANGUAGES, problems)
 
@@ -231,7 +254,7 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
             f"datasets = {_describe(datasets)}: expected at least one [[datasets]] table with name and path"
         )
         datasets = []
-    resolved: list[tuple[str, Path, str | None, int | None]] = []
+    resolved: list[tuple[str, Path, str | None, int | None, Publication]] = []
     seen_names: set[str] = set()
     for position, entry in enumerate(datasets, start=1):
         where = f"[[datasets]] #{position}"
@@ -269,15 +292,17 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
             if "min_cell" in entry
             else default_min_cell
         )
+        publication = _check_publication(entry.get("publication"), f"{where} publication.", shared_publication,
+                                         problems)
         if dataset_path is not None:
-            resolved.append((name, dataset_path, as_of, min_cell))
+            resolved.append((name, dataset_path, as_of, min_cell, publication))
 
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise AlisError(f"{path}: {len(problems)} problem(s) in the report matrix:\n{listing}")
     reports = tuple(
-        ReportSpec(name, dataset_path, as_of, area, language, min_cell)
-        for name, dataset_path, as_of, min_cell in resolved
+        ReportSpec(name, dataset_path, as_of, area, language, min_cell, publication)
+        for name, dataset_path, as_of, min_cell, publication in resolved
         for area in areas
         for language in languages
     )
@@ -423,6 +448,7 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
             language=spec.language,
             min_cell=spec.min_cell,
             out_dir=str(out_dir),
+            **spec.publication_options,
         )
     except _Terminated:
         # concurrent.futures would send the exception back and keep the worker
@@ -689,7 +715,7 @@ def _check_one(spec: ReportSpec, out_dir: Path, key_fn: Callable, force: bool) -
     started = time.perf_counter()
     try:
         key = key_fn(str(spec.dataset_path), as_of=spec.as_of, area=spec.area, language=spec.language,
-                     min_cell=spec.min_cell)
+                     min_cell=spec.min_cell, **spec.publication_options)
     except Exception as exc:  # e.g. the data folder vanished: that report fails, the others go on
         return ReportStatus(spec, "failed", seconds=time.perf_counter() - started,
                             message=str(exc) if isinstance(exc, AlisError) else f"{type(exc).__name__}: {exc}")

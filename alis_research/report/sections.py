@@ -112,6 +112,8 @@ def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, m
         "package_version": __version__,
         "dataset": Path(str(dataset)).name,
         "made": made or _dt.date.today().isoformat(),
+        # the follow-up period's start as a year: the earliest start date is one person's date
+        "follow_up_from": int(prepared.episodes["start_year"].min()) if len(prepared.episodes) else None,
     }
 
 
@@ -152,11 +154,11 @@ def _notes(section: Section, result, language: str, min_cell: int) -> None:
     """Publish an analysis's caveat notes, with small counts in them masked."""
     if result is None or not getattr(result, "notes", None):
         return
-    # translated, with only counts of people/episodes/events masked (report/notes.py)
-    notes, all_known = note_text.publish_notes(result.notes, language, min_cell)
+    # in the report's language, with only counts of people/episodes/events masked (report/notes.py)
+    notes = note_text.publish_notes(result.notes, language, min_cell)
     if len(notes) > MAX_NOTES:
         notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
-    section.paragraph(T("analysis_notes" if all_known else "analysis_notes_untranslated", language))
+    section.paragraph(T("analysis_notes", language))
     section.items(notes)
 
 
