@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import io
+from .identity import NATIONAL_ID_MASK, cells_with_national_id, contains_national_id, is_national_id, mask_national_ids
 from .config import DEFAULT_PROGRAMME, END_REASONS, EVENT_TYPES, dataset_dir as _resolve_dataset_dir
 from .errors import AlisError, DataValidationError
 
@@ -98,8 +99,13 @@ _BOOLEAN_WORDS = {"ja": True, "j": True, "yes": True, "y": True, "true": True, "
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_ID_WEIGHTS_1 = np.array([3, 7, 6, 1, 8, 9, 4, 5, 2])
-_ID_WEIGHTS_2 = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
+
+#: Problems listed per file, column and kind of problem; the rest are counted in one more problem.
+MAX_PROBLEMS_PER_KIND = 20
+#: Problems listed in all (a hostile file could otherwise make millions of kinds x rows).
+MAX_PROBLEMS_LISTED = 1000
+#: Longest value echoed in a problem; a longer one is cut, with its length said.
+MAX_VALUE_ECHO = 200
 
 
 # --------------------------------------------------------------------------- problems and results
@@ -116,11 +122,26 @@ class Problem:
     column: str | None
     value: str | None
     message: str
+    #: For a line that stands for problems not listed: how many it stands for (0 for an ordinary problem).
+    more: int = 0
+
+    def __post_init__(self) -> None:
+        # identity numbers are never echoed, whatever check found the value; huge cells are cut short
+        value = self.value
+        if isinstance(value, str) and len(value) > MAX_VALUE_ECHO:
+            value = f"{value[:MAX_VALUE_ECHO]}… ({len(value):,} characters)"
+        object.__setattr__(self, "value", mask_national_ids(value))
+        object.__setattr__(self, "message", mask_national_ids(self.message))
+        object.__setattr__(self, "column", mask_national_ids(self.column))
 
     def to_dict(self) -> dict:
-        """The problem as a JSON-ready dict with keys file, row, column, value, message."""
-        return {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
-                "message": self.message}
+        """The problem as a JSON-ready dict with keys file, row, column, value, message (and ``more``
+        for a line standing for problems not listed)."""
+        result = {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
+                  "message": self.message}
+        if self.more:
+            result["more"] = self.more
+        return result
 
     def __str__(self) -> str:
         where = self.file
@@ -216,37 +237,29 @@ def is_norwegian_national_id(text) -> bool:
     """Whether ``text`` is 11 digits whose two mod-11 check digits are valid.
 
     This covers the fødselsnummer, the D-number (day + 40) and the H-number
-    (month + 40), since all share the check-digit rule. The date part is
-    deliberately not checked: refusing every checksum-valid number errs on the
-    side of privacy.
+    (month + 40), since all share the check-digit rule, written plain or with a
+    hyphen or space after the date part. The date part is deliberately not
+    checked: refusing every checksum-valid number errs on the side of privacy.
+    See :mod:`alis_research.identity`.
     """
-    digits = re.sub(r"\s", "", str(text)) if text is not None else ""
-    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
-        return False
-    return bool(national_id_mask(pd.Series([digits])).iloc[0])
+    return is_national_id(text)
 
 
 def national_id_mask(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`is_norwegian_national_id` over a Series of strings."""
-    compact = values.astype(str).str.replace(r"\s", "", regex=True)
-    candidate = compact.str.fullmatch(r"[0-9]{11}")
-    result = pd.Series(False, index=values.index)
-    if not candidate.any():
-        return result
-    digits = np.array([list(map(int, s)) for s in compact[candidate]], dtype=np.int64)
-    check1 = 11 - (digits[:, :9] @ _ID_WEIGHTS_1) % 11
-    check1 = np.where(check1 == 11, 0, check1)
-    check2 = 11 - (np.column_stack([digits[:, :9], check1]) @ _ID_WEIGHTS_2) % 11
-    check2 = np.where(check2 == 11, 0, check2)
-    valid = (check1 != 10) & (check2 != 10) & (check1 == digits[:, 9]) & (check2 == digits[:, 10])
-    result[candidate] = valid
-    return result
+    """Vectorised :func:`is_norwegian_national_id` over a Series of strings (whole cells, once per distinct value)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    hits = np.array([is_national_id(u) for u in uniques], dtype=bool)
+    mask = np.zeros(len(values), dtype=bool)
+    known = codes >= 0
+    if hits.any():
+        mask[known] = hits[codes[known]]
+    return pd.Series(mask, index=values.index)
 
 
 def mask_national_id(text: str) -> str:
-    """Show only the first six digits of an identity number: ``'010190*****'``."""
-    digits = re.sub(r"\s", "", str(text))
-    return digits[:6] + "*" * (len(digits) - 6)
+    """An identity number as shown anywhere: :data:`~alis_research.identity.NATIONAL_ID_MASK`
+    (nothing of the number kept); identity numbers inside longer text are masked alike."""
+    return NATIONAL_ID_MASK if is_national_id(text) else mask_national_ids(str(text))
 
 
 # --------------------------------------------------------------------------- checking one table
@@ -258,21 +271,77 @@ class _Table:
         self.file = file
         self.problems = problems
         self.id_rows = pd.Series(False, index=frame.index)  # rows whose person_id is an identity number
+        # per column, the cells holding an identity number: reported once, and by no other check
+        self.id_cells: dict[str, np.ndarray] = {}
+        self._id_cell_set: set[tuple[int, str]] = set()
+        self.hidden: dict[tuple[str | None, str], int] = {}  # problems beyond the cap, per (column, kind)
+        self._shown: dict[tuple[str | None, str], int] = {}
         self._people: dict | None = None
         self._id_row_set: set = set()
 
     def has(self, column: str) -> bool:
         return column in self.cells.columns
 
-    def add(self, row, column, value, message) -> None:
+    def add(self, row, column, value, message, *, kind: str | None = None) -> None:
+        """Add a problem; with ``kind``, only the first :data:`MAX_PROBLEMS_PER_KIND` of that
+        column and kind are kept and the rest counted (see :meth:`finish`)."""
+        if row is not None and (int(row), column) in self._id_cell_set:
+            return  # the cell holds an identity number: that is its one problem
+        if kind is not None:
+            key = (column, kind)
+            if self._shown.get(key, 0) >= MAX_PROBLEMS_PER_KIND:
+                self.hidden[key] = self.hidden.get(key, 0) + 1
+                return
+            self._shown[key] = self._shown.get(key, 0) + 1
         self.problems.append(Problem(self.file, None if row is None else int(row), column,
                                      None if value is None else str(value), message))
 
     def flag(self, mask: pd.Series, column: str, message, *, value_from: str | None = None) -> None:
-        """Add one problem per row where ``mask`` holds; ``message`` may be a function of the value."""
+        """Add one problem per row where ``mask`` holds; ``message`` may be a function of the value.
+
+        At most :data:`MAX_PROBLEMS_PER_KIND` rows are listed (the first ones); the
+        rest are counted in one more problem. Cells holding an identity number
+        are left out (they have their own problem).
+        """
+        selected = mask.fillna(False).to_numpy(dtype=bool)
+        if column in self.id_cells:
+            selected = selected & ~self.id_cells[column]
+        if not selected.any():
+            return
         source = self.cells[value_from or column]
-        for row, value in source[mask.fillna(False).astype(bool)].items():
+        positions = np.flatnonzero(selected)
+        for row, value in source.iloc[positions[:MAX_PROBLEMS_PER_KIND]].items():
             self.add(row, column, value, message(value) if callable(message) else message)
+        hidden = len(positions) - MAX_PROBLEMS_PER_KIND
+        if hidden > 0:
+            first = source.iloc[positions[0]]
+            text = message(first) if callable(message) else message
+            self.problems.append(Problem(
+                self.file, None, column, None,
+                f"… and {hidden:,} more row(s) with the same problem ({text}); {len(positions):,} row(s) in all, "
+                f"the first {MAX_PROBLEMS_PER_KIND} listed above", more=hidden))
+
+    def add_capped(self, rows, column, kind: str, describe) -> None:
+        """Problems for ``rows`` (first ones first), ``describe(row)`` giving ``(value, message)``;
+        only the listed ones are described, the rest are counted."""
+        rows = list(rows)
+        for row in rows[:MAX_PROBLEMS_PER_KIND]:
+            value, message = describe(row)
+            self.add(row, column, value, message, kind=kind)
+        if len(rows) > MAX_PROBLEMS_PER_KIND:
+            key = (column, kind)
+            self._shown.setdefault(key, 0)
+            self.hidden[key] = self.hidden.get(key, 0) + len(rows) - MAX_PROBLEMS_PER_KIND
+
+    def finish(self) -> None:
+        """One problem per capped kind, counting the problems not listed."""
+        for (column, kind), hidden in self.hidden.items():
+            shown = self._shown[(column, kind)]
+            self.problems.append(Problem(
+                self.file, None, column, None,
+                f"… and {hidden:,} more {kind}; {hidden + shown:,} in all, the first {shown} listed above",
+                more=hidden))
+        self.hidden.clear()
 
     def person_label(self, row) -> str:
         """The person_id of a row for use in a message, masked if it is an identity number."""
@@ -329,12 +398,28 @@ NATIONAL_ID_PROBLEM = ("looks like a Norwegian national identity number (fødsel
                        "--key-env VAR` first")
 
 
-def _check_person_ids(table: _Table) -> None:
-    if not table.has("person_id"):
-        return
-    table.id_rows = national_id_mask(table.cells["person_id"])
-    for row in table.id_rows[table.id_rows].index:
-        table.add(row, "person_id", mask_national_id(table.cells.at[row, "person_id"]), NATIONAL_ID_PROBLEM)
+#: Why any other cell holding an identity number is refused (free text such as a note included).
+NATIONAL_ID_IN_CELL_PROBLEM = (
+    "holds a Norwegian national identity number (fødselsnummer/D-number, shown masked); identity numbers "
+    "must never enter the analysis data: delete it from the cell, or run `alis-research pseudonymise IN OUT "
+    "--key-env VAR`, which replaces it by its pseudonym")
+
+
+def _check_identity_numbers(table: _Table) -> None:
+    """Refuse an identity number in any cell of any column (known or not), written plain or with a
+    separator after the date part, alone or inside text; the value is shown masked."""
+    for column in table.cells.columns:
+        hits = cells_with_national_id(table.cells[column].to_numpy(dtype=object))
+        if not hits.any():
+            continue
+        message = NATIONAL_ID_PROBLEM if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM
+        # through flag, so the listing is capped like every other kind of problem
+        table.flag(pd.Series(hits, index=table.cells.index), column, message)
+        table.id_cells[column] = hits
+        rows = table.cells.index.to_numpy()[hits]
+        table._id_cell_set.update((int(row), column) for row in rows)
+        if column == "person_id":
+            table.id_rows = pd.Series(hits, index=table.cells.index)
 
 
 def _parse_dates(table: _Table, column: str) -> pd.Series:
@@ -383,8 +468,8 @@ def _check_duplicates(table: _Table) -> pd.Series:
     if duplicated.any():
         group = cells.groupby(list(cells.columns), sort=False, dropna=False).ngroup()
         first_row = pd.Series(cells.index, index=cells.index).groupby(group).transform("min")
-        for row in duplicated[duplicated].index:
-            table.add(row, None, None, f"exact duplicate of row {first_row[row]}; delete one of them")
+        table.add_capped(duplicated[duplicated].index, None, "exact duplicate row(s)",
+                         lambda row: (None, f"exact duplicate of row {first_row[row]}; delete one of them"))
     return duplicated
 
 
@@ -408,8 +493,9 @@ def _resolve_municipalities(table: _Table) -> tuple[pd.Series, pd.Series]:
             errors[text] = str(exc)
             continue
         codes[text], names[text] = match.code_2024, match.name
-    for row, text in raw[raw.isin(list(errors))].items():
-        table.add(row, "municipality", text, errors[text])
+    unknown = raw[raw.isin(list(errors))]
+    table.add_capped(unknown.index, "municipality", "municipalities not recognised",
+                     lambda row: (unknown[row], errors[unknown[row]]))
     code = raw.map(codes).astype(object)
     name = raw.map(names).astype(object)
     return code.where(code.notna(), pd.NA), name.where(name.notna(), pd.NA)
@@ -419,8 +505,8 @@ def _resolve_municipalities(table: _Table) -> tuple[pd.Series, pd.Series]:
 def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.Series]:
     """Check the episodes table; return the parsed frame and a mask of rows fit for cross-row checks."""
     _check_columns(table, EPISODE_REQUIRED_COLUMNS, EPISODE_OPTIONAL_COLUMNS)
+    _check_identity_numbers(table)
     _check_nonempty(table, EPISODE_NONEMPTY)
-    _check_person_ids(table)
     cells = table.cells
     index = cells.index
     code, name = _resolve_municipalities(table)
@@ -484,6 +570,7 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
     if table.has("end_date"):
         usable &= (cells["end_date"] == "") | end.notna()
     _check_overlaps(table, parsed[usable])
+    table.finish()
     return parsed, usable
 
 
@@ -513,7 +600,8 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
             earlier_row = next(source for other_end, source in seen if other_end > start)
             table.add(row, "start_date", table.cells.at[row, "start_date"],
                       f"episode of person {table.person_label(row)} overlaps the episode in row {earlier_row} "
-                      "(expected one position at a time: a start_date on or after the earlier end_date)")
+                      "(expected one position at a time: a start_date on or after the earlier end_date)",
+                      kind="overlapping episode(s)")
         seen.append((end, row))
 
 
@@ -521,8 +609,8 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
 def _check_events(table: _Table, episodes: pd.DataFrame | None, episodes_usable: pd.Series | None) -> pd.DataFrame:
     """Check the events table against itself and (when readable) the episodes."""
     _check_columns(table, EVENT_REQUIRED_COLUMNS, EVENT_OPTIONAL_COLUMNS)
+    _check_identity_numbers(table)
     _check_nonempty(table, EVENT_NONEMPTY)
-    _check_person_ids(table)
     cells = table.cells
     index = cells.index
     date = _parse_dates(table, "date")
@@ -555,6 +643,7 @@ def _check_events(table: _Table, episodes: pd.DataFrame | None, episodes_usable:
     usable_pairs = (person != "") & date.notna() & ~duplicated & parsed["event"].notna()
     _check_pairs(table, parsed[usable_pairs], "hospital_year_start", "hospital_year_end")
     _check_pairs(table, parsed[usable_pairs], "leave_start", "leave_end")
+    table.finish()
     return parsed
 
 
@@ -567,9 +656,9 @@ def _check_events_against_episodes(table: _Table, events: pd.DataFrame, episodes
     so one typing error in episodes does not cascade into events problems.
     """
     unknown = ~events["person_id"].isin(set(episodes["person_id"]))
-    for row in unknown[unknown].index:
-        table.add(row, "person_id", table.person_label(row),
-                  "person not found in the episodes table (expected the person_id of an episode)")
+    table.add_capped(unknown[unknown].index, "person_id", "event(s) of people not in the episodes table",
+                     lambda row: (table.person_label(row),
+                                  "person not found in the episodes table (expected the person_id of an episode)"))
     unsure = set(episodes.loc[~episodes_usable, "person_id"])
     events = events[~unknown & ~events["person_id"].isin(unsure)]
     episodes = episodes[episodes_usable]
@@ -581,10 +670,10 @@ def _check_events_against_episodes(table: _Table, events: pd.DataFrame, episodes
     inside = (pairs["date"] >= pairs["start_date"]) & (pairs["end_date"].isna() | (pairs["date"] <= pairs["end_date"]))
     within = pairs[inside].drop_duplicates("source_row", keep="first").set_index("source_row")
     outside = ~events["source_row"].isin(within.index)
-    for row in outside[outside].index:
-        table.add(row, "date", table.cells.at[row, "date"],
-                  f"date outside every episode of person {table.person_label(row)} "
-                  "(expected a date between an episode's start_date and end_date)")
+    table.add_capped(outside[outside].index, "date", "event(s) outside every episode",
+                     lambda row: (table.cells.at[row, "date"],
+                                  f"date outside every episode of person {table.person_label(row)} "
+                                  "(expected a date between an episode's start_date and end_date)"))
     _check_switches(table, events[~outside], within)
 
 
@@ -603,7 +692,7 @@ def _check_switches(table: _Table, events: pd.DataFrame, within: pd.DataFrame) -
             table.add(row, "date", table.cells.at[row, "date"],
                       f"contract_switch on the first day of the episode in row {episode_row} of the episodes "
                       "table (expected a date after its start_date; put the contract type at start in "
-                      "episodes.contract_type instead)")
+                      "episodes.contract_type instead)", kind="switch(es) on an episode's first day")
             continue
         type_now = current.get(episode_row, contract_type)
         if pd.isna(type_now):
@@ -611,7 +700,8 @@ def _check_switches(table: _Table, events: pd.DataFrame, within: pd.DataFrame) -
         if new_type == type_now:
             table.add(row, "new_contract_type", table.cells.at[row, "new_contract_type"],
                       f"switch to {type_now}, which is already the current contract type "
-                      f"(episode in row {episode_row} of the episodes table); expected the other type")
+                      f"(episode in row {episode_row} of the episodes table); expected the other type",
+                      kind="switch(es) to the current contract type")
         current[episode_row] = new_type
 
 
@@ -633,7 +723,7 @@ def _check_pairs(table: _Table, events: pd.DataFrame, start_event: str, end_even
             if pid in open_start:
                 table.add(row, "event", start_event,
                           f"{start_event} while the one in row {open_start[pid][0]} has no {end_event} yet "
-                          f"(expected a {end_event} in between)")
+                          f"(expected a {end_event} in between)", kind=f"repeated {start_event}(s)")
             open_start[pid] = (row, date)
             continue
         if pid not in open_start:
@@ -641,13 +731,13 @@ def _check_pairs(table: _Table, events: pd.DataFrame, start_event: str, end_even
             hint = f"; the {start_event} in row {later[0]} is dated after it" if later else ""
             table.add(row, "event", end_event,
                       f"{end_event} on {date.date().isoformat()} without an earlier {start_event} of this person"
-                      f"{hint} (expected the end after its start)")
+                      f"{hint} (expected the end after its start)", kind=f"{end_event}(s) without a start")
             continue
         start_row, start_date = open_start.pop(pid)
         if date == start_date:
             table.add(row, "date", table.cells.at[row, "date"],
                       f"{end_event} on the same day as the {start_event} in row {start_row} "
-                      "(expected a date after the start)")
+                      "(expected a date after the start)", kind=f"{end_event}(s) on the start day")
 
 
 # --------------------------------------------------------------------------- the whole dataset
@@ -720,6 +810,7 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
             metadata = io.read_dataset_metadata(folder)
         except AlisError as exc:
             problems.append(Problem(io.METADATA_FILE, None, None, None, without_file_prefix(str(exc), io.METADATA_FILE)))
+        problems.extend(metadata_identity_problems(metadata))
     synthetic = parse_bool(metadata.get("synthetic", False))
     if synthetic is None:
         problems.append(Problem(io.METADATA_FILE, None, "synthetic", str(metadata.get("synthetic")),
@@ -748,12 +839,50 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
                                    episodes if comparable else None, episodes_usable)
 
     if problems:
-        return _sorted(problems, episodes_path, events_path), None
+        return capped(_sorted(problems, episodes_path, events_path)), None
     if events is None:
         events = _empty_events()
     data = ValidatedData(dataset_dir=folder, episodes=_finish_episodes(episodes), events=_finish_events(events),
                          input_files=input_files, synthetic=bool(synthetic))
     return [], data
+
+
+def metadata_identity_problems(metadata, file: str = io.METADATA_FILE) -> list[Problem]:
+    """Identity numbers in ``dataset.json`` (any key or string or whole number, at any depth),
+    one problem each naming the key path, the value masked."""
+    found: list[Problem] = []
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if contains_national_id(str(key)):
+                    found.append(Problem(file, None, where, str(key), NATIONAL_ID_IN_CELL_PROBLEM))
+                walk(value, where)
+        elif isinstance(node, list):
+            for position, value in enumerate(node):
+                walk(value, f"{path}[{position}]")
+        elif isinstance(node, (str, int)) and not isinstance(node, bool) and contains_national_id(str(node)):
+            found.append(Problem(file, None, path or None, str(node), NATIONAL_ID_IN_CELL_PROBLEM))
+
+    walk(metadata, "")
+    return found
+
+
+def capped(problems: list[Problem]) -> list[Problem]:
+    """At most :data:`MAX_PROBLEMS_LISTED` problems, and one more counting the rest."""
+    if len(problems) <= MAX_PROBLEMS_LISTED:
+        return problems
+    rest = problems[MAX_PROBLEMS_LISTED:]
+    hidden = sum(p.more or 1 for p in rest)
+    return problems[:MAX_PROBLEMS_LISTED] + [Problem(
+        rest[0].file, None, None, None,
+        f"… and {hidden:,} more problem(s) not listed; fix the ones above and validate again", more=hidden)]
+
+
+def problem_count(problems: list[Problem]) -> int:
+    """How many problems a (capped) list stands for: listed ones plus those counted in ``more``."""
+    return sum(p.more if p.more else 1 for p in problems)
 
 
 def _sorted(problems: list[Problem], *paths: Path | None) -> list[Problem]:
@@ -809,7 +938,10 @@ def print_problems(problems: list[Problem], folder, *, as_json: bool) -> int | N
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) found in {folder}")
+        total = problem_count(problems)
+        listed = sum(1 for p in problems if not p.more)
+        shown = f" ({listed} listed, the rest counted above)" if listed < total else ""
+        print(f"{total} problem(s) found in {folder}{shown}")
         return 1
     return None
 
