@@ -112,7 +112,10 @@ def cells_with_national_id(values):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), np.asarray(values.cat.categories, dtype=object)
+    else:
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     if not len(uniques):
         return np.zeros(len(codes), dtype=bool)
     texts = pa.array([u if isinstance(u, str) else str(u) for u in uniques], type=pa.string())

@@ -326,7 +326,8 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
         ``source_row, person_id, month`` (first day of the month) ``, hours``;
         empty when the file is absent.
     """
-    from .validate import NATIONAL_ID_PROBLEM, Problem, is_norwegian_national_id, mask_national_id
+    from .identity import cells_with_national_id
+    from .validate import NATIONAL_ID_IN_CELL_PROBLEM, NATIONAL_ID_PROBLEM, Problem, capped, read_table_or_problem
 
     folder = Path(dataset_dir)
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
@@ -334,9 +335,19 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
     path = io.find_table(folder, SUPERVISION)
     if path is None:
         return [], empty
-    frame = io.read_table(path)
     file = path.name
     problems: list[Problem] = []
+    frame = read_table_or_problem(path, problems)
+    if frame is None:
+        return problems, empty
+    # an identity number in any cell is refused (masked); that cell gets no other problem
+    id_cells: set[tuple[int, str]] = set()
+    for column in frame.columns:
+        hits = cells_with_national_id(frame[column].to_numpy(dtype=object))
+        for row in frame.index[hits]:
+            id_cells.add((int(row), column))
+            problems.append(Problem(file, row, column, frame.at[row, column],
+                                    NATIONAL_ID_PROBLEM if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM))
     missing = [c for c in SUPERVISION_COLUMNS if c not in frame.columns]
     for column in missing:
         problems.append(Problem(file, 1, column, None,
@@ -358,8 +369,7 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
             if value == "":
                 problems.append(Problem(file, row, column, None, f"empty cell (every row needs a {column})"))
                 ok = False
-        if person and is_norwegian_national_id(person):
-            problems.append(Problem(file, row, "person_id", mask_national_id(person), NATIONAL_ID_PROBLEM))
+        if (int(row), "person_id") in id_cells:
             ok = False
         elif person and person not in known:
             problems.append(Problem(file, row, "person_id", person,
@@ -398,7 +408,9 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
         if ok:
             rows.append({"source_row": int(row), "person_id": person, "month": month, "hours": float(hours)})
     if problems:
-        return sorted(problems, key=lambda p: (p.row or 0)), empty
+        problems = [p for p in problems if (p.row or 0, p.column) not in id_cells
+                    or p.message in (NATIONAL_ID_PROBLEM, NATIONAL_ID_IN_CELL_PROBLEM)]
+        return capped(sorted(problems, key=lambda p: (p.row or 0))), empty
     table = pd.DataFrame(rows, columns=list(empty.columns)).astype({"source_row": "int64", "hours": float})
     table["month"] = pd.to_datetime(table["month"])
     return [], table

@@ -750,6 +750,12 @@ def _parse_as_of(as_of) -> pd.Timestamp | None:
     return parsed
 
 
+def read_table_or_problem(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    """:func:`alis_research.io.read_table`, or ``None`` with the reason added to ``problems``
+    (one problem naming the file, and the row and column where known)."""
+    return _read(path, problems)
+
+
 def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     try:
         return io.read_table(path)
