@@ -101,33 +101,47 @@ def mask_national_ids(text):
     return replace_national_ids(text, NATIONAL_ID_MASK)[0]
 
 
-def cells_with_national_id(values):
-    """Boolean numpy mask: which cells of a text column hold an identity number anywhere.
+def values_with_national_id(values):
+    """Boolean numpy mask over an array of distinct text values: which hold an identity number.
 
-    Checked once per distinct value; Arrow's vectorised regex sorts out the
-    few candidates first, so a million-row column costs well under a second.
+    Arrow's vectorised regex sorts out the few candidates first; only those are
+    checked digit by digit, so a million distinct values cost well under a second.
     """
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    hit = np.zeros(len(values), dtype=bool)
+    if not len(values):
+        return hit
+    try:
+        texts = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        texts = pa.array([value if isinstance(value, str) else str(value) for value in values], type=pa.string())
+    candidate = pc.fill_null(pc.match_substring_regex(texts, _CANDIDATE_PATTERN), False).to_numpy(zero_copy_only=False)
+    for position in np.flatnonzero(candidate):
+        hit[position] = contains_national_id(values[position])
+    # irregular spacing of a whole cell ('010 190 12480') escapes the pattern: check short digit-and-space cells
+    spaced = pc.fill_null(pc.match_substring_regex(texts, r"^[0-9][0-9 \x{a0}]{10,20}$"), False)
+    spaced = spaced.to_numpy(zero_copy_only=False)
+    for position in np.flatnonzero(spaced & ~hit):
+        hit[position] = is_national_id(values[position])
+    return hit
+
+
+def cells_with_national_id(values):
+    """Boolean numpy mask: which cells of a text column (array, Series or categorical) hold an
+    identity number anywhere; checked once per distinct value (:func:`values_with_national_id`)."""
+    import numpy as np
+    import pandas as pd
 
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniques = values.cat.codes.to_numpy(), np.asarray(values.cat.categories, dtype=object)
     else:
         codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    if not len(uniques):
-        return np.zeros(len(codes), dtype=bool)
-    texts = pa.array([u if isinstance(u, str) else str(u) for u in uniques], type=pa.string())
-    candidate = pc.match_substring_regex(texts, _CANDIDATE_PATTERN).to_numpy(zero_copy_only=False)
-    hit = np.zeros(len(uniques), dtype=bool)
-    for position in np.flatnonzero(candidate):
-        hit[position] = contains_national_id(uniques[position])
-    # irregular spacing of a whole cell ('010 190 12480') escapes the pattern: check short digit-and-space cells
-    spaced = pc.match_substring_regex(texts, r"^[0-9][0-9 \x{a0}]{10,20}$").to_numpy(zero_copy_only=False)
-    for position in np.flatnonzero(spaced & ~hit):
-        hit[position] = is_national_id(uniques[position])
+    hit = values_with_national_id(np.asarray(uniques, dtype=object))
     result = np.zeros(len(codes), dtype=bool)
-    known = codes >= 0
-    result[known] = hit[codes[known]]
+    if hit.any():
+        known = codes >= 0
+        result[known] = hit[codes[known]]
     return result

@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .identity import NATIONAL_ID_MASK, cells_with_national_id, contains_national_id, is_national_id, mask_national_ids
+from .identity import (
+    NATIONAL_ID_MASK,
+    contains_national_id,
+    is_national_id,
+    mask_national_ids,
+    values_with_national_id,
+)
 from .config import DEFAULT_PROGRAMME, END_REASONS, EVENT_TYPES, dataset_dir as _resolve_dataset_dir
 from .errors import AlisError, DataValidationError
 
@@ -266,8 +272,10 @@ def mask_national_id(text: str) -> str:
 class _Table:
     """One raw table being checked: its stripped cells, file name and the problems found."""
 
-    def __init__(self, frame: pd.DataFrame, file: str, problems: list[Problem]):
-        self.cells = frame.rename_axis(None)  # cells arrive stripped; the index is the spreadsheet row
+    def __init__(self, frame: pd.DataFrame, file: str, problems: list[Problem],
+                 coded: dict[str, io.CodedColumn] | None = None):
+        self.cells = frame.rename_axis(None, copy=False)  # cells arrive stripped; the index is the spreadsheet row
+        self._coded = dict(coded or {})
         self.file = file
         self.problems = problems
         self.id_rows = pd.Series(False, index=frame.index)  # rows whose person_id is an identity number
@@ -281,6 +289,23 @@ class _Table:
 
     def has(self, column: str) -> bool:
         return column in self.cells.columns
+
+    def coded(self, column: str) -> io.CodedColumn:
+        """The column as codes into its distinct values (from the reader, or factorised once here)."""
+        if column not in self._coded:
+            codes, values = pd.factorize(self.cells[column].to_numpy(dtype=object))
+            self._coded[column] = io.CodedColumn(codes, np.asarray(values, dtype=object))
+        return self._coded[column]
+
+    def per_value(self, column: str, function) -> tuple[np.ndarray, io.CodedColumn]:
+        """``function`` applied once per distinct non-empty value (``None`` for empty cells), and the codes:
+        ``result[coded.codes]`` spreads it over the rows."""
+        coded = self.coded(column)
+        return np.array([None if value == "" else function(value) for value in coded.values] + [None],
+                        dtype=object)[:-1], coded
+
+    def series(self, values: np.ndarray, dtype=None) -> pd.Series:
+        return pd.Series(values, index=self.cells.index, dtype=dtype)
 
     def add(self, row, column, value, message, *, kind: str | None = None) -> None:
         """Add a problem; with ``kind``, only the first :data:`MAX_PROBLEMS_PER_KIND` of that
@@ -303,7 +328,8 @@ class _Table:
         rest are counted in one more problem. Cells holding an identity number
         are left out (they have their own problem).
         """
-        selected = mask.fillna(False).to_numpy(dtype=bool)
+        selected = (mask.fillna(False).to_numpy(dtype=bool) if isinstance(mask, pd.Series)
+                    else np.asarray(mask, dtype=bool))
         if column in self.id_cells:
             selected = selected & ~self.id_cells[column]
         if not selected.any():
@@ -389,7 +415,7 @@ def _check_columns(table: _Table, required: tuple[str, ...], optional: tuple[str
 def _check_nonempty(table: _Table, columns: tuple[str, ...]) -> None:
     for column in columns:
         if table.has(column):
-            table.flag(table.cells[column] == "", column, "empty cell; a value is required")
+            table.flag(~table.coded(column).nonempty(), column, "empty cell; a value is required")
 
 
 #: Why a person_id that is an identity number is refused (episodes, events, supervision.csv).
@@ -409,9 +435,11 @@ def _check_identity_numbers(table: _Table) -> None:
     """Refuse an identity number in any cell of any column (known or not), written plain or with a
     separator after the date part, alone or inside text; the value is shown masked."""
     for column in table.cells.columns:
-        hits = cells_with_national_id(table.cells[column].to_numpy(dtype=object))
-        if not hits.any():
+        coded = table.coded(column)
+        per_value = values_with_national_id(coded.values)
+        if not per_value.any():
             continue
+        hits = per_value[coded.codes]
         message = NATIONAL_ID_PROBLEM if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM
         # through flag, so the listing is capped like every other kind of problem
         table.flag(pd.Series(hits, index=table.cells.index), column, message)
@@ -423,40 +451,46 @@ def _check_identity_numbers(table: _Table) -> None:
 
 
 def _parse_dates(table: _Table, column: str) -> pd.Series:
-    """Parse a date column (cached per distinct value); flag the unparseable non-empty cells."""
+    """Parse a date column (once per distinct value); flag the unparseable non-empty cells."""
     if not table.has(column):
         return pd.Series(pd.NaT, index=table.cells.index, dtype="datetime64[ns]")
-    raw = table.cells[column]
-    lookup = {text: parse_date(text) for text in raw.unique() if text != ""}
-    parsed = pd.to_datetime(raw.map(lookup), errors="coerce").astype("datetime64[ns]")
-    table.flag((raw != "") & parsed.isna(), column, f"not a valid date ({DATE_EXPECTED})")
-    return parsed
+    parsed, coded = table.per_value(column, parse_date)
+    dates = pd.to_datetime(pd.Series(parsed, dtype=object), errors="coerce").astype("datetime64[ns]").to_numpy()
+    bad = (coded.values != "") & np.isnat(dates)
+    table.flag(bad[coded.codes], column, f"not a valid date ({DATE_EXPECTED})")
+    return table.series(dates[coded.codes], "datetime64[ns]")
 
 
 def _map_values(table: _Table, column: str, canonical, message) -> pd.Series:
-    """Map a column through ``canonical`` (per distinct value); flag unknown non-empty cells."""
+    """Map a column through ``canonical`` (once per distinct value); flag unknown non-empty cells."""
     if not table.has(column):
         return pd.Series(pd.NA, index=table.cells.index, dtype=object)
-    raw = table.cells[column]
-    lookup = {text: canonical(text) for text in raw.unique() if text != ""}
-    mapped = raw.map(lookup).astype(object)
-    table.flag((raw != "") & mapped.isna(), column, message)
-    return mapped.where(mapped.notna(), pd.NA)
+    mapped, coded = table.per_value(column, canonical)
+    unknown = (coded.values != "") & pd.isna(mapped)
+    table.flag(unknown[coded.codes], column, message)
+    mapped = np.where(pd.isna(mapped), pd.NA, mapped).astype(object)
+    return table.series(mapped[coded.codes], object)
+
+
+def _whole_number(text: str) -> int | None:
+    compact = re.sub(r"[\s\u00a0]", "", text)
+    # more than 18 digits cannot be a count or a year (and would overflow int64)
+    return int(compact) if re.fullmatch(r"[0-9]{1,18}", compact) else None
 
 
 def _parse_integers(table: _Table, column: str, *, low: int | None, high: int | None, expected: str) -> pd.Series:
     if not table.has(column):
         return pd.Series(pd.NA, index=table.cells.index, dtype="Int64")
-    raw = table.cells[column]
-    compact = raw.str.replace(r"[\s\u00a0]", "", regex=True)
-    numbers = pd.to_numeric(compact.where(compact.str.fullmatch(r"[0-9]+")), errors="coerce").astype("Int64")
-    bad = (raw != "") & numbers.isna()
+    parsed, coded = table.per_value(column, _whole_number)
+    missing = pd.isna(parsed)
+    numbers = np.where(missing, 0, parsed).astype(np.int64)
+    bad = (coded.values != "") & missing
     if low is not None:
-        bad |= numbers.lt(low).fillna(False)
+        bad |= ~missing & (numbers < low)
     if high is not None:
-        bad |= numbers.gt(high).fillna(False)
-    table.flag(bad, column, f"not {expected}")
-    return numbers.where(~bad, pd.NA)
+        bad |= ~missing & (numbers > high)
+    table.flag(bad[coded.codes], column, f"not {expected}")
+    return table.series(pd.arrays.IntegerArray(numbers[coded.codes], (missing | bad)[coded.codes]), "Int64")
 
 
 def _check_duplicates(table: _Table) -> pd.Series:
@@ -464,9 +498,27 @@ def _check_duplicates(table: _Table) -> pd.Series:
     cells = table.cells
     if cells.empty or not len(cells.columns):
         return pd.Series(False, index=cells.index)
-    duplicated = cells.duplicated(keep="first")
+    # Candidates first: rows equal in the two columns with the most distinct values (person_id and a
+    # date, typically) are few; only those are compared in every column. Integer codes, no string hashing.
+    by_variety = sorted(cells.columns, key=lambda column: -len(table.coded(column).values))
+    group = np.zeros(len(cells), dtype=np.int64)
+    candidates = np.ones(len(cells), dtype=bool)
+    for step, column in enumerate(by_variety):
+        codes = table.coded(column).codes.astype(np.int64)
+        if step == 2:
+            candidates = pd.Series(group).duplicated(keep=False).to_numpy()
+            if not candidates.any():
+                break
+        if candidates.all():
+            group = pd.factorize(group * (int(codes.max()) + 1) + codes)[0].astype(np.int64)
+        else:
+            sub = group[candidates] * (int(codes.max()) + 1) + codes[candidates]
+            group = group.copy()
+            group[candidates] = pd.factorize(sub)[0] + len(cells)  # apart from the non-candidates' groups
+    if not candidates.any():
+        return pd.Series(False, index=cells.index)
+    duplicated = pd.Series(group, index=cells.index).duplicated(keep="first")
     if duplicated.any():
-        group = cells.groupby(list(cells.columns), sort=False, dropna=False).ngroup()
         first_row = pd.Series(cells.index, index=cells.index).groupby(group).transform("min")
         table.add_capped(duplicated[duplicated].index, None, "exact duplicate row(s)",
                          lambda row: (None, f"exact duplicate of row {first_row[row]}; delete one of them"))
@@ -480,25 +532,25 @@ def _resolve_municipalities(table: _Table) -> tuple[pd.Series, pd.Series]:
     index = table.cells.index
     if not table.has("municipality"):
         return pd.Series(pd.NA, index=index, dtype=object), pd.Series(pd.NA, index=index, dtype=object)
-    raw = table.cells["municipality"]
-    codes: dict[str, str] = {}
-    names: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for text in raw.unique():
-        if text == "":
-            continue
+    def resolve(text: str):
         try:
             match = resolve_municipality(text)
         except AlisError as exc:
-            errors[text] = str(exc)
-            continue
-        codes[text], names[text] = match.code_2024, match.name
-    unknown = raw[raw.isin(list(errors))]
-    table.add_capped(unknown.index, "municipality", "municipalities not recognised",
-                     lambda row: (unknown[row], errors[unknown[row]]))
-    code = raw.map(codes).astype(object)
-    name = raw.map(names).astype(object)
-    return code.where(code.notna(), pd.NA), name.where(name.notna(), pd.NA)
+            return str(exc)
+        return match.code_2024, match.name
+
+    resolved, coded = table.per_value("municipality", resolve)
+    failed = np.array([isinstance(result, str) for result in resolved], dtype=bool)
+    code = np.array([result[0] if isinstance(result, tuple) else pd.NA for result in resolved] + [None],
+                    dtype=object)[:-1]
+    name = np.array([result[1] if isinstance(result, tuple) else pd.NA for result in resolved] + [None],
+                    dtype=object)[:-1]
+    if failed.any():
+        rows = table.cells.index[failed[coded.codes]]
+        row_codes = pd.Series(coded.codes, index=table.cells.index)
+        table.add_capped(rows, "municipality", "municipalities not recognised",
+                         lambda row: (coded.values[row_codes[row]], resolved[row_codes[row]]))
+    return table.series(code[coded.codes], object), table.series(name[coded.codes], object)
 
 
 # --------------------------------------------------------------------------- episodes
@@ -526,9 +578,10 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
     list_size = _parse_integers(table, "list_size", low=0, high=None,
                                 expected="a non-negative whole number of patients")
     if table.has("programme"):
-        raw_programme = cells["programme"]
-        programme = raw_programme.map(lambda t: _KNOWN_PROGRAMMES.get(_normalise_word(t).replace(" ", "-"), t))
-        programme = programme.where(raw_programme != "", DEFAULT_PROGRAMME).astype(object)
+        spelled, coded = table.per_value("programme",
+                                         lambda t: _KNOWN_PROGRAMMES.get(_normalise_word(t).replace(" ", "-"), t))
+        spelled = np.where(coded.values == "", DEFAULT_PROGRAMME, spelled).astype(object)
+        programme = table.series(spelled[coded.codes], object)
     else:
         programme = pd.Series(DEFAULT_PROGRAMME, index=index, dtype=object)
 
@@ -569,12 +622,14 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
     usable = (parsed["person_id"] != "") & start.notna() & ~duplicated & ~end_before_start
     if table.has("end_date"):
         usable &= (cells["end_date"] == "") | end.notna()
-    _check_overlaps(table, parsed[usable])
+    if usable.any():
+        person_codes = table.coded("person_id").codes[usable.to_numpy()]
+        _check_overlaps(table, parsed[usable], person_codes)
     table.finish()
     return parsed, usable
 
 
-def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
+def _check_overlaps(table: _Table, episodes: pd.DataFrame, person_codes: np.ndarray) -> None:
     """Flag an episode starting before an earlier episode of the same person has ended.
 
     Episodes that touch (one ends the day the next starts) do not overlap; an
@@ -582,10 +637,14 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
     """
     if episodes.empty:
         return
-    ordered = episodes.sort_values(["person_id", "start_date", "source_row"], kind="mergesort")
+    # sorted by the person's code (not the text: integers sort many times faster), start, row
+    order = np.lexsort((episodes["source_row"].to_numpy(), episodes["start_date"].to_numpy().view(np.int64),
+                        person_codes))
+    ordered = episodes.iloc[order]
+    person = person_codes[order]
     open_end = ordered["end_date"].fillna(pd.Timestamp.max.normalize())
-    running_end = open_end.groupby(ordered["person_id"], sort=False).cummax()
-    previous_end = running_end.groupby(ordered["person_id"], sort=False).shift(1)
+    running_end = open_end.groupby(person, sort=False).cummax()
+    previous_end = running_end.groupby(person, sort=False).shift(1)
     overlapping = ordered["start_date"] < previous_end
     if not overlapping.any():
         return
@@ -757,14 +816,18 @@ def read_table_or_problem(path: Path, problems: list[Problem]) -> pd.DataFrame |
 
 
 def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    return _read_coded(path, problems)[0]
+
+
+def _read_coded(path: Path, problems: list[Problem]) -> tuple[pd.DataFrame | None, dict]:
     try:
-        return io.read_table(path)
+        return io.read_table_coded(path)
     except io.TableFormatError as exc:
         problems.append(Problem(path.name, exc.row, exc.column, None, exc.detail))
-        return None
+        return None, {}
     except AlisError as exc:
         problems.append(Problem(path.name, None, None, None, without_file_prefix(str(exc), path.name)))
-        return None
+        return None, {}
 
 
 def without_file_prefix(message: str, file: str) -> str:
@@ -829,19 +892,20 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
                                     "missing required file (expected episodes.csv or episodes.xlsx)"))
     else:
         input_files[episodes_path.name] = io.sha256_file(episodes_path)
-        frame = _read(episodes_path, problems)
+        frame, coded = _read_coded(episodes_path, problems)
         if frame is not None:
-            episode_table = _Table(frame, episodes_path.name, problems)
+            episode_table = _Table(frame, episodes_path.name, problems, coded)
+            del frame, coded
             episodes, episodes_usable = _check_episodes(episode_table, as_of_date)
 
     events = None
     if events_path is not None:
         input_files[events_path.name] = io.sha256_file(events_path)
-        frame = _read(events_path, problems)
+        frame, coded = _read_coded(events_path, problems)
         if frame is not None:
             # cross-checks only against an episodes table whose key columns could be read
             comparable = episodes is not None and {"person_id", "start_date"} <= set(episode_table.cells.columns)
-            events = _check_events(_Table(frame, events_path.name, problems),
+            events = _check_events(_Table(frame, events_path.name, problems, coded),
                                    episodes if comparable else None, episodes_usable)
 
     if problems:
