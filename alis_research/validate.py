@@ -355,9 +355,14 @@ class _Table:
             value, message = describe(row)
             self.add(row, column, value, message, kind=kind)
         if len(rows) > MAX_PROBLEMS_PER_KIND:
+            self.count_more(column, kind, len(rows) - MAX_PROBLEMS_PER_KIND)
+
+    def count_more(self, column, kind: str, count: int) -> None:
+        """Count ``count`` problems of a kind without listing them (reported by :meth:`finish`)."""
+        if count > 0:
             key = (column, kind)
             self._shown.setdefault(key, 0)
-            self.hidden[key] = self.hidden.get(key, 0) + len(rows) - MAX_PROBLEMS_PER_KIND
+            self.hidden[key] = self.hidden.get(key, 0) + count
 
     def finish(self) -> None:
         """One problem per capped kind, counting the problems not listed."""
@@ -640,7 +645,7 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame, person_codes: np.ndar
     # sorted by the person's code (not the text: integers sort many times faster), start, row
     order = np.lexsort((episodes["source_row"].to_numpy(), episodes["start_date"].to_numpy().view(np.int64),
                         person_codes))
-    ordered = episodes.iloc[order]
+    ordered = episodes[["person_id", "start_date", "end_date"]].iloc[order]
     person = person_codes[order]
     open_end = ordered["end_date"].fillna(pd.Timestamp.max.normalize())
     running_end = open_end.groupby(person, sort=False).cummax()
@@ -651,9 +656,14 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame, person_codes: np.ndar
     # name the earlier episode: walk only the people concerned, in start order
     concerned = ordered["person_id"].isin(set(ordered.loc[overlapping, "person_id"]))
     earlier_episodes: dict[str, list[tuple[pd.Timestamp, int]]] = {}
+    total, listed = int(overlapping.sum()), 0
     for row, person, start, end, flagged in zip(ordered.index[concerned], ordered.loc[concerned, "person_id"],
                                                 ordered.loc[concerned, "start_date"], open_end[concerned],
                                                 overlapping[concerned]):
+        if listed == MAX_PROBLEMS_PER_KIND:
+            # the rest are counted, not walked (one person with a million overlapping rows would be quadratic)
+            table.count_more("start_date", "overlapping episode(s)", total - listed)
+            break
         seen = earlier_episodes.setdefault(person, [])
         if flagged:
             earlier_row = next(source for other_end, source in seen if other_end > start)
@@ -661,6 +671,7 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame, person_codes: np.ndar
                       f"episode of person {table.person_label(row)} overlaps the episode in row {earlier_row} "
                       "(expected one position at a time: a start_date on or after the earlier end_date)",
                       kind="overlapping episode(s)")
+            listed += 1
         seen.append((end, row))
 
 

@@ -52,6 +52,7 @@ from typing import Any
 
 from .. import __version__, config
 from ..errors import AlisError
+from ..identity import mask_national_ids
 
 #: Name of the report matrix file under ``config.REPORTS``.
 CONFIG_FILE_NAME = "reports.toml"
@@ -432,12 +433,13 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
         return {
             "status": "failed",
             "seconds": time.perf_counter() - started,
-            "message": f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc),
+            # identity numbers never reach stderr or the log, whatever raised (AlisError masks its own)
+            "message": mask_national_ids(f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc)),
             "notebook": _first_attribute(exc, ("notebook", "notebook_name")),
             "cell": _first_attribute(exc, ("cell", "cell_index", "failing_cell")),
             "kept_notebook": _first_attribute(exc, ("kept", "kept_dir", "failed_dir", "executed_notebook"))
             or (str(kept) if kept.exists() else None),
-            "traceback": None if isinstance(exc, AlisError) else traceback.format_exc(),
+            "traceback": None if isinstance(exc, AlisError) else mask_national_ids(traceback.format_exc()),
         }
     finally:
         _building = False
@@ -516,7 +518,7 @@ class _RunLog:
 
     def line(self, text: str) -> None:
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for part in text.splitlines() or [""]:
+        for part in mask_national_ids(text).splitlines() or [""]:
             self._handle.write(f"{stamp} {part}\n")
         self._handle.flush()
 
