@@ -969,7 +969,8 @@ def problem_count(problems: list[Problem]) -> int:
 def _sorted(problems: list[Problem], *paths: Path | None) -> list[Problem]:
     """Order problems by file (episodes, events, other), then row; stable within a row."""
     rank = {path.name: position for position, path in enumerate(paths) if path is not None}
-    return sorted(problems, key=lambda p: (rank.get(p.file, len(rank)), p.file, p.row or 0))
+    # a line counting problems not listed comes after the listed ones of its file
+    return sorted(problems, key=lambda p: (rank.get(p.file, len(rank)), p.file, p.more > 0, p.row or 0))
 
 
 def _finish_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
