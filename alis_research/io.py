@@ -19,6 +19,7 @@ for any file Arrow cannot parse, so both give the same table.
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import datetime as _dt
@@ -305,7 +306,7 @@ def _read_csv_arrow(body: bytes, separator: str, width: int,
             columns.append(CodedColumn(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
             continue
         dictionary = chunks[0].dictionary
-        codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in chunks]).astype(np.int64)
+        codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in chunks])  # int32
         lengths = pc.utf8_length(dictionary).to_numpy(zero_copy_only=False)
         if len(lengths) and lengths.max() > MAX_CELL_CHARS:
             longest = int(np.argmax(lengths))
@@ -353,8 +354,13 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[str, CodedColumn]]:
 
 
 def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked a megabyte at a time (no second copy of a big file)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
     try:
-        data.decode("utf-8")
+        for start in range(0, len(data), 1 << 20):
+            decoder.decode(view[start:start + (1 << 20)])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True

@@ -629,7 +629,7 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
         usable &= (cells["end_date"] == "") | end.notna()
     if usable.any():
         person_codes = table.coded("person_id").codes[usable.to_numpy()]
-        _check_overlaps(table, parsed[usable], person_codes)
+        _check_overlaps(table, parsed.loc[usable, ["source_row", "person_id", "start_date", "end_date"]], person_codes)
     table.finish()
     return parsed, usable
 
