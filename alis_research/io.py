@@ -50,6 +50,9 @@ _SEPARATORS = (",", ";", "\t")
 #: Longest cell accepted, in characters: Excel's own limit per cell. A longer one is almost always
 #: an unclosed quote that swallowed the rest of the file, or a hostile file.
 MAX_CELL_CHARS = 32_767
+#: Most columns read from a table: HR extracts carry many unknown columns, but not thousands
+#: (Excel allows 16,384; each column is checked for identity numbers).
+MAX_COLUMNS = 2_000
 #: Most bytes an XLSX workbook may expand to when unpacked (about 100,000 rows of the episodes
 #: table); a larger table belongs in a CSV file. Checked from the zip directory, before parsing.
 MAX_XLSX_UNCOMPRESSED_BYTES = 64 * 2**20
@@ -187,6 +190,9 @@ def _coded_columns_to_frame(columns: list, path: Path) -> tuple[pd.DataFrame, di
     """
     if not columns or all(not str(column[0]).strip() for column in columns):
         raise TableFormatError(path.name, 1, None, "the first row must hold the column names, but it is empty")
+    if len(columns) > MAX_COLUMNS:
+        raise TableFormatError(path.name, 1, None, f"{len(columns):,} columns in the header row, more than the "
+                               f"{MAX_COLUMNS:,} read; expected the columns of the data dictionary (and a few others)")
     header = [_normalise_header(column[0]) for column in columns]
     data = [column.rows(1) if isinstance(column, CodedColumn) else column[1:] for column in columns]
 

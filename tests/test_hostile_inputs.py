@@ -371,6 +371,26 @@ def test_oversize_cell_is_refused_naming_its_row(tmp_path, layout):
         assert problems[0].column == "end_reason"
 
 
+def test_oversize_xlsx_cell_is_refused_naming_its_row_and_column(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.active.append(HEADER.split(","))
+    workbook.active.append(["A01", "Bodø", "f", "2019-08-01", None, None])
+    workbook.active.append(["A02", "Bodø", "f", "2019-08-01", None, "y" * (io.MAX_CELL_CHARS + 10)])
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    workbook.save(folder / "episodes.xlsx")
+    problems, _ = validate_dataset(folder)
+    assert [(p.file, p.row, p.column) for p in problems] == [("episodes.xlsx", 3, "end_reason")]
+    assert "32,777 characters" in problems[0].message
+
+
+def test_a_header_of_thousands_of_columns_is_refused_in_one_line(tmp_path):
+    extra = ",".join(f"x{n}" for n in range(io.MAX_COLUMNS))
+    problems, _ = validate_dataset(dataset(tmp_path / "raw", f"{HEADER},{extra}\nA01,Bodø,f,2019-08-01,,\n"))
+    assert [(p.row, p.column) for p in problems] == [(1, None)] and "2,006 columns" in problems[0].message
+
+
 def test_a_long_value_is_cut_short_when_echoed(tmp_path):
     folder = dataset(tmp_path / "raw", f"{HEADER}\nA01,{'Bodø' * 2000},f,2019-08-01,,\n")
     problems, _ = validate_dataset(folder)
