@@ -209,6 +209,7 @@ def read_register_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     else:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             raw = io.decode_text(raw, path).encode("utf-8")
+    io.check_text(raw[: 1 << 20].decode("utf-8", errors="ignore"), path)  # binary data: one line, not garbage rows
     first_line = raw[:65536].split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
     separator = io.sniff_separator(first_line)
     header = _read_header(first_line, separator, path.name)

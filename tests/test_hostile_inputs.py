@@ -307,6 +307,16 @@ def test_binary_events_and_supervision_files_are_problems_not_tracebacks(tmp_pat
     assert [(p.file, "binary data" in p.message) for p in problems] == [("events.csv", True)]
 
 
+def test_binary_register_extract_gives_one_problem(tmp_path):
+    from alis_research.register import validate_register
+
+    folder = tmp_path / "register"
+    folder.mkdir()
+    (folder / "snapshots.csv").write_bytes(binary_garbage())
+    problems, _ = validate_register(folder)
+    assert len(problems) == 1 and problems[0].file == "snapshots.csv" and "binary data" in problems[0].message
+
+
 # --------------------------------------------------------------------------- item 5: bounds
 def write_bomb(path: Path, member_mb: int, level: int = 1) -> None:
     """A zip whose sheet part expands to ``member_mb`` MB of one repeated row."""
