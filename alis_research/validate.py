@@ -304,6 +304,12 @@ class _Table:
         return np.array([None if value == "" else function(value) for value in coded.values] + [None],
                         dtype=object)[:-1], coded
 
+    def filled(self, column: str) -> pd.Series:
+        """Which cells of a column are not empty (all False for a missing column)."""
+        if not self.has(column):
+            return pd.Series(False, index=self.cells.index)
+        return pd.Series(self.coded(column).nonempty(), index=self.cells.index)
+
     def series(self, values: np.ndarray, dtype=None) -> pd.Series:
         return pd.Series(values, index=self.cells.index, dtype=dtype)
 
@@ -597,13 +603,12 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
     table.flag(end_before_start & ~same_day, "end_date", "end_date is before start_date "
                                                          "(expected a date after start_date)")
     if table.has("end_reason") and table.has("end_date"):
-        raw_end = cells["end_date"]
-        table.flag((raw_end == "") & (cells["end_reason"] != ""), "end_reason",
+        table.flag(~table.filled("end_date") & table.filled("end_reason"), "end_reason",
                    "end_reason given for an ongoing episode (end_date is empty); fill in end_date or "
                    "clear end_reason")
         if as_of is not None:
             ended = end.notna() & (end <= as_of)
-            table.flag(ended & (cells["end_reason"] == ""), "end_reason",
+            table.flag(ended & ~table.filled("end_reason"), "end_reason",
                        f"empty end_reason for an episode that ended on or before the as-of date "
                        f"{as_of.date().isoformat()} (expected one of {', '.join(END_REASONS)})")
 
@@ -624,9 +629,9 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
         "scheme": scheme,
     }, index=index)
     # rows whose person and dates are sound take part in the overlap and event checks
-    usable = (parsed["person_id"] != "") & start.notna() & ~duplicated & ~end_before_start
+    usable = table.filled("person_id") & start.notna() & ~duplicated & ~end_before_start
     if table.has("end_date"):
-        usable &= (cells["end_date"] == "") | end.notna()
+        usable &= ~table.filled("end_date") | end.notna()
     if usable.any():
         person_codes = table.coded("person_id").codes[usable.to_numpy()]
         _check_overlaps(table, parsed.loc[usable, ["source_row", "person_id", "start_date", "end_date"]], person_codes)
@@ -1000,10 +1005,10 @@ def load_validated(dataset_dir, *, as_of=None) -> ValidatedData:
     problems, data = validate_dataset(dataset_dir, as_of=as_of)
     if problems:
         lines = "\n".join(f"  {problem}" for problem in problems[:50])
-        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        more = f"\n  … and {len(problems) - 50} more line(s)" if len(problems) > 50 else ""
         raise DataValidationError(
             problems,
-            f"{len(problems)} problem(s) in {dataset_dir}:\n{lines}{more}\n"
+            f"{problem_count(problems)} problem(s) in {dataset_dir}:\n{lines}{more}\n"
             f"Run `alis-research validate {dataset_dir}"
             + (f" --as-of {_parse_as_of(as_of):%Y-%m-%d}" if _parse_as_of(as_of) is not None else "")
             + "` for the full list.",
