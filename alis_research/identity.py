@@ -24,6 +24,11 @@ _WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _SEPARATORS = " \u00a0-"
 #: An 11-digit number, optionally split once after the date part, not inside a longer run of digits.
 ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{6}[ \u00a0-]?[0-9]{5}(?![0-9])")
+#: A pseudonym as :mod:`alis_research.pseudonymise` writes it ('P' + 16 hex digits of an HMAC). About one
+#: in 10,000 holds, by chance, a run of exactly 11 digits with valid check digits; it is not a person's
+#: number, so a whole pseudonym token is skipped (otherwise a pseudonymised extract could be refused).
+PSEUDONYM_TOKEN = r"(?<![0-9A-Za-z])P[0-9a-f]{16}(?![0-9A-Za-z])"
+_ID_OR_PSEUDONYM = re.compile(f"{PSEUDONYM_TOKEN}|{ID_PATTERN.pattern}")
 #: The same without look-arounds (RE2, used by Arrow, has none): a cheap pre-filter.
 _CANDIDATE_PATTERN = r"[0-9]{6}[ \x{a0}-]?[0-9]{5}"
 _QUICK_CHECK = re.compile(r"[0-9]{6}[ \u00a0-]?[0-9]{5}")
@@ -65,7 +70,8 @@ def find_national_ids(text) -> list[str]:
     text = str(text)
     if not _QUICK_CHECK.search(text):
         return []
-    return [m.group(0) for m in ID_PATTERN.finditer(text) if check_digits_valid(compact_national_id(m.group(0)))]
+    return [m.group(0) for m in _ID_OR_PSEUDONYM.finditer(text)
+            if not m.group(0).startswith("P") and check_digits_valid(compact_national_id(m.group(0)))]
 
 
 def contains_national_id(text) -> bool:
@@ -84,14 +90,14 @@ def replace_national_ids(text: str, replacement) -> tuple[str, int]:
     def substitute(match: re.Match) -> str:
         nonlocal count
         digits = compact_national_id(match.group(0))
-        if not check_digits_valid(digits):
+        if match.group(0).startswith("P") or not check_digits_valid(digits):  # a pseudonym, or no valid number
             return match.group(0)
         count += 1
         return replacement(digits) if callable(replacement) else replacement
 
     if not _QUICK_CHECK.search(text):
         return text, 0
-    return ID_PATTERN.sub(substitute, text), count
+    return _ID_OR_PSEUDONYM.sub(substitute, text), count
 
 
 def mask_national_ids(text):

@@ -69,6 +69,17 @@ def test_the_issue_number_is_valid_and_found_in_every_written_form():
     assert find_national_ids("2019-08-01 and 150385--45660") == []  # two separators: not the written form
 
 
+def test_a_pseudonym_holding_a_valid_digit_run_is_not_an_identity_number(tmp_path):
+    """'P' + 16 hex digits of an HMAC holds, now and then, 11 digits with valid check digits by chance."""
+    lucky = f"P{ISSUE_NUMBER}abcde"
+    assert not contains_national_id(lucky) and not contains_national_id(f"spurt av {lucky}.")
+    assert contains_national_id(f"Q{ISSUE_NUMBER}abcde")  # not the pseudonym form: a number in text
+    assert pseudo.pseudonym("A01", KEY.encode()).startswith("P") and len(pseudo.pseudonym("A01", b"k" * 16)) == 17
+    folder = dataset(tmp_path / "raw", f"{HEADER}\n{lucky},Bodø,f,2019-08-01,,\n",
+                     f"person_id,date,event,note\n{lucky},2020-01-01,leave_start,ringt av {lucky}\n")
+    assert validate_dataset(folder)[0] == []
+
+
 def test_alis_error_masks_identity_numbers_in_its_message():
     error = AlisError(f"episodes.csv: value '{ISSUE_NUMBER}' and 150385-45660: unknown")
     assert str(error) == f"episodes.csv: value '{NATIONAL_ID_MASK}' and {NATIONAL_ID_MASK}: unknown"
