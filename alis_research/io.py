@@ -348,7 +348,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[str, CodedColumn]]:
     head = text[: 1 << 20] if text is not None else body[: 1 << 20].decode("utf-8", errors="ignore")
     separator = sniff_separator(head)
     first_line = re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]
-    if '"' not in first_line:
+    if first_line.count('"') % 2 == 0:  # an odd count: a quoted header cell runs onto the next line
         width = len(next(csv.reader([first_line], delimiter=separator), []))
         read = _read_csv_arrow(body, separator, width, path) if width else None
         if read is not None:

@@ -425,6 +425,8 @@ def test_fast_and_exact_csv_readers_agree(tmp_path):
         "spaces": "a,b\n 1 , 2\n  ,  \n3,4", "quoted_newline": 'a,b\n"x\ny",2\n\n3,4\n',
         "trailing_header": "a,b,,\n1,2,,\n3,4\n", "short_rows": "a,b,c\n1\n2,3\n", "nbsp": "a,b\n\u00a01\u00a0,2\n",
         "semicolon": 'a;b\n1;"2;3"\n', "header_only": "a,b\n", "tab": "a\tb\n1\t2\n",
+        "all_quoted": '"a","b"\n"1","x,y"\n"",""\n"3","4"\n', "quoted_header_newline": '"a\nb",c\n1,2\n',
+        "quote_inside": 'a,b\n1,x"y"z\n', "unclosed_quote": 'a,b\n1,"unclosed\n2,3\n',
     }
     corpus = [p for p in (TESTS / "bad_inputs").rglob("*.csv")] + [p for p in (TESTS / "fixtures").rglob("*.csv")]
     for name, text in cases.items():
