@@ -53,9 +53,10 @@ MAX_CELL_CHARS = 32_767
 #: Most columns read from a table: HR extracts carry many unknown columns, but not thousands
 #: (Excel allows 16,384; each column is checked for identity numbers).
 MAX_COLUMNS = 2_000
-#: Most bytes an XLSX workbook may expand to when unpacked (about 100,000 rows of the episodes
-#: table); a larger table belongs in a CSV file. Checked from the zip directory, before parsing.
-MAX_XLSX_UNCOMPRESSED_BYTES = 64 * 2**20
+#: Most bytes an XLSX workbook may expand to when unpacked (about 40,000 rows of the episodes
+#: table); a larger table belongs in a CSV file. Checked from the zip directory, before parsing:
+#: openpyxl parses about 1.6 MB of sheet XML per CPU second, so this bounds a workbook to ~10 s.
+MAX_XLSX_UNCOMPRESSED_BYTES = 16 * 2**20
 #: Highest compression ratio accepted for a member of a workbook above 1 MB: spreadsheet XML
 #: compresses about 5 to 20 times; a decompression bomb hundreds of times.
 MAX_XLSX_COMPRESSION_RATIO = 100
@@ -405,7 +406,7 @@ def check_xlsx_archive(path: Path) -> None:
     total = sum(member.file_size for member in members)
     if total > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise AlisError(f"{path.name}: the workbook expands to {total / 2**20:,.0f} MB when unpacked, more than the "
-                        f"{MAX_XLSX_UNCOMPRESSED_BYTES / 2**20:.0f} MB read from a workbook (about 100,000 rows); "
+                        f"{MAX_XLSX_UNCOMPRESSED_BYTES / 2**20:.0f} MB read from a workbook (about 40,000 rows); "
                         "save a table that large as CSV")
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
