@@ -8,7 +8,8 @@ treated as personal.
 
 The scalar functions here use nothing but :mod:`re`, so that the error classes
 can mask every message without importing the data stack; the vectorised
-:func:`cells_with_national_id` imports pandas and pyarrow when called.
+:func:`values_with_national_id` and :func:`cells_with_national_id` import pandas
+and pyarrow when called.
 """
 from __future__ import annotations
 
@@ -20,9 +21,8 @@ NATIONAL_ID_MASK = "***********"
 
 _WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-#: Separators accepted between the date part and the personal number (hyphen, space, no-break space).
-_SEPARATORS = " \u00a0-"
-#: An 11-digit number, optionally split once after the date part, not inside a longer run of digits.
+#: An 11-digit number, optionally split once after the date part (hyphen, space or no-break space),
+#: not inside a longer run of digits.
 ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{6}[ \u00a0-]?[0-9]{5}(?![0-9])")
 #: A pseudonym as :mod:`alis_research.pseudonymise` writes it ('P' + 16 hex digits of an HMAC). About one
 #: in 10,000 holds, by chance, a run of exactly 11 digits with valid check digits; it is not a person's
