@@ -647,7 +647,7 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
         "birth_year": birth_year,
         "list_size": list_size,
         "scheme": scheme,
-    }, index=index)
+    }, index=index, copy=False)  # no copy into one block: a million rows make that a costly step
     # rows whose person and dates are sound take part in the overlap and event checks
     usable = table.filled("person_id") & start.notna() & ~duplicated & ~end_before_start
     if table.has("end_date"):
@@ -999,9 +999,11 @@ def _sorted(problems: list[Problem], *paths: Path | None) -> list[Problem]:
 
 
 def _finish_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
-    result = episodes.reset_index(drop=True)
+    # the parsed frame is this module's own: relabel its rows instead of copying a million of them
+    result = episodes.copy(deep=False)
+    result.index = pd.RangeIndex(len(result))
     for column in ("person_id", "municipality_code", "municipality_name", "contract_type", "programme"):
-        result[column] = result[column].astype(object)
+        result[column] = result[column].astype(object, copy=False)
     return result
 
 
