@@ -380,6 +380,24 @@ def test_duplicates_and_identity_numbers_are_capped_too(tmp_path):
     assert sum(p.more or 1 for p in problems if p.column is None) == 2999  # duplicates of row 2
 
 
+def test_supervision_validation_is_one_vectorised_pass_with_capped_problems(tmp_path):
+    from alis_research import pathway
+    from alis_research.cohort import prepare
+
+    folder = tmp_path / "data"
+    shutil.copytree(SUPERVISION, folder)
+    rows = "".join(f"P{n % 12 + 1},20{19 + n % 6}-{n % 12 + 1:02d},{n % 50}\n" for n in range(60_000))
+    (folder / "supervision.csv").write_text("person_id,month,hours\n" + rows, encoding="utf-8")
+    prepared = prepare(load_validated(folder, as_of="2024-12-31"), "2024-12-31")
+    started = time.process_time()
+    problems, table = pathway.validate_supervision(folder, prepared)
+    assert time.process_time() - started < 5.0 and table.empty
+    assert len(problems) < 10 * (MAX_PROBLEMS_PER_KIND + 1)
+    duplicates = [p for p in problems if p.more and "duplicate" in p.message]
+    # person and month both follow n mod 12, the year n mod 6: 12 distinct (person, month) keys
+    assert len(duplicates) == 1 and duplicates[0].more + MAX_PROBLEMS_PER_KIND == 60_000 - 12
+
+
 @pytest.mark.parametrize("layout", ["plain", "quoted header"])
 def test_oversize_cell_is_refused_naming_its_row(tmp_path, layout):
     header = HEADER if layout == "plain" else '"person_id",municipality,contract_type,start_date,end_date,end_reason'
