@@ -773,66 +773,74 @@ def _check_events_against_episodes(table: _Table, events: pd.DataFrame, episodes
 
 
 def _check_switches(table: _Table, events: pd.DataFrame, within: pd.DataFrame) -> None:
-    """A switch must change the contract type current at its date, and not on the episode's first day."""
+    """A switch must change the contract type current at its date, and not on the episode's first day.
+
+    The type current at a switch is the new type of the episode's previous switch (a switch on the
+    first day, already a problem, does not count), else the episode's own contract type; an episode
+    whose own type is unknown (already a problem) is not checked. One vectorised pass.
+    """
     switches = events[events["event"].eq("contract_switch").fillna(False) & events["new_contract_type"].notna()]
     if switches.empty:
         return
     switches = switches.join(within[["episode_row", "start_date", "contract_type"]], on="source_row")
     switches = switches.sort_values(["episode_row", "date", "source_row"], kind="mergesort")
-    current: dict[int, str] = {}
-    columns = ["episode_row", "date", "start_date", "contract_type", "new_contract_type"]
-    for row, episode_row, date, start_date, contract_type, new_type in zip(
-            switches.index, *(switches[column] for column in columns)):
-        if date == start_date:
-            table.add(row, "date", table.cells.at[row, "date"],
-                      f"contract_switch on the first day of the episode in row {episode_row} of the episodes "
-                      "table (expected a date after its start_date; put the contract type at start in "
-                      "episodes.contract_type instead)", kind="switch(es) on an episode's first day")
-            continue
-        type_now = current.get(episode_row, contract_type)
-        if pd.isna(type_now):
-            continue  # the episode's own contract type is already reported as unknown
-        if new_type == type_now:
-            table.add(row, "new_contract_type", table.cells.at[row, "new_contract_type"],
-                      f"switch to {type_now}, which is already the current contract type "
-                      f"(episode in row {episode_row} of the episodes table); expected the other type",
-                      kind="switch(es) to the current contract type")
-        current[episode_row] = new_type
+    first_day = (switches["date"] == switches["start_date"]).to_numpy()
+    table.add_capped(switches.index[first_day], "date", "switch(es) on an episode's first day",
+                     lambda row: (table.cells.at[row, "date"],
+                                  f"contract_switch on the first day of the episode in row "
+                                  f"{switches.at[row, 'episode_row']} of the episodes table (expected a date after "
+                                  "its start_date; put the contract type at start in episodes.contract_type instead)"))
+    rest = switches[~first_day]
+    previous = rest.groupby("episode_row", sort=False)["new_contract_type"].shift(1)
+    type_now = previous.where(previous.notna(), rest["contract_type"])
+    same = (rest["contract_type"].notna() & (rest["new_contract_type"] == type_now)).fillna(False).to_numpy(dtype=bool)
+    table.add_capped(rest.index[same], "new_contract_type", "switch(es) to the current contract type",
+                     lambda row: (table.cells.at[row, "new_contract_type"],
+                                  f"switch to {type_now[row]}, which is already the current contract type "
+                                  f"(episode in row {rest.at[row, 'episode_row']} of the episodes table); expected "
+                                  "the other type"))
 
 
 def _check_pairs(table: _Table, events: pd.DataFrame, start_event: str, end_event: str) -> None:
-    """Pair start/end events per person in date order: an end needs an open start before it."""
+    """Pair start/end events per person in date order: an end needs an open start before it.
+
+    In date order (on one day a start before an end, so a same-day end finds its start) a start is
+    open exactly when the person's previous event is a start, whatever came before; so one pass
+    over the sorted events, comparing each with the one before, finds every problem.
+    """
     pairs = events[events["event"].isin([start_event, end_event])]
     if pairs.empty:
         return
-    # on one day a start sorts before an end, so a same-day end finds its start
-    pairs = pairs.assign(_is_end=pairs["event"].eq(end_event))
-    pairs = pairs.sort_values(["person_id", "date", "_is_end", "source_row"], kind="mergesort")
-    open_start: dict[str, tuple[int, pd.Timestamp]] = {}
-    starts: dict[str, list[tuple[pd.Timestamp, int]]] = {}
-    for row, pid, date, is_end in zip(pairs.index, pairs["person_id"], pairs["date"], pairs["_is_end"]):
-        if not is_end:
-            starts.setdefault(pid, []).append((date, row))
-    for row, pid, date, is_end in zip(pairs.index, pairs["person_id"], pairs["date"], pairs["_is_end"]):
-        if not is_end:
-            if pid in open_start:
-                table.add(row, "event", start_event,
-                          f"{start_event} while the one in row {open_start[pid][0]} has no {end_event} yet "
-                          f"(expected a {end_event} in between)", kind=f"repeated {start_event}(s)")
-            open_start[pid] = (row, date)
-            continue
-        if pid not in open_start:
-            later = [start_row for start_date, start_row in starts.get(pid, []) if start_date > date]
-            hint = f"; the {start_event} in row {later[0]} is dated after it" if later else ""
-            table.add(row, "event", end_event,
-                      f"{end_event} on {date.date().isoformat()} without an earlier {start_event} of this person"
-                      f"{hint} (expected the end after its start)", kind=f"{end_event}(s) without a start")
-            continue
-        start_row, start_date = open_start.pop(pid)
-        if date == start_date:
-            table.add(row, "date", table.cells.at[row, "date"],
-                      f"{end_event} on the same day as the {start_event} in row {start_row} "
-                      "(expected a date after the start)", kind=f"{end_event}(s) on the start day")
+    person = pd.factorize(pairs["person_id"].to_numpy(dtype=object))[0]
+    is_end = pairs["event"].eq(end_event).to_numpy(dtype=bool)
+    dates = pairs["date"].to_numpy(dtype="datetime64[ns]")
+    rows = pairs.index.to_numpy()
+    order = np.lexsort((pairs["source_row"].to_numpy(), is_end, dates.view(np.int64), person))
+    person, is_end, dates, rows = person[order], is_end[order], dates[order], rows[order]
+    after_start = np.zeros(len(rows), dtype=bool)
+    after_start[1:] = (person[1:] == person[:-1]) & ~is_end[:-1]
+    previous_row = dict(zip(rows[1:], rows[:-1]))
+    position_of = {row: position for position, row in enumerate(rows)}
+
+    table.add_capped(rows[~is_end & after_start], "event", f"repeated {start_event}(s)",
+                     lambda row: (start_event, f"{start_event} while the one in row {previous_row[row]} has no "
+                                               f"{end_event} yet (expected a {end_event} in between)"))
+
+    def orphan(row):
+        position = position_of[row]
+        later = np.flatnonzero((person == person[position]) & ~is_end & (dates > dates[position]))
+        hint = f"; the {start_event} in row {rows[later[0]]} is dated after it" if len(later) else ""
+        day = pd.Timestamp(dates[position]).date().isoformat()
+        return end_event, (f"{end_event} on {day} without an earlier {start_event} of this person{hint} "
+                           "(expected the end after its start)")
+
+    table.add_capped(rows[is_end & ~after_start], "event", f"{end_event}(s) without a start", orphan)
+    same_day = np.zeros(len(rows), dtype=bool)
+    same_day[1:] = is_end[1:] & after_start[1:] & (dates[1:] == dates[:-1])
+    table.add_capped(rows[same_day], "date", f"{end_event}(s) on the start day",
+                     lambda row: (table.cells.at[row, "date"],
+                                  f"{end_event} on the same day as the {start_event} in row {previous_row[row]} "
+                                  "(expected a date after the start)"))
 
 
 # --------------------------------------------------------------------------- the whole dataset
