@@ -110,6 +110,8 @@ _NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 MAX_PROBLEMS_PER_KIND = 20
 #: Problems listed in all (a hostile file could otherwise make millions of kinds x rows).
 MAX_PROBLEMS_LISTED = 1000
+#: Events paired with their person's episodes per slice (bounds the memory of the join).
+EVENTS_PER_JOIN = 200_000
 #: Longest value echoed in a problem; a longer one is cut, with its length said.
 MAX_VALUE_ECHO = 200
 
@@ -756,14 +758,24 @@ def _check_events_against_episodes(table: _Table, events: pd.DataFrame, episodes
                                   "person not found in the episodes table (expected the person_id of an episode)"))
     unsure = set(episodes.loc[~episodes_usable, "person_id"])
     events = events[~unknown & ~events["person_id"].isin(unsure)]
-    episodes = episodes[episodes_usable]
+    episodes = episodes.loc[episodes_usable, ["person_id", "start_date", "end_date", "contract_type", "source_row"]]
     if events.empty:
         return
-    spans = episodes[["person_id", "start_date", "end_date", "contract_type", "source_row"]].rename(
-        columns={"source_row": "episode_row"})
-    pairs = events[["source_row", "person_id", "date"]].merge(spans, on="person_id", how="inner")
-    inside = (pairs["date"] >= pairs["start_date"]) & (pairs["end_date"].isna() | (pairs["date"] <= pairs["end_date"]))
-    within = pairs[inside].drop_duplicates("source_row", keep="first").set_index("source_row")
+    # each event against its person's episodes, joined on integer codes of the person (not the text)
+    codes = pd.factorize(np.concatenate([episodes["person_id"].to_numpy(dtype=object),
+                                         events["person_id"].to_numpy(dtype=object)]))[0]
+    spans = pd.DataFrame({"person": codes[:len(episodes)], "start_date": episodes["start_date"].to_numpy(),
+                          "end_date": episodes["end_date"].to_numpy(), "episode_row": episodes["source_row"].to_numpy()})
+    asked = pd.DataFrame({"source_row": events["source_row"].to_numpy(), "person": codes[len(episodes):],
+                          "date": events["date"].to_numpy()})
+    pieces = []
+    for first in range(0, len(asked), EVENTS_PER_JOIN):  # in slices: a person has several episodes to pair with
+        pairs = asked.iloc[first:first + EVENTS_PER_JOIN].merge(spans, on="person", how="inner")
+        inside = (pairs["date"] >= pairs["start_date"]) & (pairs["end_date"].isna() | (pairs["date"] <= pairs["end_date"]))
+        pieces.append(pairs.loc[inside, ["source_row", "episode_row", "start_date"]]
+                      .drop_duplicates("source_row", keep="first"))
+        del pairs, inside
+    within = pd.concat(pieces).set_index("source_row").join(episodes.set_index("source_row")["contract_type"], on="episode_row")
     outside = ~events["source_row"].isin(within.index)
     table.add_capped(outside[outside].index, "date", "event(s) outside every episode",
                      lambda row: (table.cells.at[row, "date"],
