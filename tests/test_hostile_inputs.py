@@ -107,6 +107,15 @@ def test_identity_number_in_a_coded_column_is_refused_masked_everywhere(tmp_path
     assert not (tmp_path / "prepared").exists()
 
 
+def test_corpus_case_with_identity_numbers_in_any_column_never_echoes_them(capsys):
+    folder = TESTS / "bad_inputs" / "national_id_in_any_column"
+    problems, _ = validate_dataset(folder)
+    assert len(problems) == 7 and not echoes("\n".join(map(str, problems)))
+    for argv in (["validate", folder], ["validate", folder, "--json"]):
+        status, out, err = run_cli(capsys, *argv)
+        assert status == 1 and not echoes(out + err)
+
+
 def test_identity_number_in_sex_column_is_refused_masked(tmp_path):
     folder = dataset(tmp_path / "raw", f"{HEADER},sex\nA01,Bodø,f,2019-08-01,,,{ISSUE_NUMBER}\n")
     with pytest.raises(DataValidationError) as caught:
