@@ -52,6 +52,7 @@ from typing import Any
 
 from .. import __version__, config
 from ..errors import AlisError
+from ..identity import mask_national_ids
 from .publish import (  # noqa: F401  (STALE_TEMP_SECONDS, recover_interrupted: shared with `report`)
     STALE_TEMP_SECONDS,
     recover_interrupted,
@@ -460,7 +461,8 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
         return {
             "status": "failed",
             "seconds": time.perf_counter() - started,
-            "message": f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc),
+            # identity numbers never reach stderr or the log, whatever raised (AlisError masks its own)
+            "message": mask_national_ids(f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc)),
             "notebook": _first_attribute(exc, ("notebook", "notebook_name")),
             "cell": _first_attribute(exc, ("cell", "cell_index", "failing_cell")),
             "kept_notebook": _first_attribute(exc, ("kept", "kept_dir", "failed_dir", "executed_notebook"))
@@ -479,9 +481,10 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
 
 
 def _traceback_text() -> str:
+    """The current traceback with national identity numbers masked (it goes to the log)."""
     import traceback
 
-    return traceback.format_exc()
+    return mask_national_ids(traceback.format_exc())
 
 
 class _Terminated(BaseException):
@@ -551,7 +554,7 @@ class _RunLog:
 
     def line(self, text: str) -> None:
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for part in text.splitlines() or [""]:
+        for part in mask_national_ids(text).splitlines() or [""]:
             self._handle.write(f"{stamp} {part}\n")
         self._handle.flush()
 
