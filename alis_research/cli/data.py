@@ -13,13 +13,18 @@ from ..errors import AlisError
 def print_problems(problems: list, folder, *, as_json: bool) -> int | None:
     """Print a validation's problems (a line each, or a JSON list); the exit status, or None when
     the data are clean and printed as text (the caller then prints its summary)."""
+    from ..validate import problem_count
+
     if as_json:
         print(json.dumps([problem.to_dict() for problem in problems], ensure_ascii=False, indent=2))
         return 1 if problems else 0
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) found in {folder}")
+        total = problem_count(problems)
+        listed = sum(1 for p in problems if not p.more)
+        shown = f" ({listed} listed, the rest counted above)" if listed < total else ""
+        print(f"{total} problem(s) found in {folder}{shown}")
         return 1
     return None
 
@@ -73,13 +78,15 @@ def pseudonymise(args) -> int:
     secret = os.environ.get(variable, "")
     if not secret:
         raise AlisError(f"environment variable {variable} is not set or empty; set it to the secret key "
-                        f"(at least {MIN_KEY_LENGTH} characters), e.g. `read -s {variable}; export {variable}`")
+                        f"(at least {MIN_KEY_LENGTH} bytes, varied), e.g. `read -s {variable}; export {variable}`")
     input_dir = config.dataset_dir(args.input)
     output_dir = config.dataset_dir(args.output)
     summary = pseudonymise_dataset(input_dir, output_dir, secret.encode("utf-8"))
     print(f"wrote the pseudonymised dataset to {output_dir}")
     for name, facts in summary.items():
-        if "rows" in facts:
+        if facts.get("identity_numbers_replaced"):
+            print(f"  {name}: rewritten; {facts['identity_numbers_replaced']} identity number(s) replaced")
+        elif "rows" in facts:
             replaced = facts["identity_numbers_in_person_id"] + facts["identity_numbers_in_other_cells"]
             print(f"  {name} (from {facts['source']}): {facts['rows']} row(s), {facts['people']} person(s); "
                   f"{replaced} identity number(s) replaced")

@@ -24,6 +24,8 @@ def report(args) -> int:
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
                            min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None),
                            publication=publication)
+    for line in outcome.repairs:
+        print(line)
     print(f"report written to {outcome.path}")
     for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
                         ("manifest", outcome.manifest)):

@@ -15,6 +15,9 @@ quote data.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -45,10 +48,34 @@ check_area = cohort.check_area
 select_area = cohort.select_area
 
 
+# Prepared datasets of this process by folder, as-of date and the SHA-256 of every file in the folder:
+# a warm kernel or a regenerate worker building the areas and languages of one dataset prepares it once.
+_prepared_cache: dict[tuple, object] = {}
+
+
 def load_for_report(dataset, *, as_of, area: str = "all"):
     """The prepared dataset of one area, validated once (what every notebook starts with):
-    :func:`alis_research.cohort.load_dataset`, reusing a current ``data/processed/<name>/``."""
-    return cohort.load_dataset(dataset, as_of=as_of, area=area)
+    :func:`alis_research.cohort.load_dataset`, which reuses a current ``data/processed/<name>/``.
+
+    The prepared dataset is kept for the next call with the same folder
+    contents and as-of date (one entry per process); each call gets its own copy.
+    """
+    import copy
+
+    from .inputs import dataset_files
+
+    check_area(area)
+    folder = Path(config.dataset_dir(dataset))
+    key = (str(folder.resolve()), str(as_of), tuple(sorted(dataset_files(folder).items())) if folder.is_dir() else ())
+    prepared = _prepared_cache.get(key)
+    if prepared is None:
+        prepared = cohort.load_dataset(folder, as_of=as_of)
+        _prepared_cache.clear()
+        _prepared_cache[key] = prepared
+    prepared = replace(prepared, episodes=prepared.episodes.copy(), intervals=prepared.intervals.copy(),
+                       exclusions=prepared.exclusions.copy(), manifest=copy.deepcopy(prepared.manifest),
+                       events=prepared.events.copy(), supervision=prepared.supervision.copy())
+    return select_area(prepared, area)
 
 
 def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, made: str | None = None) -> dict:
