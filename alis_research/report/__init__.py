@@ -27,6 +27,7 @@ from .sections import (
     limitations_section,
     load_for_report,
     methods_section,
+    references_section,
     report_meta,
     retention_section,
     select_area,
@@ -48,7 +49,7 @@ from .sections_costs import (
 __all__ = [
     "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report", "cli_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
-    "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
+    "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content", "references_section",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
     "retention_section", "select_area", "summary_section", "turnover_section", "write_meta",
     "write_results", "write_section",
