@@ -159,7 +159,7 @@ def test_price_year_in_every_cost_caption_and_money_column(costs_in):
     for block in tables + figures:
         assert year in block["caption"], block["caption"]
     retained = next(t for t in tables if t["id"] == "cost_retained")
-    money = [c for c in retained["columns"] if "1 000" in c or "1,000" in c]
+    money = [c for c in retained["columns"] if "1\u202f000" in c or "1,000" in c]
     assert len(money) == 3 and all(year in c for c in money)
 
 

@@ -8,8 +8,10 @@ language, as :mod:`alis_research.report.sections` does for the other sections.
 
 * :func:`costs_section` — "what a retained GP costs": the yearly municipal cost
   per contract model for one list size, the cost per retained GP-year by cohort
-  (RMST of the Kaplan–Meier curve, bootstrap intervals with a fixed seed) and the
-  sensitivity table over list size and horizon.
+  (RMST of the Kaplan–Meier curve, bootstrap intervals with a fixed seed), the
+  sensitivity table over list size and horizon, and the one-way sensitivity to the cost
+  assumptions (:func:`alis_research.costs.assumption_sensitivity`); every amount in
+  ``costs.PRICE_YEAR`` kroner, said in each caption.
 * :func:`pathway_section` — time to specialist approval with exit before
   approval as a competing risk, the share approved within the normed 5 years, the
   hospital year, and supervision fidelity when the dataset has ``supervision.csv``.
