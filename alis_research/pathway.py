@@ -320,7 +320,15 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
         ``source_row, person_id, month`` (first day of the month) ``, hours``;
         empty when the file is absent.
     """
-    from .validate import NATIONAL_ID_PROBLEM, Problem, is_norwegian_national_id, mask_national_id
+    from .identity import cells_with_national_id
+    from .validate import (
+        MAX_PROBLEMS_PER_KIND,
+        NATIONAL_ID_IN_CELL_PROBLEM,
+        NATIONAL_ID_PROBLEM,
+        Problem,
+        capped,
+        read_table_or_problem,
+    )
 
     folder = Path(dataset_dir)
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
@@ -328,9 +336,24 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
     path = io.find_table(folder, SUPERVISION)
     if path is None:
         return [], empty
-    frame = io.read_table(path)
     file = path.name
     problems: list[Problem] = []
+    frame = read_table_or_problem(path, problems)
+    if frame is None:
+        return problems, empty
+    # an identity number in any cell is refused (masked); that cell gets no other problem
+    id_masks: dict[str, np.ndarray] = {}
+    for column in frame.columns:
+        hits = cells_with_national_id(frame[column].to_numpy(dtype=object))
+        if hits.any():
+            id_masks[column] = hits
+            for row in frame.index[hits][:MAX_PROBLEMS_PER_KIND]:
+                problems.append(Problem(file, row, column, frame.at[row, column], NATIONAL_ID_PROBLEM
+                                        if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM))
+            if hits.sum() > MAX_PROBLEMS_PER_KIND:
+                hidden = int(hits.sum()) - MAX_PROBLEMS_PER_KIND
+                problems.append(Problem(file, None, column, None, f"… and {hidden:,} more identity number(s) in "
+                                        "this column", more=hidden))
     missing = [c for c in SUPERVISION_COLUMNS if c not in frame.columns]
     for column in missing:
         problems.append(Problem(file, 1, column, None,
@@ -342,60 +365,106 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
     stop = episodes["stop_date"] if "stop_date" in episodes.columns else episodes["end_date"]
     spans = pd.DataFrame({"person_id": episodes["person_id"].astype(str), "start": episodes["start_date"],
                           "stop": stop.fillna(pd.Timestamp.max)})
-    known = set(spans["person_id"])
-    seen: dict[tuple, int] = {}
-    rows = []
-    for row, cells in frame.iterrows():
-        person, month_text, hours_text = cells["person_id"], cells["month"], cells["hours"]
-        ok = True
-        for column, value in (("person_id", person), ("month", month_text), ("hours", hours_text)):
-            if value == "":
-                problems.append(Problem(file, row, column, None, f"empty cell (every row needs a {column})"))
-                ok = False
-        if person and is_norwegian_national_id(person):
-            problems.append(Problem(file, row, "person_id", mask_national_id(person), NATIONAL_ID_PROBLEM))
-            ok = False
-        elif person and person not in known:
-            problems.append(Problem(file, row, "person_id", person,
-                                    "unknown person: no episode in episodes.csv has this person_id"))
-            ok = False
-        month = _parse_month(month_text) if month_text else None
-        if month_text and month is None:
-            problems.append(Problem(file, row, "month", month_text, "not a month (expected YYYY-MM, e.g. 2020-03)"))
-            ok = False
-        hours = _parse_hours(hours_text) if hours_text else None
-        if hours_text and hours is None:
-            problems.append(Problem(file, row, "hours", hours_text, "not a number (expected hours such as 3 or 2.5)"))
-            ok = False
-        elif hours is not None and not (0 <= hours <= MAX_HOURS_PER_MONTH):
-            problems.append(Problem(file, row, "hours", hours_text,
-                                    f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"))
-            ok = False
-        if month is not None and person in known:
-            month_end = month + pd.offsets.MonthEnd(0)
-            own = spans[spans["person_id"] == person]
-            if not ((own["start"] <= month_end) & (own["stop"] >= month)).any():
-                periods = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
-                                    for s, e in zip(own["start"], own["stop"]))
-                problems.append(Problem(file, row, "month", month_text,
-                                        f"outside every episode of {person} (in post {periods})"))
-                ok = False
-        if person and month is not None:
-            key = (person, month)
-            if key in seen:
-                problems.append(Problem(file, row, "month", month_text,
-                                        f"duplicate: {person} already has hours for this month in row {seen[key]} "
-                                        "(expected one row per person and month)"))
-                ok = False
-            else:
-                seen[key] = row
-        if ok:
-            rows.append({"source_row": int(row), "person_id": person, "month": month, "hours": float(hours)})
+    checked = _check_supervision_rows(frame, spans, id_masks)
+    for column, kind, mask, message in checked.kinds:
+        if column in id_masks:
+            mask = mask & ~id_masks[column]
+        positions = np.flatnonzero(mask)
+        for position in positions[:MAX_PROBLEMS_PER_KIND]:
+            row = int(frame.index[position])
+            value = None if kind.startswith("empty") else frame[column].iat[position]
+            problems.append(Problem(file, row, column, value, message(position) if callable(message) else message))
+        if len(positions) > MAX_PROBLEMS_PER_KIND:
+            hidden = len(positions) - MAX_PROBLEMS_PER_KIND
+            problems.append(Problem(file, None, column, None,
+                                    f"… and {hidden:,} more {kind}; {len(positions):,} in all, the first "
+                                    f"{MAX_PROBLEMS_PER_KIND} listed above", more=hidden))
     if problems:
-        return sorted(problems, key=lambda p: (p.row or 0)), empty
-    table = pd.DataFrame(rows, columns=list(empty.columns)).astype({"source_row": "int64", "hours": float})
+        # by row (the checks of one row in the order above); lines counting the rest last
+        return capped(sorted(problems, key=lambda p: (p.more > 0, p.row or 0))), empty
+    ok = checked.ok
+    table = pd.DataFrame({"source_row": frame.index.to_numpy()[ok].astype("int64"),
+                          "person_id": frame["person_id"].to_numpy(dtype=object)[ok],
+                          "month": checked.month[ok], "hours": checked.hours[ok].astype(float)},
+                         columns=list(empty.columns))
     table["month"] = pd.to_datetime(table["month"])
     return [], table
+
+
+@dataclass
+class _SupervisionChecks:
+    """Row masks of :func:`validate_supervision`'s checks, in the order their problems are listed."""
+
+    kinds: list  # (column, kind, row mask, message or function of the row position)
+    ok: np.ndarray
+    month: np.ndarray
+    hours: np.ndarray
+
+
+def _check_supervision_rows(frame: pd.DataFrame, spans: pd.DataFrame, id_masks: dict) -> _SupervisionChecks:
+    """Every row check of the supervision table at once (each parser runs once per distinct value)."""
+    person = frame["person_id"].to_numpy(dtype=object)
+    month_text = frame["month"].to_numpy(dtype=object)
+    hours_text = frame["hours"].to_numpy(dtype=object)
+    empty = {name: values == "" for name, values in
+             (("person_id", person), ("month", month_text), ("hours", hours_text))}
+    is_id = id_masks.get("person_id", np.zeros(len(frame), dtype=bool))
+    known = pd.Series(person).isin(set(spans["person_id"])).to_numpy()
+    unknown = ~empty["person_id"] & ~is_id & ~known
+
+    codes, values = pd.factorize(month_text)
+    month = pd.to_datetime(pd.Series([_parse_month(v) if v else None for v in values] + [None],
+                                     dtype=object)).to_numpy(dtype="datetime64[ns]")[:-1][codes]
+    has_month = ~np.isnat(month)
+    bad_month = ~empty["month"] & ~has_month
+    codes, values = pd.factorize(hours_text)
+    parsed_hours = [_parse_hours(v) if v else None for v in values]
+    hours = np.array([np.nan if h is None else h for h in parsed_hours] + [np.nan], dtype=float)[:-1][codes]
+    bad_hours = ~empty["hours"] & np.isnan(hours)
+    out_of_range = ~np.isnan(hours) & ~((hours >= 0) & (hours <= MAX_HOURS_PER_MONTH))
+
+    # a month must overlap an episode of the person: one merge of the rows with the person's spans
+    check = has_month & known
+    positions = np.flatnonzero(check)
+    asked = pd.DataFrame({"position": positions, "person_id": person[positions], "month": month[positions]})
+    asked["month_end"] = asked["month"] + pd.offsets.MonthEnd(0)
+    pairs = asked.merge(spans, on="person_id", how="inner")
+    covered = pairs.loc[(pairs["start"] <= pairs["month_end"]) & (pairs["stop"] >= pairs["month"]), "position"]
+    outside = check.copy()
+    outside[covered.to_numpy(dtype=np.int64)] = False
+
+    keyed = ~empty["person_id"] & has_month
+    keys = pd.DataFrame({"person_id": person, "month": month})[keyed]
+    repeated = keys.duplicated(keep="first")
+    duplicate = np.zeros(len(frame), dtype=bool)
+    duplicate[np.flatnonzero(keyed)[repeated.to_numpy()]] = True
+    rows = frame.index.to_numpy()
+    first_row = pd.Series(rows[keyed]).groupby([keys["person_id"].to_numpy(), keys["month"].to_numpy()],
+                                               sort=False).transform("min").to_numpy()
+    first_of = dict(zip(np.flatnonzero(keyed), first_row))
+
+    def periods(position: int) -> str:
+        own = spans[spans["person_id"] == person[position]]
+        text = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
+                         for s, e in zip(own["start"], own["stop"]))
+        return f"outside every episode of {person[position]} (in post {text})"
+
+    kinds = [(name, f"empty {name} cell(s)", empty[name], f"empty cell (every row needs a {name})")
+             for name in ("person_id", "month", "hours")]
+    kinds += [
+        ("person_id", "unknown person(s)", unknown, "unknown person: no episode in episodes.csv has this person_id"),
+        ("month", "invalid month(s)", bad_month, "not a month (expected YYYY-MM, e.g. 2020-03)"),
+        ("hours", "invalid hours", bad_hours, "not a number (expected hours such as 3 or 2.5)"),
+        ("hours", "hours out of range", out_of_range, f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"),
+        ("month", "month(s) outside every episode", outside, periods),
+        ("month", "duplicate month(s)", duplicate,
+         lambda position: f"duplicate: {person[position]} already has hours for this month in row "
+                          f"{first_of[position]} (expected one row per person and month)"),
+    ]
+    failed = is_id.copy()
+    for _, _, mask, _ in kinds:
+        failed |= mask
+    return _SupervisionChecks(kinds, ~failed, month, hours)
 
 
 def load_supervision(dataset_dir, episodes) -> pd.DataFrame:

@@ -23,8 +23,8 @@ import pytest
 
 from alis_research import config
 from alis_research.errors import AlisError
-from alis_research.io import atomic_output_dir
 from alis_research.report import regenerate as regen
+from alis_research.report.publish import staged_output
 from alis_research.report.regenerate import (
     EXIT_LOCKED,
     RegenerationLocked,
@@ -67,7 +67,9 @@ def fake_build(dataset, *, as_of, area="all", language="nb", min_cell=5, out_dir
     """Write ``<out_dir>/<dataset>_<area>_<language>/`` atomically, as the real builder does.
 
     ``<dataset>/control.json`` steers it: ``fail`` (report names that raise half-way,
-    after writing report.html into the temporary folder) and ``sleep`` (seconds).
+    after writing report.html into the temporary folder), ``sleep`` (seconds), ``die``
+    (report names whose build process kills itself with SIGKILL) and ``hold`` (report
+    names whose first build writes ``pid-<name>`` and waits to be killed).
     Every call appends ``name start end`` to ``<dataset>/calls.log``.
     """
     dataset = Path(dataset)
@@ -76,12 +78,17 @@ def fake_build(dataset, *, as_of, area="all", language="nb", min_cell=5, out_dir
     final = Path(out_dir) / name
     started = time.time()
     try:
-        with atomic_output_dir(final) as tmp:
+        with staged_output(final) as tmp:
             (tmp / "report.html").write_text(f"<h1>{name}</h1>")
             time.sleep(control.get("sleep", 0))
             if control.get("chatter"):  # a kernel inherits the worker's stderr and writes to it
                 subprocess.run([sys.executable, "-c", f"import sys; sys.stderr.write('[kernel] chatter {name}\\n')"],
                                check=True)
+            if name in control.get("die", []):  # as the out-of-memory killer would, on every attempt
+                os.kill(os.getpid(), signal.SIGKILL)
+            if name in control.get("hold", []) and not (dataset / f"pid-{name}").exists():
+                (dataset / f"pid-{name}").write_text(str(os.getpid()))  # first attempt: wait to be killed
+                time.sleep(60)
             if name in control.get("fail", []):
                 kept = Path(out_dir) / f"{name}.failed"
                 kept.mkdir(exist_ok=True)
@@ -332,6 +339,47 @@ def test_process_workers_build_and_carry_failures_back(project, capfd):
     log = result.log_path.read_text()
     assert all(f"[kernel] chatter demo_{area}_nb" in log for area in AREAS)
     assert log.splitlines()[-1].split(" ", 1)[1].startswith("END FAILED demo_Nordland_nb")
+
+
+# --------------------------------------------------------------------------- dead workers (issue 12, item 6)
+def test_a_worker_killed_with_kill_9_mid_run_is_retried_in_a_fresh_worker_and_the_others_complete(project):
+    import threading
+
+    (project.dataset / "control.json").write_text(json.dumps({"hold": ["demo_UNN_nb"]}))
+    pid_file = project.dataset / "pid-demo_UNN_nb"
+
+    def kill_the_worker():
+        deadline = time.time() + 60
+        while not pid_file.exists() and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    result = run(project, jobs=2, executor="process")
+    killer.join()
+    assert (result.count("built"), result.count("failed")) == (10, 0), result.summary()
+    log = result.log_path.read_text()
+    assert "RETRY demo_UNN_nb: its build process died (killed by SIGKILL)" in log
+    assert log.count("RETRY") == 1
+    assert (project.reports / "demo_UNN_nb" / "manifest.json").is_file()
+
+
+def test_a_report_whose_worker_dies_twice_fails_alone(project):
+    (project.dataset / "control.json").write_text(json.dumps({"die": ["demo_Nordland_en"]}))
+    result = run(project, jobs=2, executor="process")
+    assert (result.count("built"), result.count("failed")) == (9, 1), result.summary()
+    (failed,) = result.failed
+    assert failed.spec.name == "demo_Nordland_en"
+    assert "the build process died (killed by SIGKILL) on each of 2 attempts" in failed.message
+    assert result.log_path.read_text().count("RETRY demo_Nordland_en") == 1
+    assert result.exit_status == 1
+    assert not (project.reports / "demo_Nordland_en").exists()
+    # the killed builds' staging folders are removed by the next run (their owner is gone)
+    (project.dataset / "control.json").unlink()
+    assert run(project).count("built") == 1
+    assert not [p.name for p in project.reports.iterdir() if ".tmp-" in p.name]
 
 
 # --------------------------------------------------------------------------- failures

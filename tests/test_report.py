@@ -6,6 +6,7 @@ The PDF's text is extracted with ``pypdf`` when installed, else with
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -108,6 +109,115 @@ def test_inputs_key_changes_with_parameters(demo_dataset):
     assert base != report_inputs_key(demo_dataset, as_of=AS_OF, language="en")
     assert base != report_inputs_key(demo_dataset, as_of=AS_OF, min_cell=3)
     assert base != report_inputs_key(demo_dataset, as_of="2023-12-31")
+
+
+def test_inputs_key_changes_with_a_byte_of_the_package_code(monkeypatch, tmp_path, demo_dataset):
+    """Issue 12 item 8: a fix to an analysis or to disclosure control rebuilds the reports."""
+    from alis_research.report import inputs
+
+    copy = tmp_path / "alis_research"
+    shutil.copytree(inputs.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(inputs, "PACKAGE_DIR", copy)
+    base = report_inputs_key(demo_dataset, as_of=AS_OF)
+    for changed in (copy / "disclosure.py", copy / "report" / "templates" / "report.typ"):
+        original = changed.read_bytes()
+        changed.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # one byte, same size
+        assert report_inputs_key(demo_dataset, as_of=AS_OF) != base, changed.name
+        changed.write_bytes(original)
+        assert report_inputs_key(demo_dataset, as_of=AS_OF) == base
+    (copy / "report" / "__pycache__").mkdir(exist_ok=True)
+    (copy / "report" / "__pycache__" / "build.cpython-311.pyc").write_bytes(b"compiled")
+    assert report_inputs_key(demo_dataset, as_of=AS_OF) == base  # compiled files follow from the sources
+
+
+def test_executed_notebook_records_the_published_folder(demo_report):
+    """Issue 12 item 9: not the staging folder it ran in, which no longer exists."""
+    executed = demo_report.path / "notebooks" / "evaluation_report.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    (injected,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert f"output_dir = {json.dumps(str(demo_report.path))}" in injected.source
+    assert nb.metadata.papermill.parameters.output_dir == str(demo_report.path)
+    assert nb.metadata.alis_research.output_dir == str(demo_report.path)
+    assert ".tmp-" not in executed.read_text(encoding="utf-8")
+    manifest = json.loads(demo_report.manifest.read_text(encoding="utf-8"))
+    assert manifest["notebooks"]["evaluation_report.ipynb"]["executed_sha256"] == hashlib.sha256(
+        executed.read_bytes()).hexdigest()
+
+
+def test_next_report_recovers_what_a_killed_report_left(tmp_path, monkeypatch):
+    """Issue 12 item 7: killed between its two renames, the next ``report`` puts the previous one back
+    and removes the dead build's staging folder (before running anything)."""
+    from test_publish import killed_publish, previous_report
+
+    from alis_research.report import build
+
+    previous_report(tmp_path)
+    killed_publish(tmp_path, "between-renames")
+    assert not (tmp_path / "r_all_nb").exists()
+
+    def stop(*args, **kwargs):
+        raise AlisError("stopped before the kernel (test)")
+
+    monkeypatch.setattr(build, "execute_notebook", stop)
+    with pytest.raises(AlisError, match="stopped before the kernel"):
+        build_report(SMALL, as_of=AS_OF, out_dir=tmp_path)
+    assert (tmp_path / "r_all_nb" / "report.pdf").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r_all_nb"]
+
+
+def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_dataset, tmp_path):
+    """Reports built one after another on one kernel (as a regenerate worker does) come out byte for byte
+    as on a fresh kernel: the namespace is reset and the package keeps no state between reports."""
+    from alis_research.report.build import shutdown_warm_kernel
+
+    try:
+        first = build_report(SMALL, as_of=AS_OF, area="UNN", language="en", out_dir=tmp_path, reuse_kernel=True)
+        again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
+    finally:
+        shutdown_warm_kernel()
+    assert first.timings["kernel_start"] > again.timings["kernel_start"]
+    for name in ("results.json", "report.html", "report.pdf"):
+        assert (again.path / name).read_bytes() == (demo_report.path / name).read_bytes(), name
+    for sub in ("figures", "tables"):
+        for path in (demo_report.path / sub).iterdir():
+            assert (again.path / sub / path.name).read_bytes() == path.read_bytes(), f"{sub}/{path.name}"
+    nb = nbformat.read(again.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))  # a fresh execution counter, like a fresh kernel
+
+
+def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
+    """kill -9 of the warm kernel while a cell runs: the builder notices (no hang), starts a fresh
+    kernel once and builds the report from nothing."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from alis_research.report import build
+
+    killed = []
+
+    def kill_the_kernel_mid_run():
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            kernel = next(iter(build.running_warm_kernels()), None)
+            if kernel is not None and list(tmp_path.glob(".report_small_all_nb.tmp-*/content.json")):
+                os.kill(kernel.manager.provisioner.process.pid, signal.SIGKILL)
+                killed.append(kernel)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_kernel_mid_run)
+    killer.start()
+    try:
+        outcome = build_report(SMALL, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
+        assert killed and build.running_warm_kernels()[0] is not killed[0]  # a fresh kernel built it
+    finally:
+        killer.join()
+        build.shutdown_warm_kernel()
+    assert (outcome.path / "report.pdf").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report_small_all_nb"]
 
 
 def test_demo_pdf_text(demo_report):

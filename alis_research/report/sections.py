@@ -19,6 +19,7 @@ import math
 import sys
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -70,12 +71,32 @@ def select_area(prepared, area: str = "all"):
     return replace(prepared, episodes=episodes, intervals=intervals, exclusions=exclusions, manifest=manifest)
 
 
+# Prepared datasets of this process by folder, as-of date and the SHA-256 of every file in the folder:
+# a warm kernel or a regenerate worker building the areas and languages of one dataset prepares it once.
+_prepared_cache: dict[tuple, object] = {}
+
+
 def load_for_report(dataset, *, as_of, area: str = "all"):
-    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with)."""
+    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with).
+
+    The prepared dataset is kept for the next call with the same folder
+    contents and as-of date (one entry per process); each call gets its own copy.
+    """
+    import copy
+
     from ..cohort import prepare_dataset
+    from .inputs import dataset_files
 
     check_area(area)
-    prepared = prepare_dataset(config.dataset_dir(dataset), as_of=as_of)
+    folder = Path(config.dataset_dir(dataset))
+    key = (str(folder.resolve()), str(as_of), tuple(sorted(dataset_files(folder).items())) if folder.is_dir() else ())
+    prepared = _prepared_cache.get(key)
+    if prepared is None:
+        prepared = prepare_dataset(folder, as_of=as_of)
+        _prepared_cache.clear()
+        _prepared_cache[key] = prepared
+    prepared = replace(prepared, episodes=prepared.episodes.copy(), intervals=prepared.intervals.copy(),
+                       exclusions=prepared.exclusions.copy(), manifest=copy.deepcopy(prepared.manifest))
     return select_area(prepared, area)
 
 
