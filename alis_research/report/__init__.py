@@ -46,7 +46,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report", "cli_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
-    "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content", "references_section",
+    "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
+    "references_section",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
     "retention_section", "select_area", "summary_section", "turnover_section", "write_meta",
     "write_results", "write_section",
