@@ -30,7 +30,16 @@ _EXPORTS = {
 }
 
 
+#: Submodules reachable as attributes (``report.sections_costs.COST_PATIENTS`` in the costs notebook).
+_SUBMODULES = frozenset({"build", "content", "inputs", "notes", "publication", "publish", "regenerate", "render",
+                         "sections",
+                         "sections_costs", "sections_register", "sections_robustness", "sections_small_cohorts",
+                         "text"})
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
