@@ -175,12 +175,14 @@ def evaluation_report() -> nbformat.NotebookNode:
                  "                             pathway, limitations, *[s for s in [comparison_groups] if s])\n"
                  "summary = report.summary_section(prepared, facts, language=language, min_cell=min_cell)\n"
                  "report.write_section(output_dir, summary)\nsummary"),
+        *_section("references", "references_section"),
         ("markdown", "## Appendix: provenance and the suppression applied"),
         ("code", "suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration,\n"
                  "                                         robustness, costs, pathway,\n"
                  "                                         *[s for s in [comparison_groups] if s])\n"
                  "appendix = report.appendix_section(prepared, dataset=dataset, area=area, language=language,\n"
-                 "                                   min_cell=min_cell, suppression=suppression)\n"
+                 "                                   min_cell=min_cell, suppression=suppression,\n"
+                 "                                   comparison=comparison)\n"
                  "report.write_section(output_dir, appendix)\nappendix"),
         ("markdown", "## Machine-readable results (internal: unsuppressed, `publishable: false`)"),
         ("code", "from alis_research.results import build_results\n\n"
