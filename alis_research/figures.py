@@ -94,10 +94,12 @@ def decimal_axes(ax, language, axis="both"):
 
 
 def at_risk_text(count: int, min_cell: int | None) -> str:
-    """A number-at-risk cell; counts 1..min_cell−1 are shown as '<min_cell' (disclosure rule)."""
-    if min_cell is not None and 0 < count < min_cell:
-        return f"<{min_cell}"
-    return str(int(count))
+    """A number-at-risk cell; counts 1..min_cell−1 are shown as '<min_cell' (disclosure.format_at_risk)."""
+    if min_cell is None:
+        return str(int(count))
+    from .disclosure import format_at_risk
+
+    return format_at_risk(int(count), min_cell)
 
 
 def _at_risk_at(curve: pd.DataFrame, t: float) -> int:
@@ -154,11 +156,16 @@ def plot_kaplan_meier(km_result, ax=None, *, language: str = "nb", min_cell: int
         ax.set_ylabel(words["retention"])
         decimal_axes(ax, language)
         ax.legend(loc="lower left")
-        _at_risk_table(ax, groups, at_risk_times, language, min_cell)
+        at_risk_table(ax, groups, at_risk_times, language, min_cell)
     return ax
 
 
-def _at_risk_table(ax, groups, times, language, min_cell):
+def at_risk_table(ax, groups, times, language, min_cell):
+    """Numbers at risk under a curve figure, one row per group.
+
+    ``groups`` is a list of ``(key, curve)`` with ``curve`` holding ``time`` and ``at_risk`` (the
+    number at risk just after each time); counts go through :func:`at_risk_text` (``min_cell``).
+    """
     words = _labels(language)
     transform = blended_transform_factory(ax.transData, ax.transAxes)
     label_transform = ax.transAxes

@@ -416,22 +416,57 @@ def supervision_fidelity(
 # The report section is alis_research.report.sections_costs.pathway_section.
 
 
-def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str = "nb"):
-    """Step curves of the cumulative incidence of approval per cohort; returns ``ax``."""
+def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str = "nb", min_cell: int | None = None,
+                            show_ci: bool = True, at_risk_times=None):
+    """Step curves of the cumulative incidence of approval per cohort, with 95 % CI bands and the
+    numbers at risk under the figure (as the retention figure); returns ``ax``.
+
+    Numbers at risk from 1 to ``min_cell − 1`` are printed as ``<min_cell``.
+    """
     from . import figures
 
     texts = figures.figure_labels(language, "figure.pathway")
+    curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
+    episodes = result.episodes if result.episodes is not None else pd.DataFrame(columns=["cohort", "time"])
     with figures.house_style():
         ax = figures.new_axes(ax)
-        curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
-        for cohort, part in curves[curves["cause"] == "approved"].groupby("cohort", sort=True):
-            ax.step(np.r_[0.0, part["time"]], np.r_[0.0, part["cumulative_incidence"]], where="post",
-                    color=figures.colour(cohort), label=figures.label(cohort, language))
+        approved = curves[curves["cause"] == "approved"]
+        for cohort, part in approved.groupby("cohort", sort=True):
+            colour = figures.colour(cohort)
+            times = np.r_[0.0, part["time"].to_numpy(float)]
+            ax.step(times, np.r_[0.0, part["cumulative_incidence"]], where="post", color=colour,
+                    label=figures.label(cohort, language), linewidth=1.6)
+            if show_ci and {"ci_lower", "ci_upper"} <= set(part.columns):
+                # 0 before the first approval has no interval: the band is the curve itself there
+                cif = part["cumulative_incidence"].to_numpy(float)
+                lower = np.where(np.isnan(part["ci_lower"].to_numpy(float)), cif, part["ci_lower"].to_numpy(float))
+                upper = np.where(np.isnan(part["ci_upper"].to_numpy(float)), cif, part["ci_upper"].to_numpy(float))
+                ax.fill_between(times, np.r_[0.0, lower], np.r_[0.0, upper], step="post", color=colour, alpha=0.18,
+                                linewidth=0)
         ax.axvline(NORMED_TRAINING_YEARS, color="grey", linestyle=":", linewidth=1)
         ax.set_ylim(0, 1)
         ax.set_ylabel(texts["approved"])
         ax.set_xlabel(texts["years"])
+        if len(episodes):
+            if at_risk_times is None:
+                at_risk_times = np.arange(0, int(np.floor(episodes["time"].max())) + 1)
+            ax.set_xlim(0, max(float(episodes["time"].max()), max(at_risk_times, default=0)) * 1.02 or 1)
+            ax.set_xticks(list(at_risk_times))
         figures.decimal_axes(ax, language)
-        if len(curves):
-            ax.legend()
+        if len(approved):
+            ax.legend(loc="upper left")
+        if len(episodes):
+            figures.at_risk_table(ax, at_risk_curves(episodes), at_risk_times, language, min_cell)
     return ax
+
+
+def at_risk_curves(outcomes: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(cohort, curve)`` with ``time`` and ``at_risk`` (episodes with time ≥ it) for the numbers at risk."""
+    groups = []
+    for cohort in config.CONTRACT_TYPES:
+        times = np.sort(outcomes.loc[outcomes["cohort"] == cohort, "time"].to_numpy(float))
+        if len(times):
+            unique = np.unique(times)
+            at_risk = len(times) - np.searchsorted(times, unique, side="left")
+            groups.append((cohort, pd.DataFrame({"time": unique, "at_risk": at_risk})))
+    return groups

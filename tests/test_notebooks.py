@@ -221,5 +221,6 @@ def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_
     if name == "evaluation_report.ipynb":
         keys = [s["key"] for s in content["sections"]]
         assert keys == ["summary", "methods", "data_quality", "cohort_description", "retention", "turnover",
-                        "contract_duration", "robustness", "small_cohorts", "costs", "pathway", "limitations", "appendix"]
+                        "contract_duration", "robustness", "small_cohorts", "costs", "pathway", "limitations",
+                        "references", "appendix"]
         assert (out / "results.json").is_file()

@@ -244,3 +244,23 @@ def test_an_estimate_without_interval_prints_alone():
     assert fmt_ci(1.0, float("nan"), float("nan"), "nb") == "1,00"
     assert fmt_ci(1.0, None, None, "en") == "1.00"
     assert fmt_ci(0.8, 0.2, 0.97, "nb") == "0,80 (0,20–0,97)"
+
+
+# --------------------------------------------------------------------------- content of issue 13 (no extra build)
+def test_conclusion_references_price_year_and_provenance_in_the_pdf(published):
+    """The summary opens with the conclusion; the references come before the appendix; costs name
+    the price year; the appendix gives every input's full SHA-256 (tests/test_report_content.py)."""
+    from alis_research.io import sha256_file
+    from alis_research.report.text import T
+
+    language, outcome = published
+    text = " ".join(" ".join(_pages(outcome.pdf)).split())
+    assert T("c_heading", language) in text and T("c_question", language) in text
+    assert T("s_hr_none", language) in text  # the demo's headline interval includes 1
+    assert ("2019-kroner" if language == "nb" else "2019 NOK") in text
+    references, appendix = T("references", language), T("appendix", language)
+    assert text.rfind(references) < text.rfind(appendix) and "Varighet av fastlegeavtaler" in text
+    dataset = Path(outcome.path)  # the inputs' hashes as the appendix prints them
+    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
+    for name, sha in manifest["input_files"].items():
+        assert sha in text.replace(" ", ""), name

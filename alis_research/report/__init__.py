@@ -19,7 +19,7 @@ _EXPORTS = {
     **dict.fromkeys(("Section", "read_content", "write_meta", "write_results", "write_section"), ".content"),
     **dict.fromkeys(("render_html", "render_pdf"), ".render"),
     **dict.fromkeys(("appendix_section", "cohort_section", "contract_duration_section", "data_quality_section",
-                     "limitations_section", "load_for_report", "methods_section", "report_meta",
+                     "limitations_section", "load_for_report", "methods_section", "references_section", "report_meta",
                      "retention_section", "select_area", "summary_section", "turnover_section"), ".sections"),
     **dict.fromkeys(("Publication", "publication_from_mapping"), ".publication"),
     **dict.fromkeys(("comparison_groups_section", "load_comparison"), ".sections_register"),
@@ -30,7 +30,16 @@ _EXPORTS = {
 }
 
 
+#: Submodules reachable as attributes (``report.sections_costs.COST_PATIENTS`` in the costs notebook).
+_SUBMODULES = frozenset({"build", "content", "inputs", "notes", "publication", "publish", "regenerate", "render",
+                         "sections",
+                         "sections_costs", "sections_register", "sections_robustness", "sections_small_cohorts",
+                         "text"})
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -47,6 +56,7 @@ __all__ = [
     "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
+    "references_section",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
     "retention_section", "select_area", "summary_section", "turnover_section", "write_meta",
     "write_results", "write_section",

@@ -56,6 +56,7 @@ SECTION_ORDER = (
     "pathway",
     "comparison_groups",
     "limitations",
+    "references",
     "appendix",
 )
 
