@@ -29,7 +29,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -38,14 +38,18 @@ import pandas as pd
 
 from . import __version__, config
 from .errors import AlisError
-from .io import atomic_output_dir
+from .io import METADATA_FILE, atomic_output_dir, find_table, sha256_file
 
 #: Identifies the layout of ``manifest.json``; bump when the prepared schema changes.
-MANIFEST_SCHEMA = "alis-research/prepared/1"
+MANIFEST_SCHEMA = "alis-research/prepared/2"
 MANIFEST_FILE = "manifest.json"
 EPISODES_FILE = "episodes.parquet"
 INTERVALS_FILE = "intervals.parquet"
 EXCLUSIONS_FILE = "exclusions.parquet"
+EVENTS_FILE = "events.parquet"
+SUPERVISION_FILE = "supervision.parquet"
+#: The health-trust areas a dataset can be restricted to (``all`` = every episode).
+AREAS = ("all",) + tuple(config.HEALTH_TRUST_AREAS)
 
 REASON_STARTS_AFTER_AS_OF = "starts after the as-of date"
 REASON_STARTS_ON_AS_OF = "starts on the as-of date (no follow-up)"
@@ -413,6 +417,16 @@ class PreparedDataset:
     fingerprint: str
     synthetic: bool
     manifest: dict = field(default_factory=dict)
+    #: The validated events (every person's, also after :func:`select_area`): the pathway
+    #: analyses read hospital years and specialist approvals from them.
+    events: pd.DataFrame = field(default_factory=lambda: empty_events())
+    #: The validated supervision.csv (``source_row, person_id, month, hours``); empty when absent.
+    supervision: pd.DataFrame = field(default_factory=lambda: empty_supervision())
+
+    @property
+    def has_supervision(self) -> bool:
+        """Whether the raw dataset had a supervision.csv (recorded in the input files)."""
+        return any(name.lower().startswith("supervision.") for name in self.manifest.get("input_files", {}))
 
     def summary(self) -> str:
         """A short printable summary of what went in, what was excluded and what is analysed."""
@@ -440,6 +454,21 @@ class PreparedDataset:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def empty_events() -> pd.DataFrame:
+    """An events table with no rows and the validated columns."""
+    return pd.DataFrame({
+        "source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
+        "date": pd.Series(dtype="datetime64[ns]"), "event": pd.Series(dtype=object),
+        "new_contract_type": pd.Series(dtype=object), "note": pd.Series(dtype=object),
+    })
+
+
+def empty_supervision() -> pd.DataFrame:
+    """A supervision table with no rows and the validated columns."""
+    return pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
+                         "month": pd.Series(dtype="datetime64[ns]"), "hours": pd.Series(dtype=float)})
 
 
 def _plural(count: int, noun: str) -> str:
@@ -476,7 +505,10 @@ def prepare(validated, as_of, *, reference: MunicipalityReference | None = None)
     as_of = parse_as_of(as_of)
     events = validated.events
     if events is None:
-        events = pd.DataFrame(columns=["source_row", "person_id", "date", "event", "new_contract_type", "note"])
+        events = empty_events()
+    supervision = getattr(validated, "supervision", None)
+    if supervision is None:
+        supervision = empty_supervision()
     episodes, exclusions = build_episodes(validated.episodes, events, as_of, reference=reference)
     intervals = split_intervals(episodes, events)
     input_files = dict(sorted(validated.input_files.items()))
@@ -501,7 +533,8 @@ def prepare(validated, as_of, *, reference: MunicipalityReference | None = None)
         "exclusions": _exclusion_counts(exclusions),
         "definitions": dict(DEFINITIONS),
     }
-    return PreparedDataset(episodes, intervals, exclusions, as_of, fingerprint, bool(validated.synthetic), manifest)
+    return PreparedDataset(episodes, intervals, exclusions, as_of, fingerprint, bool(validated.synthetic), manifest,
+                           events=_missing_as_none(events), supervision=_missing_as_none(supervision))
 
 
 def prepare_dataset(dataset_dir, *, as_of, reference: MunicipalityReference | None = None) -> PreparedDataset:
@@ -570,6 +603,8 @@ def write_prepared(prepared: PreparedDataset, out_dir) -> Path:
         prepared.episodes.to_parquet(tmp / EPISODES_FILE, index=False)
         prepared.intervals.to_parquet(tmp / INTERVALS_FILE, index=False)
         prepared.exclusions.to_parquet(tmp / EXCLUSIONS_FILE, index=False)
+        prepared.events.to_parquet(tmp / EVENTS_FILE, index=False)
+        prepared.supervision.to_parquet(tmp / SUPERVISION_FILE, index=False)
         text = json.dumps(prepared.manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
         (tmp / MANIFEST_FILE).write_text(text, encoding="utf-8")
     return out_dir
@@ -603,6 +638,9 @@ def load_prepared(out_dir) -> PreparedDataset:
         exclusions = pd.read_parquet(out_dir / EXCLUSIONS_FILE)
     else:
         exclusions = pd.DataFrame({c: pd.Series(dtype="object") for c in EXCLUSION_COLUMNS})
+    events = pd.read_parquet(out_dir / EVENTS_FILE) if (out_dir / EVENTS_FILE).is_file() else empty_events()
+    supervision = (pd.read_parquet(out_dir / SUPERVISION_FILE) if (out_dir / SUPERVISION_FILE).is_file()
+                   else empty_supervision())
     return PreparedDataset(
         episodes=episodes,
         intervals=intervals,
@@ -611,16 +649,81 @@ def load_prepared(out_dir) -> PreparedDataset:
         fingerprint=manifest["fingerprint"],
         synthetic=bool(manifest["synthetic"]),
         manifest=manifest,
+        events=events,
+        supervision=supervision,
     )
 
 
-def cli_prepare(args) -> int:
-    """``alis-research prepare DATASET --as-of DATE [--out DIR]``."""
-    as_of = parse_as_of(args.as_of)
-    dataset = config.dataset_dir(args.dataset)
-    prepared = prepare_dataset(dataset, as_of=as_of)
-    out = Path(args.out) if getattr(args, "out", None) else config.processed_dir(dataset)
-    write_prepared(prepared, out)
-    print(prepared.summary())
-    print(f"wrote {out}")
-    return 0
+# --------------------------------------------------------------------------- the start of every analysis
+def check_area(area: str) -> str:
+    """``area`` if it is ``all`` or a health-trust area, else a user error listing them."""
+    if area not in AREAS:
+        raise AlisError(f"area must be one of {', '.join(AREAS)}, got {area!r}")
+    return area
+
+
+def select_area(prepared: PreparedDataset, area: str = "all") -> PreparedDataset:
+    """The prepared dataset restricted to one health-trust area (``'all'`` = unchanged).
+
+    Exclusions carry no area; an area's dataset lists those of the persons who
+    have an analysed episode in the area.  Events and supervision stay whole: they
+    are matched to episodes by person and date.
+    """
+    check_area(area)
+    if area == "all":
+        return prepared
+    episodes = prepared.episodes[prepared.episodes["area"] == area].reset_index(drop=True)
+    intervals = prepared.intervals[prepared.intervals["episode_id"].isin(episodes["episode_id"])].reset_index(drop=True)
+    exclusions = prepared.exclusions[prepared.exclusions["person_id"].isin(episodes["person_id"])].reset_index(drop=True)
+    manifest = {**prepared.manifest, "area": area}
+    return replace(prepared, episodes=episodes, intervals=intervals, exclusions=exclusions, manifest=manifest)
+
+
+def raw_input_files(dataset_dir) -> dict[str, str]:
+    """SHA-256 of the raw files a prepared dataset is made from, as its manifest records them."""
+    from .validate import EPISODES, EVENTS, SUPERVISION
+
+    folder = Path(dataset_dir)
+    files: dict[str, str] = {}
+    if (folder / METADATA_FILE).is_file():
+        files[METADATA_FILE] = sha256_file(folder / METADATA_FILE)
+    for stem in (EPISODES, EVENTS, SUPERVISION):
+        path = find_table(folder, stem)
+        if path is not None:
+            files[path.name] = sha256_file(path)
+    return dict(sorted(files.items()))
+
+
+def processed_is_current(processed: Path, dataset_dir, as_of) -> bool:
+    """Whether ``processed`` holds the prepared dataset of these raw files, this as-of date and
+    this package version (its manifest's input-file hashes equal the raw files' hashes now)."""
+    try:
+        manifest = json.loads((Path(processed) / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(manifest, dict) and manifest.get("schema") == MANIFEST_SCHEMA
+            and manifest.get("as_of") == f"{parse_as_of(as_of):%Y-%m-%d}"
+            and manifest.get("package_version") == __version__
+            and manifest.get("input_files") == raw_input_files(dataset_dir)
+            and all((Path(processed) / name).is_file() for name in (EPISODES_FILE, INTERVALS_FILE, EVENTS_FILE)))
+
+
+def load_dataset(dataset, *, as_of, area: str = "all", processed=None) -> PreparedDataset:
+    """The analysis dataset of a raw dataset (a folder, or a name under ``data/raw/``), for one area.
+
+    Reads ``data/processed/<name>/`` (or ``processed``) when it is current: made by this
+    package version, for this as-of date, from raw files with the same SHA-256 hashes.
+    Otherwise the raw folder is validated (every problem at once, supervision.csv included)
+    and prepared.  Nothing is written: ``alis-research prepare`` writes the processed folder.
+    """
+    check_area(area)
+    as_of = parse_as_of(as_of)
+    path = config.dataset_dir(dataset)
+    if not Path(path).is_dir():
+        raise AlisError(f"dataset folder {path} does not exist; expected a folder holding episodes.csv or episodes.xlsx")
+    processed = Path(processed) if processed is not None else config.processed_dir(path)
+    if processed_is_current(processed, path, as_of):
+        prepared = load_prepared(processed)
+    else:
+        prepared = prepare_dataset(path, as_of=as_of)
+    return select_area(prepared, area)

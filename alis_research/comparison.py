@@ -547,21 +547,21 @@ class ComparisonAnalyses:
 
     def results_entries(self) -> dict:
         """The ``abelsen`` and ``did`` entries of ``results.json`` (``alis-research/results/1``)."""
-        from .results import _number
+        from .results import json_number
 
         entries: dict = {"abelsen": [], "did": None}
         if self.abelsen is not None:
             entries["abelsen"] = [{
                 "size_class": str(r["size_class"]), "contracts": int(r["contracts"]),
-                "median": _number(r["median"]), "ci_lower": _number(r["ci_lower"]),
-                "ci_upper": _number(r["ci_upper"]), "published_median": _number(r["published_median"]),
+                "median": json_number(r["median"]), "ci_lower": json_number(r["ci_lower"]),
+                "ci_upper": json_number(r["ci_upper"]), "published_median": json_number(r["published_median"]),
             } for _, r in self.abelsen.medians.iterrows()]
         primary = self.did.primary() if self.did is not None else None
         outcome, control = DID_PRIMARY
         entries["did"] = {
             "outcome": outcome, "treated": "participating", "control": control,
             "start_year": ALIS_START_YEAR,
-            **{key: _number(primary[key]) if primary else None
+            **{key: json_number(primary[key]) if primary else None
                for key in ("estimate", "ci_lower", "ci_upper", "p_value")},
             "clusters": (int(primary["clusters_treated"]) + int(primary["clusters_control"])) if primary else None,
         }

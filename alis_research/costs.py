@@ -20,7 +20,6 @@ shipped, so other price years are refused rather than silently mislabelled.
 """
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -282,16 +281,6 @@ def format_cost_table(table: CostTable) -> str:
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         body = text.to_string()
     return "\n".join([header, body, "", *[f"note: {n}" for n in table.notes]])
-
-
-def cli_costs(args) -> int:
-    """``alis-research costs --patients N [--year Y] [--json]``."""
-    table = yearly_costs(args.patients, year=getattr(args, "year", None))
-    if getattr(args, "json", False):
-        print(json.dumps(table.to_json_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(format_cost_table(table))
-    return 0
 
 
 # --------------------------------------------------------------------------- survival pieces
@@ -798,7 +787,7 @@ def with_assumptions(**overrides) -> CostAssumptions:
 
 __all__ = [
     "ALIS_FASTLONN", "ALIS_NAERING", "PRIVATE_LIST", "MODELS", "PRICE_YEAR", "CostAssumptions", "CostTable",
-    "CostPerRetainedYearResult", "SENSITIVITY_ASSUMPTIONS", "assumption_sensitivity", "cli_costs",
+    "CostPerRetainedYearResult", "SENSITIVITY_ASSUMPTIONS", "assumption_sensitivity",
     "cost_per_retained_year", "cost_sensitivity",
     "format_cost_table", "load_cost_parameters", "plot_cost_per_retained_year", "with_assumptions", "yearly_costs",
 ]

@@ -32,7 +32,7 @@ from .config import (
 )
 from .errors import AlisError, NotEstimableWarning
 from .messages.note import Note
-from .result import AnalysisResult, input_table, require_columns
+from .result import AnalysisResult, check_alpha, input_table, require_columns, with_interval
 
 #: The contrast of every Cox model: 1 while the current contract is næring.
 NAERING_TERM = "næring"
@@ -84,9 +84,27 @@ class CoxResult(AnalysisResult):
     term_columns: dict[str, list[int]] = field(default_factory=dict)
     fit: coxph.EfronFit | None = field(default=None, repr=False)
     estimable: bool = False
+    #: The standard error the intervals use (robust × √(G/(G−1)) or model-based) and the
+    #: Student-t degrees of freedom of the few-cluster correction (None: Wald z).
+    interval_se: np.ndarray | None = field(default=None, repr=False)
+    interval_df: int | None = None
 
     title: ClassVar[str] = "Cox model: hazard of leaving, næring vs fastlønn (current contract)"
     _tables: ClassVar[tuple[str, ...]] = ("coefficients", "summary")
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """``coefficients`` with hazard-ratio intervals exp(coef ± c·se) at level 1 − ``alpha``, on the
+        log scale with the standard error and reference distribution of the fit (the few-cluster
+        t correction where it applied); NaN when the model was not estimable."""
+        alpha = check_alpha(alpha)
+        table = self.coefficients
+        if self.interval_se is None:
+            return with_interval(table, np.nan, np.nan, alpha)
+        reference = stats.norm if self.interval_df is None else stats.t(df=self.interval_df)
+        critical = reference.ppf(1 - alpha / 2)
+        coef = table["coef"].to_numpy(float)
+        return with_interval(table, np.exp(coef - critical * self.interval_se),
+                             np.exp(coef + critical * self.interval_se), alpha)
 
 
 def _design_matrix(frame: pd.DataFrame, covariates: Sequence[str],
@@ -242,6 +260,8 @@ def cox_model(
         used_se = se
     critical = reference.ppf(1 - alpha / 2)
     coef = fit.coef
+    result.interval_se = np.asarray(used_se, float)
+    result.interval_df = n_clusters - 1 if reference is not stats.norm else None
     result.coefficients = pd.DataFrame(
         {
             "term": names,
@@ -327,6 +347,16 @@ class CumulativeIncidenceResult(AnalysisResult):
 
     title: ClassVar[str] = "Cumulative incidence of exit by destination (Aalen–Johansen)"
     _tables: ClassVar[tuple[str, ...]] = ("estimates",)
+
+    def conf_int(self, alpha: float = 0.05, *, table: str = "estimates") -> pd.DataFrame:
+        """``estimates`` (or ``curves``) with log-scale intervals at level 1 − ``alpha`` (R's ``survfit``)."""
+        alpha = check_alpha(alpha)
+        if table not in ("estimates", "curves"):
+            raise AlisError(f"table must be 'estimates' or 'curves', got {table!r}")
+        frame = getattr(self, table)
+        lower, upper = log_interval(frame["cumulative_incidence"].to_numpy(float),
+                                    frame["std_err"].to_numpy(float), normal_quantile(alpha))
+        return with_interval(frame, lower, upper, alpha)
 
 
 def aalen_johansen_arrays(time: np.ndarray, cause: np.ndarray, n_causes: int) -> dict[str, np.ndarray]:
@@ -443,6 +473,10 @@ def cumulative_incidence(
     result.estimates = pd.DataFrame(rows)
     result.curves = pd.concat(curve_rows, ignore_index=True)
     return result
+
+
+#: The Aalen–Johansen estimator by its own name (competing risks).
+aalen_johansen = cumulative_incidence
 
 
 def log_interval(p: np.ndarray, se: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

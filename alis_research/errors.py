@@ -29,6 +29,14 @@ class DataValidationError(AlisError):
         super().__init__(message)
 
 
+class NotEstimable(AlisError):
+    """An analysis cannot be estimated from these data (too few people, no events, no contrast).
+
+    Report sections catch this (and other :class:`AlisError`) and say "not
+    estimable"; any other exception is a programming error and stops the report.
+    """
+
+
 class NotEstimableWarning(UserWarning):
     """An estimate could not be computed or is unstable; the reason is in the message."""
 

@@ -6,30 +6,36 @@
   deterministic, unlike lifelines' ``AalenJohansenFitter`` which jitters ties).
 * :func:`hospital_year_summary` — when the hospital year starts and whether the
   ALIS came back to the municipality afterwards.
-* :func:`validate_supervision` and :func:`supervision_fidelity` — the optional
-  ``supervision.csv``/``.xlsx`` (``person_id``, ``month`` YYYY-MM, ``hours``) and
-  the hours delivered against the promised 3 hours a month for 10.5 months a
-  year (31.5 hours a year), per unit and cohort, with small-cell suppression.
+* :func:`supervision_fidelity` — the hours in the optional ``supervision.csv``/``.xlsx``
+  (``person_id``, ``month`` YYYY-MM, ``hours``; validated with the rest of the raw data by
+  :func:`alis_research.validate.validate_dataset`) against the promised 3 hours a month for
+  10.5 months a year (31.5 hours a year), per unit and cohort, with small-cell suppression.
 
-The events come from :func:`alis_research.validate.load_validated`; the prepared
-episodes hold only episodes and intervals.  An event belongs to an episode of the
+The events and the supervision table come with the prepared dataset
+(``PreparedDataset.events``, ``.supervision``).  An event belongs to an episode of the
 same person when its date lies between the episode's start and stop dates.
 """
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import config, io
-from .errors import AlisError, DataValidationError, NotEstimableWarning
+from . import config
+from .errors import AlisError, NotEstimableWarning
 from .messages.note import Note
 from .result import AnalysisResult, input_table, require_columns
+# the supervision table's contract lives with the rest of the raw-data contract
+from .validate import (  # noqa: F401  (re-exported: pathway.validate_supervision, pathway.SUPERVISION)
+    MAX_HOURS_PER_MONTH,
+    SUPERVISION,
+    SUPERVISION_COLUMNS,
+    load_supervision,
+    validate_supervision,
+)
 
 SPECIALIST_EVENT = "specialist_approved"
 HOSPITAL_START, HOSPITAL_END = "hospital_year_start", "hospital_year_end"
@@ -40,11 +46,6 @@ RETURN_WINDOW_MONTHS = 3
 #: Promised structured supervision (seed 000, criterion 9d).
 PROMISED_HOURS_PER_MONTH = 3.0
 PROMISED_MONTHS_PER_YEAR = 10.5
-#: The optional raw table of supervision hours.
-SUPERVISION = "supervision"
-SUPERVISION_COLUMNS = ("person_id", "month", "hours")
-#: Hours in one month above this are taken for a typing error.
-MAX_HOURS_PER_MONTH = 40.0
 CAUSES = ("approved", "exit_before_approval")
 
 
@@ -276,204 +277,6 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
                                 summary=pd.DataFrame(summary_rows), episodes=per_year)
     result.add_note("pathway_returned", months=return_window_months, warn=False)
     return result
-
-
-# --------------------------------------------------------------------------- supervision: validation
-
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
-
-
-def _parse_month(text: str) -> pd.Timestamp | None:
-    """``YYYY-MM`` (or an Excel date ``YYYY-MM-DD``) to the first day of the month."""
-    match = _MONTH.match(text)
-    if not match:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (1900 <= year <= 2100 and 1 <= month <= 12):
-        return None
-    return pd.Timestamp(year=year, month=month, day=1)
-
-
-def _parse_hours(text: str) -> float | None:
-    try:
-        value = float(text.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
-    except ValueError:
-        return None
-    return value if np.isfinite(value) else None
-
-
-def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
-    """Check the optional supervision table of a dataset folder against the contract.
-
-    Parameters
-    ----------
-    dataset_dir : path
-        The raw dataset folder; ``supervision.csv`` or ``supervision.xlsx`` is optional.
-    episodes : PreparedDataset, ValidatedData or DataFrame
-        Episodes with ``person_id``, ``start_date`` and ``stop_date`` (or ``end_date``).
-
-    Returns
-    -------
-    problems, supervision
-        Every :class:`~alis_research.validate.Problem` found (file, spreadsheet row,
-        column, value, what was expected) and, when there are none, the table
-        ``source_row, person_id, month`` (first day of the month) ``, hours``;
-        empty when the file is absent.
-    """
-    from .identity import cells_with_national_id
-    from .validate import (
-        MAX_PROBLEMS_PER_KIND,
-        NATIONAL_ID_IN_CELL_PROBLEM,
-        NATIONAL_ID_PROBLEM,
-        Problem,
-        capped,
-        read_table_or_problem,
-    )
-
-    folder = Path(dataset_dir)
-    empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
-                          "month": pd.Series(dtype="datetime64[ns]"), "hours": pd.Series(dtype=float)})
-    path = io.find_table(folder, SUPERVISION)
-    if path is None:
-        return [], empty
-    file = path.name
-    problems: list[Problem] = []
-    frame = read_table_or_problem(path, problems)
-    if frame is None:
-        return problems, empty
-    # an identity number in any cell is refused (masked); that cell gets no other problem
-    id_masks: dict[str, np.ndarray] = {}
-    for column in frame.columns:
-        hits = cells_with_national_id(frame[column].to_numpy(dtype=object))
-        if hits.any():
-            id_masks[column] = hits
-            for row in frame.index[hits][:MAX_PROBLEMS_PER_KIND]:
-                problems.append(Problem(file, row, column, frame.at[row, column], NATIONAL_ID_PROBLEM
-                                        if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM))
-            if hits.sum() > MAX_PROBLEMS_PER_KIND:
-                hidden = int(hits.sum()) - MAX_PROBLEMS_PER_KIND
-                problems.append(Problem(file, None, column, None, f"… and {hidden:,} more identity number(s) in "
-                                        "this column", more=hidden))
-    missing = [c for c in SUPERVISION_COLUMNS if c not in frame.columns]
-    for column in missing:
-        problems.append(Problem(file, 1, column, None,
-                                f"missing required column '{column}' (expected columns: {', '.join(SUPERVISION_COLUMNS)})"))
-    if missing:
-        return problems, empty
-    episodes = input_table(episodes, "episodes")
-    require_columns(episodes, ("person_id", "start_date"), "episodes")
-    stop = episodes["stop_date"] if "stop_date" in episodes.columns else episodes["end_date"]
-    spans = pd.DataFrame({"person_id": episodes["person_id"].astype(str), "start": episodes["start_date"],
-                          "stop": stop.fillna(pd.Timestamp.max)})
-    checked = _check_supervision_rows(frame, spans, id_masks)
-    for column, kind, mask, message in checked.kinds:
-        if column in id_masks:
-            mask = mask & ~id_masks[column]
-        positions = np.flatnonzero(mask)
-        for position in positions[:MAX_PROBLEMS_PER_KIND]:
-            row = int(frame.index[position])
-            value = None if kind.startswith("empty") else frame[column].iat[position]
-            problems.append(Problem(file, row, column, value, message(position) if callable(message) else message))
-        if len(positions) > MAX_PROBLEMS_PER_KIND:
-            hidden = len(positions) - MAX_PROBLEMS_PER_KIND
-            problems.append(Problem(file, None, column, None,
-                                    f"… and {hidden:,} more {kind}; {len(positions):,} in all, the first "
-                                    f"{MAX_PROBLEMS_PER_KIND} listed above", more=hidden))
-    if problems:
-        # by row (the checks of one row in the order above); lines counting the rest last
-        return capped(sorted(problems, key=lambda p: (p.more > 0, p.row or 0))), empty
-    ok = checked.ok
-    table = pd.DataFrame({"source_row": frame.index.to_numpy()[ok].astype("int64"),
-                          "person_id": frame["person_id"].to_numpy(dtype=object)[ok],
-                          "month": checked.month[ok], "hours": checked.hours[ok].astype(float)},
-                         columns=list(empty.columns))
-    table["month"] = pd.to_datetime(table["month"])
-    return [], table
-
-
-@dataclass
-class _SupervisionChecks:
-    """Row masks of :func:`validate_supervision`'s checks, in the order their problems are listed."""
-
-    kinds: list  # (column, kind, row mask, message or function of the row position)
-    ok: np.ndarray
-    month: np.ndarray
-    hours: np.ndarray
-
-
-def _check_supervision_rows(frame: pd.DataFrame, spans: pd.DataFrame, id_masks: dict) -> _SupervisionChecks:
-    """Every row check of the supervision table at once (each parser runs once per distinct value)."""
-    person = frame["person_id"].to_numpy(dtype=object)
-    month_text = frame["month"].to_numpy(dtype=object)
-    hours_text = frame["hours"].to_numpy(dtype=object)
-    empty = {name: values == "" for name, values in
-             (("person_id", person), ("month", month_text), ("hours", hours_text))}
-    is_id = id_masks.get("person_id", np.zeros(len(frame), dtype=bool))
-    known = pd.Series(person).isin(set(spans["person_id"])).to_numpy()
-    unknown = ~empty["person_id"] & ~is_id & ~known
-
-    codes, values = pd.factorize(month_text)
-    month = pd.to_datetime(pd.Series([_parse_month(v) if v else None for v in values] + [None],
-                                     dtype=object)).to_numpy(dtype="datetime64[ns]")[:-1][codes]
-    has_month = ~np.isnat(month)
-    bad_month = ~empty["month"] & ~has_month
-    codes, values = pd.factorize(hours_text)
-    parsed_hours = [_parse_hours(v) if v else None for v in values]
-    hours = np.array([np.nan if h is None else h for h in parsed_hours] + [np.nan], dtype=float)[:-1][codes]
-    bad_hours = ~empty["hours"] & np.isnan(hours)
-    out_of_range = ~np.isnan(hours) & ~((hours >= 0) & (hours <= MAX_HOURS_PER_MONTH))
-
-    # a month must overlap an episode of the person: one merge of the rows with the person's spans
-    check = has_month & known
-    positions = np.flatnonzero(check)
-    asked = pd.DataFrame({"position": positions, "person_id": person[positions], "month": month[positions]})
-    asked["month_end"] = asked["month"] + pd.offsets.MonthEnd(0)
-    pairs = asked.merge(spans, on="person_id", how="inner")
-    covered = pairs.loc[(pairs["start"] <= pairs["month_end"]) & (pairs["stop"] >= pairs["month"]), "position"]
-    outside = check.copy()
-    outside[covered.to_numpy(dtype=np.int64)] = False
-
-    keyed = ~empty["person_id"] & has_month
-    keys = pd.DataFrame({"person_id": person, "month": month})[keyed]
-    repeated = keys.duplicated(keep="first")
-    duplicate = np.zeros(len(frame), dtype=bool)
-    duplicate[np.flatnonzero(keyed)[repeated.to_numpy()]] = True
-    rows = frame.index.to_numpy()
-    first_row = pd.Series(rows[keyed]).groupby([keys["person_id"].to_numpy(), keys["month"].to_numpy()],
-                                               sort=False).transform("min").to_numpy()
-    first_of = dict(zip(np.flatnonzero(keyed), first_row))
-
-    def periods(position: int) -> str:
-        own = spans[spans["person_id"] == person[position]]
-        text = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
-                         for s, e in zip(own["start"], own["stop"]))
-        return f"outside every episode of {person[position]} (in post {text})"
-
-    kinds = [(name, f"empty {name} cell(s)", empty[name], f"empty cell (every row needs a {name})")
-             for name in ("person_id", "month", "hours")]
-    kinds += [
-        ("person_id", "unknown person(s)", unknown, "unknown person: no episode in episodes.csv has this person_id"),
-        ("month", "invalid month(s)", bad_month, "not a month (expected YYYY-MM, e.g. 2020-03)"),
-        ("hours", "invalid hours", bad_hours, "not a number (expected hours such as 3 or 2.5)"),
-        ("hours", "hours out of range", out_of_range, f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"),
-        ("month", "month(s) outside every episode", outside, periods),
-        ("month", "duplicate month(s)", duplicate,
-         lambda position: f"duplicate: {person[position]} already has hours for this month in row "
-                          f"{first_of[position]} (expected one row per person and month)"),
-    ]
-    failed = is_id.copy()
-    for _, _, mask, _ in kinds:
-        failed |= mask
-    return _SupervisionChecks(kinds, ~failed, month, hours)
-
-
-def load_supervision(dataset_dir, episodes) -> pd.DataFrame:
-    """:func:`validate_supervision`, raising :class:`DataValidationError` listing every problem."""
-    problems, table = validate_supervision(dataset_dir, episodes)
-    if problems:
-        lines = "\n".join(f"  {p}" for p in problems[:50])
-        raise DataValidationError(problems, f"{len(problems)} problem(s) in the supervision table of {dataset_dir}:\n{lines}")
-    return table
 
 
 # --------------------------------------------------------------------------- supervision: fidelity

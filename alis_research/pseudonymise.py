@@ -17,18 +17,15 @@ import hashlib
 import hmac
 import io as _stdio
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from . import io
-from .config import dataset_dir as _resolve_dataset_dir
 from .errors import AlisError
-from .pathway import SUPERVISION
 from .identity import cells_with_national_id, compact_national_id, is_national_id, replace_national_ids
-from .validate import EPISODES, EVENTS
+from .validate import EPISODES, EVENTS, SUPERVISION
 
 #: Hex digits of the HMAC kept in a pseudonym (64 bits: collisions are negligible for registers of this size).
 PSEUDONYM_HEX_DIGITS = 16
@@ -204,27 +201,3 @@ def pseudonymise_dataset(input_dir, output_dir, key: bytes) -> dict:
             io.atomic_write_bytes(tmp_dir / io.METADATA_FILE, metadata.read_bytes())
             summary[io.METADATA_FILE] = {"source": io.METADATA_FILE, "copied": True}
     return summary
-
-
-def cli_pseudonymise(args) -> int:
-    """``alis-research pseudonymise IN OUT --key-env VAR``."""
-    variable = args.key_env
-    secret = os.environ.get(variable, "")
-    if not secret:
-        raise AlisError(f"environment variable {variable} is not set or empty; set it to the secret key "
-                        f"(at least {MIN_KEY_LENGTH} bytes, varied), e.g. `read -s {variable}; export {variable}`")
-    input_dir = _resolve_dataset_dir(args.input)
-    output_dir = _resolve_dataset_dir(args.output)
-    summary = pseudonymise_dataset(input_dir, output_dir, secret.encode("utf-8"))
-    print(f"wrote the pseudonymised dataset to {output_dir}")
-    for name, facts in summary.items():
-        if facts.get("identity_numbers_replaced"):
-            print(f"  {name}: rewritten; {facts['identity_numbers_replaced']} identity number(s) replaced")
-        elif "rows" in facts:
-            replaced = facts["identity_numbers_in_person_id"] + facts["identity_numbers_in_other_cells"]
-            print(f"  {name} (from {facts['source']}): {facts['rows']} row(s), {facts['people']} person(s); "
-                  f"{replaced} identity number(s) replaced")
-        else:
-            print(f"  {name}: copied")
-    print("Keep the key secret and unchanged: the same key gives the same pseudonyms in later extracts.")
-    return 0

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .config import DAYS_PER_YEAR, SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS, dataset_dir as _resolve_dataset_dir
+from .config import DAYS_PER_YEAR, SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS
 from .errors import AlisError, DataValidationError
 from .identity import NATIONAL_ID_MASK, cells_with_national_id
 from .validate import (
@@ -41,7 +41,6 @@ from .validate import (
     mask_national_id,
     metadata_identity_problems,
     parse_bool,
-    print_problems,
     without_file_prefix,
 )
 
@@ -745,21 +744,6 @@ def load_register(dataset_dir) -> pd.DataFrame:
     return frame
 
 
-def cli_validate_register(args) -> int:
-    """``alis-research validate-register DIR [--json]``: exit 0 when clean, 1 when not."""
-    folder = _resolve_dataset_dir(args.dataset)
-    problems, frame = validate_register(folder)
-    status = print_problems(problems, folder, as_json=getattr(args, "json", False))
-    if status is not None:
-        return status
-    months = frame["month"]
-    held = frame["doctor_id"].notna()
-    print(f"{folder}: no problems found; {len(frame):,} monthly row(s), {frame['list_id'].nunique():,} list(s), "
-          f"{frame.loc[held, 'doctor_id'].nunique():,} doctor(s), {months.min():%Y-%m} to {months.max():%Y-%m}, "
-          f"{int((~held).sum()):,} month(s) without a holder")
-    return 0
-
-
 # --------------------------------------------------------------------------- episodes
 EPISODE_COLUMNS = (
     "episode_id", "doctor_id", "list_id", "municipality_code", "municipality_name", "start_month", "end_month",
@@ -1082,15 +1066,3 @@ def register_episodes_and_intervals(snapshots: pd.DataFrame, *, max_gap_months: 
 
 
 # --------------------------------------------------------------------------- synthetic extracts
-def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: str = "2024-12"):
-    """Synthetic national register extract; see :mod:`alis_research.register_synthetic`."""
-    from .register_synthetic import synthesize_register as _synthesize
-
-    return _synthesize(seed, lists=lists, years=years, end=end)
-
-
-def cli_synthesize_register(args) -> int:
-    """``alis-research synthesize-register --seed N --out DIR [--lists L] [--years Y]``."""
-    from .register_synthetic import cli_synthesize_register as _cli
-
-    return _cli(args)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 from collections import deque
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -374,24 +374,3 @@ def write_register(out, snapshots: pd.DataFrame, doctors: pd.DataFrame, metadata
         io.atomic_write_text(tmp / "dataset.json", json.dumps(metadata, ensure_ascii=False, indent=2,
                                                               sort_keys=True) + "\n")
     return out
-
-
-def cli_synthesize_register(args) -> int:
-    """``alis-research synthesize-register --seed N --out DIR [--lists L] [--years Y]``."""
-    if not args.out:
-        raise AlisError("give --out DIR: the folder to write the synthetic extract to")
-    lists = getattr(args, "lists", 5000)
-    years = getattr(args, "years", 25)
-    snapshots, doctors = synthesize_register(args.seed, lists=lists, years=years)
-    params = RegisterParameters()
-    metadata = {
-        "synthetic": True, "generator": GENERATOR_NAME, "seed": int(args.seed), "lists": int(lists),
-        "years": int(years), "end": "2024-12",
-        "description": "synthetic national GP-register extract (monthly list snapshots); describes no real person",
-        "parameters": {key: list(value) if isinstance(value, tuple) else value
-                       for key, value in asdict(params).items()},
-    }
-    out = write_register(args.out, snapshots, doctors, metadata)
-    print(f"wrote {out}: {len(snapshots):,} monthly rows, {snapshots['list_id'].nunique():,} lists, "
-          f"{len(doctors):,} doctors (synthetic, seed {args.seed})")
-    return 0

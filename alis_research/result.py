@@ -44,6 +44,16 @@ class AnalysisResult:
             warnings.warn(str(note), AlisWarning, stacklevel=3)
         return note
 
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The result's main table with its confidence intervals at level 1 − ``alpha``.
+
+        Recomputed from the stored estimates and standard errors on the scale the
+        fit used, so ``conf_int(result.params["alpha"])`` reproduces the fit-time
+        intervals (as statsmodels' ``Results.conf_int``).  Results without
+        intervals raise :class:`~alis_research.errors.AlisError`.
+        """
+        raise AlisError(f"{type(self).__name__} has no confidence intervals")
+
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in self._tables if getattr(self, name) is not None}
 
@@ -73,6 +83,26 @@ class AnalysisResult:
         if self.notes:
             parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
         return "\n".join(parts)
+
+
+def check_alpha(alpha: float) -> float:
+    """``alpha`` as a float strictly between 0 and 1, or a user error naming it."""
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value < 1:
+        raise AlisError(f"alpha must lie strictly between 0 and 1 (0.05 for 95 % intervals), got {alpha!r}")
+    return value
+
+
+def with_interval(table: pd.DataFrame, lower, upper, alpha: float) -> pd.DataFrame:
+    """A copy of ``table`` whose ``ci_lower``/``ci_upper`` are replaced; ``attrs['alpha']`` records the level."""
+    out = table.copy()
+    out["ci_lower"] = lower
+    out["ci_upper"] = upper
+    out.attrs["alpha"] = alpha
+    return out
 
 
 def input_table(data: Any, name: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from .errors import AlisError, AlisWarning, NotEstimableWarning
 SCHEMA = "alis-research/results/1"
 
 
-def _number(value: Any) -> float | int | None:
+def json_number(value: Any) -> float | int | None:
     """JSON-safe number: NaN/inf and missing become null."""
     if value is None or value is pd.NA:
         return None
@@ -43,7 +43,7 @@ def _records(frame: pd.DataFrame, columns: dict[str, str], ints: tuple[str, ...]
             elif target in ints:
                 record[target] = None if pd.isna(value) else int(value)
             else:
-                record[target] = _number(value)
+                record[target] = json_number(value)
         rows.append(record)
     return rows
 
@@ -118,21 +118,21 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
             row = rows.get(time)
             km_rows.append({
                 "cohort": cohort, "time": int(time),
-                "survival": None if row is None else _number(row["survival"]),
-                "ci_lower": None if row is None else _number(row["ci_lower"]),
-                "ci_upper": None if row is None else _number(row["ci_upper"]),
+                "survival": None if row is None else json_number(row["survival"]),
+                "ci_lower": None if row is None else json_number(row["ci_lower"]),
+                "ci_upper": None if row is None else json_number(row["ci_upper"]),
                 "at_risk": 0 if row is None else int(row["at_risk"]),
             })
     medians = _by_cohort(km.median, "group")
-    median_rows = [{"cohort": cohort, **{key: _number(medians[cohort][key]) if cohort in medians else None
+    median_rows = [{"cohort": cohort, **{key: json_number(medians[cohort][key]) if cohort in medians else None
                                          for key in ("median", "ci_lower", "ci_upper")}}
                    for cohort in config.CONTRACT_TYPES]
     logrank_row = lr.test.iloc[0]
-    statistic = _number(logrank_row["statistic"])
+    statistic = json_number(logrank_row["statistic"])
     rmst_table = _by_cohort(rm.rmst, "group", config.CONTRACT_TYPES + ("difference",))
     rmst_rows = [{"cohort": cohort, "tau": float(tau),
-                  "rmst": _number(rmst_table[cohort]["rmst"]) if cohort in rmst_table else None,
-                  "se": _number(rmst_table[cohort]["se"]) if cohort in rmst_table else None}
+                  "rmst": json_number(rmst_table[cohort]["rmst"]) if cohort in rmst_table else None,
+                  "se": json_number(rmst_table[cohort]["se"]) if cohort in rmst_table else None}
                  for cohort in config.CONTRACT_TYPES + ("difference",)]
     rate_table = _by_cohort(rates.rates, "contract_type")
     rate_rows = []
@@ -140,8 +140,8 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         row = rate_table.get(contract)
         rate_rows.append({"contract_type": contract,
                           "exits": 0 if row is None else int(row["exits"]),
-                          "person_years": 0.0 if row is None else _number(row["person_years"]),
-                          **{key: None if row is None else _number(row[key])
+                          "person_years": 0.0 if row is None else json_number(row["person_years"]),
+                          **{key: None if row is None else json_number(row[key])
                              for key in ("rate_per_100", "ci_lower", "ci_upper")}})
     poisson = irr.estimates[(irr.estimates["model"] == "poisson") & (irr.estimates["term"] == "næring")]
     irr_row = poisson.iloc[0]
@@ -164,14 +164,14 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
             "km": km_rows,
             "median": median_rows,
             "logrank": {"statistic": statistic, "df": None if statistic is None else int(logrank_row["df"]),
-                        "p_value": _number(logrank_row["p_value"])},
+                        "p_value": json_number(logrank_row["p_value"])},
             "rmst": rmst_rows,
         },
         "turnover": {
             "rates": rate_rows,
-            "irr": {"contrast": "næring vs fastlønn", "estimate": _number(irr_row["irr"]),
-                    "ci_lower": _number(irr_row["ci_lower"]), "ci_upper": _number(irr_row["ci_upper"]),
-                    "p_value": _number(irr_row["p_value"])},
+            "irr": {"contrast": "næring vs fastlønn", "estimate": json_number(irr_row["irr"]),
+                    "ci_lower": json_number(irr_row["ci_lower"]), "ci_upper": json_number(irr_row["ci_upper"]),
+                    "p_value": json_number(irr_row["p_value"])},
         },
         "cox": cox_rows,
         "notes": _notes(kaplan_meier=km, logrank=lr, rmst=rm, turnover=rates, rate_ratio=irr, cox=cox),
@@ -237,19 +237,19 @@ def robustness_entries(prepared, *, alpha: float = config.DEFAULT_ALPHA,
             "cox": {"crude": cox.get("crude"), "ipw": cox.get("ipw")},
             "rmst": {"tau": float(tau), "crude": rmst.get("crude"), "ipw": rmst.get("ipw")},
             "survival_ipw": survival,
-            "max_abs_smd": {"unweighted": _number(balance["smd_unweighted"].abs().max()) if len(balance) else None,
-                            "weighted": _number(balance["smd_weighted"].abs().max()) if len(balance) else None},
+            "max_abs_smd": {"unweighted": json_number(balance["smd_unweighted"].abs().max()) if len(balance) else None,
+                            "weighted": json_number(balance["smd_weighted"].abs().max()) if len(balance) else None},
             "effective_sample_size": {} if confounding.weights is None else {
-                row["cohort"]: _number(row["ess"]) for _, row in confounding.weights.iterrows()},
+                row["cohort"]: json_number(row["ess"]) for _, row in confounding.weights.iterrows()},
         },
         "e_value": {
             "estimable": e is not None,
             "rare_outcome": bool(evalue.params["rare_outcome"]),
             "approximation": evalue.params["approximation"],
-            "hr": None if e is None else _number(e.hr),
-            "rr": None if e is None else _number(e.rr),
-            "e_value": None if e is None else _number(e.e_value),
-            "e_value_ci": None if e is None else _number(e.e_value_ci),
+            "hr": None if e is None else json_number(e.hr),
+            "rr": None if e is None else json_number(e.rr),
+            "e_value": None if e is None else json_number(e.e_value),
+            "e_value_ci": None if e is None else json_number(e.e_value_ci),
             "ci_limit": None if e is None else e.limit,
         },
         "pooled": {
@@ -262,7 +262,7 @@ def robustness_entries(prepared, *, alpha: float = config.DEFAULT_ALPHA,
             "fixed_effect": pooled_rows.get("fixed"),
             "random_effects": pooled_rows.get("random"),
             "heterogeneity": None if heterogeneity is None else {
-                key: _number(heterogeneity[key]) for key in ("q", "q_p_value", "i_squared", "tau_squared")}
+                key: json_number(heterogeneity[key]) for key in ("q", "q_p_value", "i_squared", "tau_squared")}
                 | {"q_df": int(heterogeneity["q_df"])},
         },
         "notes": _notes(confounding=confounding, e_value=evalue, pooled=pooled),
@@ -284,25 +284,6 @@ def _small_cohort_robustness(document: dict, prepared, *, alpha: float) -> None:
 def dumps(document: dict) -> str:
     """Serialise a results document deterministically (sorted keys, UTF-8 text)."""
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
-
-
-def cli_analyse(args) -> int:
-    from .cohort import prepare_dataset
-
-    from .comparison import find_register, load_register_data, run_comparisons
-
-    dataset_dir = config.dataset_dir(args.dataset)
-    prepared = prepare_dataset(dataset_dir, as_of=args.as_of)
-    register = find_register(dataset_dir, getattr(args, "register", None))
-    comparison = run_comparisons(prepared, load_register_data(register)) if register is not None else None
-    document = build_results(prepared, comparison=comparison)
-    if args.json:
-        print(dumps(document), end="")
-        return 0
-    print(prepared.summary())
-    print()
-    print(format_results(document))
-    return 0
 
 
 def _reason(document: dict, analysis: str) -> str:

@@ -29,7 +29,7 @@ from scipy import stats
 
 from . import config
 from .errors import AlisError
-from .result import AnalysisResult
+from .result import AnalysisResult, check_alpha, with_interval
 
 #: Fewer events than this in a group makes its estimates "unstable" (a note).
 MIN_STABLE_EVENTS = 5
@@ -141,14 +141,9 @@ def product_limit_table(durations, exits, *, alpha: float = config.DEFAULT_ALPHA
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0)
         greenwood = np.cumsum(terms)
-        z = stats.norm.ppf(1 - alpha / 2)
-        defined = (survival > 0) & (survival < 1) & np.isfinite(greenwood)
-        log_s = np.log(np.where(defined, survival, 0.5))
-        shift = z * np.sqrt(greenwood) / log_s
-        a = np.exp(-np.exp(np.log(-log_s) + shift))
-        b = np.exp(-np.exp(np.log(-log_s) - shift))
         # S = 0 after everyone left (n = d makes the Greenwood sum infinite): 0 * inf is NaN, as R
         std_err = survival * np.sqrt(greenwood)
+    lower, upper = loglog_interval(survival, greenwood, alpha=alpha)
     return pd.DataFrame(
         {
             "time": times,
@@ -158,10 +153,28 @@ def product_limit_table(durations, exits, *, alpha: float = config.DEFAULT_ALPHA
             "survival": survival,
             "greenwood": greenwood,
             "std_err": std_err,
-            "ci_lower": np.where(defined, np.minimum(a, b), np.nan),
-            "ci_upper": np.where(defined, np.maximum(a, b), np.nan),
+            "ci_lower": lower,
+            "ci_upper": upper,
         }
     )
+
+
+def loglog_interval(survival, greenwood, *, alpha: float = config.DEFAULT_ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """The log-log ("exponential Greenwood") interval of R's ``conf.type = "log-log"``.
+
+    :math:`\\exp(-\\exp(\\log(-\\log \\hat S) \\pm z\\,\\sigma / \\log \\hat S))` with
+    :math:`\\sigma^2` the Greenwood sum; NaN where :math:`\\hat S` is 0 or 1 or the sum is infinite.
+    """
+    survival = np.asarray(survival, float)
+    greenwood = np.asarray(greenwood, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = stats.norm.ppf(1 - alpha / 2)
+        defined = (survival > 0) & (survival < 1) & np.isfinite(greenwood)
+        log_s = np.log(np.where(defined, survival, 0.5))
+        shift = z * np.sqrt(greenwood) / log_s
+        a = np.exp(-np.exp(np.log(-log_s) + shift))
+        b = np.exp(-np.exp(np.log(-log_s) - shift))
+    return np.where(defined, np.minimum(a, b), np.nan), np.where(defined, np.maximum(a, b), np.nan)
 
 
 def _r_quantile(times, curve, p: float = 0.5, tol: float = _R_TOLERANCE) -> float:
@@ -258,6 +271,41 @@ class KaplanMeierResult(AnalysisResult):
                       for label, (durations, exits, alpha) in self.fitter_inputs.items()}
             self.__dict__["_fitters"] = fitted
         return fitted
+
+    def conf_int(self, alpha: float = 0.05, *, table: str = "survival") -> pd.DataFrame:
+        """``survival`` (default), ``curves`` or ``median`` with log-log intervals at level 1 − ``alpha``.
+
+        The survival intervals are recomputed from the estimate and its Greenwood
+        standard error as R's ``survfit(..., conf.type = "log-log", conf.int = 1 - alpha)``;
+        the median's interval is where the new lower / upper curves cross 0.5 (R's rule).
+        """
+        alpha = check_alpha(alpha)
+        if table in ("survival", "curves"):
+            frame = getattr(self, table)
+            return with_interval(frame, *_loglog_from_std_err(frame, alpha), alpha)
+        if table != "median":
+            raise AlisError(f"table must be 'survival', 'curves' or 'median', got {table!r}")
+        keys = [c for c in ("group", "stratum") if c in self.median.columns]
+        lower, upper = [], []
+        for _, row in self.median.iterrows():
+            match = np.logical_and.reduce([self.curves[k] == row[k] for k in keys])
+            curve = self.curves[match].iloc[1:]  # the first row is the added (time 0, S = 1) start
+            curve_lower, curve_upper = _loglog_from_std_err(curve, alpha)
+            lower.append(_r_quantile(curve["time"], curve_lower))
+            upper.append(_r_quantile(curve["time"], curve_upper))
+        return with_interval(self.median, lower, upper, alpha)
+
+
+def _loglog_from_std_err(frame: pd.DataFrame, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-log limits from the ``survival`` and ``std_err`` columns; rows without an interval
+    at any level (S = 0 or 1) keep what they hold."""
+    survival = frame["survival"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = (frame["std_err"].to_numpy(float) / survival) ** 2
+    lower, upper = loglog_interval(survival, greenwood, alpha=alpha)
+    defined = np.isfinite(lower)
+    return (np.where(defined, lower, frame["ci_lower"].to_numpy(float)),
+            np.where(defined, upper, frame["ci_upper"].to_numpy(float)))
 
 
 def kaplan_meier(
@@ -453,6 +501,13 @@ class RMSTResult(AnalysisResult):
 
     title: ClassVar[str] = "Restricted mean survival time"
     _tables: ClassVar[tuple[str, ...]] = ("rmst",)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The ``rmst`` table with normal intervals rmst ± z·se at level 1 − ``alpha``."""
+        alpha = check_alpha(alpha)
+        z = stats.norm.ppf(1 - alpha / 2)
+        return with_interval(self.rmst, self.rmst["rmst"] - z * self.rmst["se"],
+                             self.rmst["rmst"] + z * self.rmst["se"], alpha)
 
 
 def rmst(

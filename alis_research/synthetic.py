@@ -811,10 +811,13 @@ def write_synthetic(out_dir: str | os.PathLike, *, seed: int = 2019, params: Syn
     pathlib.Path
         The dataset folder.
     """
-    return _write(out_dir, seed, params or SyntheticParameters())[0]
+    return write_synthetic_tables(out_dir, seed=seed, params=params)[0]
 
 
-def _write(out_dir, seed: int, params: SyntheticParameters) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
+def write_synthetic_tables(out_dir, *, seed: int = 2019, params: SyntheticParameters | None = None
+                           ) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
+    """:func:`write_synthetic`, also returning the episodes and events written."""
+    params = params or SyntheticParameters()
     out_dir = Path(out_dir)
     _refuse_non_synthetic(out_dir)
     episodes, events = synthesize(seed, params)
@@ -849,18 +852,3 @@ def _refuse_non_synthetic(out_dir: Path) -> None:
             f"{out_dir} already holds data that is not a synthetic dataset made by this command "
             f"(files: {', '.join(entries)}); refusing to overwrite it. Choose an empty or new folder with --out."
         )
-
-
-def cli_synthesize(args) -> int:
-    """``alis-research synthesize [--seed N] [--out DIR]``."""
-    out_dir = Path(args.out) if getattr(args, "out", None) else config.DATA_RAW / config.DEMO_DATASET
-    seed = getattr(args, "seed", 2019)
-    if seed is None or seed < 0:
-        raise AlisError(f"--seed must be a non-negative integer, got {seed}")
-    written, episodes, events = _write(out_dir, seed, SyntheticParameters())
-    print(
-        f"wrote synthetic dataset (seed {seed}) to {written}: {len(episodes)} episodes of "
-        f"{episodes['person_id'].nunique()} persons, {len(events)} events. "
-        "The data are SYNTHETIC (dataset.json says so)."
-    )
-    return 0

@@ -20,7 +20,7 @@ from scipy import stats
 
 from . import config
 from .errors import AlisError
-from .result import AnalysisResult
+from .result import AnalysisResult, check_alpha, with_interval
 
 #: Pearson χ²/df above which the Poisson model is called overdispersed.
 OVERDISPERSION_THRESHOLD = 1.5
@@ -158,6 +158,12 @@ class TurnoverResult(AnalysisResult):
     title: ClassVar[str] = "Turnover per 100 person-years (exact Poisson 95 % CI)"
     _tables: ClassVar[tuple[str, ...]] = ("rates",)
 
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The ``rates`` table with exact Poisson intervals at level 1 − ``alpha`` (per 100 person-years)."""
+        alpha = check_alpha(alpha)
+        lower, upper = exact_poisson_interval(self.rates["exits"], self.rates["person_years"], alpha=alpha)
+        return with_interval(self.rates, 100 * lower, 100 * upper, alpha)
+
 
 def turnover_rates(intervals, *, by="contract_type", alpha: float = config.DEFAULT_ALPHA) -> TurnoverResult:
     """Exits, person-years and rate per 100 person-years by ``by``.
@@ -196,6 +202,13 @@ class RateRatioResult(AnalysisResult):
 
     title: ClassVar[str] = "Rate ratio næring vs fastlønn"
     _tables: ClassVar[tuple[str, ...]] = ("estimates",)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The ``estimates`` table with Wald intervals exp(coef ± z·se) at level 1 − ``alpha``."""
+        alpha = check_alpha(alpha)
+        z = stats.norm.ppf(1 - alpha / 2)
+        coef, se = self.estimates["coef"], self.estimates["se"]
+        return with_interval(self.estimates, np.exp(coef - z * se), np.exp(coef + z * se), alpha)
 
 
 def _design(cells: pd.DataFrame, covariates) -> pd.DataFrame:

@@ -40,8 +40,8 @@ EXTRA_SEEDS = (2016, 2017)
 _CHILD_EPISODES = """
 import sys, tempfile
 from pathlib import Path
-from alis_research.register import load_register, register_episodes, synthesize_register
-from alis_research.register_synthetic import write_register
+from alis_research.register import load_register, register_episodes
+from alis_research.register_synthetic import synthesize_register, write_register
 seed, lists, years, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 snapshots, doctors = synthesize_register(seed, lists=lists, years=years)
 with tempfile.TemporaryDirectory() as tmp:

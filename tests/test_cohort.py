@@ -202,7 +202,7 @@ def test_manifest_counts_exclusions_and_rows():
     )
     prepared = prepare(validated, AS_OF, reference=FAKE_REFERENCE)
     m = prepared.manifest
-    assert m["schema"] == "alis-research/prepared/1"
+    assert m["schema"] == "alis-research/prepared/2"
     assert m["dataset"] == "demo"
     assert m["as_of"] == "2024-12-31"
     assert m["synthetic"] is True and prepared.synthetic is True
@@ -506,7 +506,8 @@ def test_write_load_round_trip(tmp_path):
     prepared = _small_prepared(tmp_path)
     out = write_prepared(prepared, tmp_path / "processed" / "demo")
     assert sorted(p.name for p in out.iterdir()) == [
-        "episodes.parquet", "exclusions.parquet", "intervals.parquet", "manifest.json"]
+        "episodes.parquet", "events.parquet", "exclusions.parquet", "intervals.parquet", "manifest.json",
+        "supervision.parquet"]
     loaded = load_prepared(out)
     pd.testing.assert_frame_equal(loaded.episodes, prepared.episodes)
     pd.testing.assert_frame_equal(loaded.intervals, prepared.intervals)
@@ -565,13 +566,13 @@ def test_load_prepared_errors(tmp_path):
         load_prepared(tmp_path / "nothing")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "manifest.json").write_text(json.dumps({"schema": "other/9"}), encoding="utf-8")
-    with pytest.raises(AlisError, match="schema 'other/9', expected 'alis-research/prepared/1'"):
+    with pytest.raises(AlisError, match="schema 'other/9', expected 'alis-research/prepared/2'"):
         load_prepared(tmp_path / "bad")
 
 
 def test_prepared_dataset_is_a_dataclass_with_schema():
     assert PreparedDataset.__dataclass_fields__.keys() >= {
-        "episodes", "intervals", "exclusions", "as_of", "fingerprint", "synthetic", "manifest"}
+        "episodes", "intervals", "exclusions", "as_of", "fingerprint", "synthetic", "manifest", "events", "supervision"}
 
 
 # --------------------------------------------------------------------------- end to end (validate + reference)

@@ -176,8 +176,10 @@ def test_identity_number_in_supervision_free_text_is_refused_masked(tmp_path):
     lines[1] += ",veileder 150385 45660"
     lines[2:] = [line + "," for line in lines[2:]]
     (folder / "supervision.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    problems, _ = pathway.validate_supervision(folder, prepare(load_validated(folder, as_of="2024-12-31"),
+    # the episodes of the clean fixture: load_validated(folder) itself refuses the bad supervision.csv
+    problems, _ = pathway.validate_supervision(folder, prepare(load_validated(SUPERVISION, as_of="2024-12-31"),
                                                                "2024-12-31"))
+    assert validate_dataset(folder, as_of="2024-12-31")[0] == problems
     assert [(p.file, p.row, p.column, p.value) for p in problems] == [
         ("supervision.csv", 2, "merknad", f"veileder {NATIONAL_ID_MASK}")]
 
@@ -397,7 +399,7 @@ def test_supervision_validation_is_one_vectorised_pass_with_capped_problems(tmp_
     shutil.copytree(SUPERVISION, folder)
     rows = "".join(f"P{n % 12 + 1},20{19 + n % 6}-{n % 12 + 1:02d},{n % 50}\n" for n in range(60_000))
     (folder / "supervision.csv").write_text("person_id,month,hours\n" + rows, encoding="utf-8")
-    prepared = prepare(load_validated(folder, as_of="2024-12-31"), "2024-12-31")
+    prepared = prepare(load_validated(SUPERVISION, as_of="2024-12-31"), "2024-12-31")  # the same episodes
     started = time.process_time()
     problems, table = pathway.validate_supervision(folder, prepared)
     assert time.process_time() - started < 5.0 and table.empty

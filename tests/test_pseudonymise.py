@@ -196,15 +196,14 @@ def test_supervision_table_is_pseudonymised_with_the_same_key(tmp_path):
 def test_an_identity_number_in_supervision_is_refused_and_masked(tmp_path):
     import shutil
 
-    from alis_research import pathway
-    from alis_research.cohort import prepare
-    from alis_research.validate import load_validated
+    from alis_research.validate import validate_dataset
 
     folder = tmp_path / "data"
     shutil.copytree(TESTS / "fixtures" / "supervision", folder)
     with (folder / "supervision.csv").open("a", encoding="utf-8") as handle:
         handle.write(f"{FODSELSNUMMER},2020-01,3\n")
-    problems, _ = pathway.validate_supervision(folder, prepare(load_validated(folder, as_of="2024-12-31"), "2024-12-31"))
+    problems, data = validate_dataset(folder, as_of="2024-12-31")  # supervision.csv is part of the contract
+    assert data is None
     assert len(problems) == 1
     problem = problems[0]
     assert (problem.file, problem.row, problem.column, problem.value) == ("supervision.csv", 35, "person_id", "***********")

@@ -17,10 +17,10 @@ import pytest
 
 from alis_research.config import HEALTH_TRUST_AREAS, REFERENCE_DATA, SIZE_CLASS_LABELS
 from alis_research.errors import AlisError
+from alis_research.cli.data import roster as cli_roster
 from alis_research.reference import (
     MunicipalityMatch,
     UnknownMunicipality,
-    cli_roster,
     cost_parameter,
     load_applications,
     load_code_history,

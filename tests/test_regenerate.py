@@ -23,6 +23,8 @@ import pytest
 
 from alis_research import config
 from alis_research.errors import AlisError
+from alis_research.io import atomic_output_dir
+from alis_research.cli.report import regenerate as cli_regenerate
 from alis_research.report import regenerate as regen
 from alis_research.report.publish import staged_output
 from alis_research.report.regenerate import (
@@ -453,7 +455,7 @@ def test_a_second_run_while_one_is_busy_exits_with_status_75(project, capsys, mo
             run(project)
         monkeypatch.setattr(regen, "_default_builder", lambda: fake_build)
         monkeypatch.setattr(regen, "_default_key_fn", lambda: fake_key)
-        status = regen.cli_regenerate(argparse.Namespace(config=str(project.config), jobs=1, force=False,
+        status = cli_regenerate(argparse.Namespace(config=str(project.config), jobs=1, force=False,
                                                          progress=False))
         assert status == EXIT_LOCKED == 75
         assert "another regenerate run is busy" in capsys.readouterr().err
@@ -590,13 +592,14 @@ def test_sigterm_stops_workers_and_removes_their_temporary_folders(project, tmp_
         import sys
         sys.path.insert(0, {str(tmp_path)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
         import argparse
+        from alis_research.cli.report import regenerate as cli_regenerate
         from alis_research.report import regenerate as regen
         from helper_builders import slow_build
         from test_regenerate import fake_key
         regen._default_builder = lambda: slow_build
         regen._default_key_fn = lambda: fake_key
         try:
-            regen.cli_regenerate(argparse.Namespace(config={str(project.config)!r}, jobs=2, force=True,
+            cli_regenerate(argparse.Namespace(config={str(project.config)!r}, jobs=2, force=True,
                                                     progress=False))
         except KeyboardInterrupt:
             sys.exit(130)

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alis_research import register
+from alis_research.cli.data import synthesize_register as cli_synthesize_register
+from alis_research.cli.data import validate_register as cli_validate_register
 from alis_research.register import (
     MAX_PROBLEMS_PER_KIND,
-    cli_validate_register,
     register_episodes,
     register_episodes_loop,
     register_intervals,
@@ -304,7 +305,6 @@ def national(tmp_path_factory):
 
 @pytest.mark.slow
 def test_synthesizer_is_deterministic_and_marked_synthetic(tmp_path):
-    from alis_research.register_synthetic import cli_synthesize_register
 
     digests = []
     for name in ("a", "b"):

@@ -200,8 +200,9 @@ def test_bad_supervision_file_is_a_user_error(tmp_path):
     with pytest.raises(DataValidationError):
         build_report(folder, as_of=AS_OF, out_dir=tmp_path / "reports")
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
-    with pytest.raises(AlisError, match="needs the dataset folder"):
-        pathway_section(prepare_dataset(SUPERVISION, as_of=AS_OF))
+    # the prepared dataset carries its validated events and supervision: no second look at the raw folder
+    section = pathway_section(prepare_dataset(SUPERVISION, as_of=AS_OF), language="en")
+    assert "supervision_cohort" in {b.get("id") for b in section.blocks}
 
 
 # --------------------------------------------------------------------------- precision

@@ -24,7 +24,6 @@ from .municipalities import (
     size_class,
 )
 from .roster import (
-    cli_roster,
     load_applications,
     load_rejected,
     load_roster,
@@ -36,7 +35,6 @@ __all__ = [
     "REFERENCE_YEAR",
     "MunicipalityMatch",
     "UnknownMunicipality",
-    "cli_roster",
     "cost_parameter",
     "load_applications",
     "load_code_history",

@@ -1,7 +1,6 @@
 """The ALIS-Nord roster, rejected applicants and application counts (seeds 000, 001)."""
 from __future__ import annotations
 
-import json
 
 import pandas as pd
 
@@ -73,28 +72,3 @@ def positions_by_area() -> pd.DataFrame:
     table.loc["Total"] = table.sum()
     table.index.name = "area"
     return table
-
-
-def cli_roster(args) -> int:
-    """``alis-research roster [--json]``: positions per area and contract type, with totals."""
-    table = positions_by_area()
-    if getattr(args, "json", False):
-        document = {
-            "areas": [
-                {"area": area, **{k: int(v) for k, v in row.items()}}
-                for area, row in table.drop(index="Total").iterrows()
-            ],
-            "total": {k: int(v) for k, v in table.loc["Total"].items()},
-            "units": load_roster().to_dict("records"),
-        }
-        print(json.dumps(document, ensure_ascii=False, indent=2))
-        return 0
-    header = f"{'area':<10} {'units':>5} {'fastlønn':>8} {'næring':>6} {'total':>5}"
-    print("ALIS-Nord positions by health-trust area and contract type (seed 000, June 2019)")
-    print(header)
-    print("-" * len(header))
-    for area, row in table.iterrows():
-        if area == "Total":
-            print("-" * len(header))
-        print(f"{area:<10} {row['units']:>5} {row['fastlønn']:>8} {row['næring']:>6} {row['total']:>5}")
-    return 0

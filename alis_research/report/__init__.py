@@ -4,7 +4,7 @@ Notebooks use this module's functions to compute the report's sections
 (``*_section``) and to write them (``write_meta``, ``write_section``,
 ``write_results``): notebooks write no files themselves. ``build_report``
 runs the evaluation-report notebook once and renders the PDF (Typst) and
-the HTML from what it wrote; ``cli_report`` is ``alis-research report``.
+the HTML from what it wrote (``alis-research report``, :mod:`alis_research.cli.report`).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report", "cli_report",
+    "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
     "references_section",
@@ -80,28 +80,3 @@ def collect_facts(*sections: Section) -> dict:
 def collect_suppression(*sections: Section) -> list[dict]:
     """Every suppression entry of the given sections (for the appendix)."""
     return [entry.as_dict() for s in sections for entry in s.suppression]
-
-
-def cli_report(args) -> int:
-    """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out]``."""
-    from .build import build_report
-    from .publication import publication_from_mapping
-
-    publication = publication_from_mapping({
-        key: value for key, value in (
-            ("institution", getattr(args, "institution", None)), ("authors", getattr(args, "authors", None)),
-            ("commissioner", getattr(args, "commissioner", None)), ("status", getattr(args, "status", None)),
-            ("version", getattr(args, "report_version", None)),
-        ) if value is not None
-    })
-    outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None),
-                           publication=publication)
-    for line in outcome.repairs:
-        print(line)
-    print(f"report written to {outcome.path}")
-    for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
-                        ("manifest", outcome.manifest)):
-        print(f"  {label:<9} {path}")
-    print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items()))
-    return 0

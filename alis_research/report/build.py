@@ -432,7 +432,6 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     from ..comparison import find_register
     from ..register import load_register
     from .sections import load_for_report
-    from .sections_costs import load_pathway_inputs
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -441,8 +440,8 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     if int(min_cell) < 1:
         raise AlisError(f"--min-cell must be at least 1, got {min_cell}")
     dataset_dir = Path(config.dataset_dir(dataset)).resolve()
+    # validated once (supervision.csv included) before any kernel starts
     prepared = load_for_report(dataset_dir, as_of=as_of, area=area)
-    load_pathway_inputs(dataset_dir, as_of=as_of)  # the optional supervision.csv, checked before any kernel
     register_dir = find_register(dataset_dir, register)  # the optional register extract, checked before any kernel
     register_files = load_register(register_dir).attrs["input_files"] if register_dir is not None else {}
     timings["prepare"] = time.perf_counter() - t0

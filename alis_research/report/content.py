@@ -124,7 +124,7 @@ class Section:
 
     # -- display in a notebook
     def _repr_html_(self) -> str:
-        from .render import blocks_to_html
+        from .blocks import blocks_to_html
 
         return f"<h2>{html.escape(self.title)}</h2>\n" + blocks_to_html(self.blocks, inline_svg=True)
 

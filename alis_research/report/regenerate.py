@@ -939,32 +939,3 @@ def _record(item: ReportStatus, result: dict, out_dir: Path, log: _RunLog) -> No
 
 
 # --------------------------------------------------------------------------- command line
-def cli_regenerate(args) -> int:
-    """``alis-research regenerate [--config FILE] [--jobs N] [--force] [--no-progress]``.
-
-    Exit status: 0 all reports up to date; 1 a report failed or the config is
-    wrong; :data:`EXIT_LOCKED` (75) another run holds the lock. The progress
-    bar is drawn only when standard error is a terminal (never into cron mail).
-    """
-    config_path = Path(args.config) if getattr(args, "config", None) else config.REPORTS / CONFIG_FILE_NAME
-    matrix = load_matrix(config_path)
-    show_progress = bool(getattr(args, "progress", True)) and sys.stderr.isatty()
-    previous_sigterm = signal.getsignal(signal.SIGTERM)
-
-    def _sigterm_as_interrupt(signum, frame):  # systemd/cron stop: clean up like Ctrl-C
-        raise KeyboardInterrupt
-
-    with contextlib.suppress(ValueError):  # not in the main thread (e.g. called from a test runner thread)
-        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    try:
-        run = regenerate(matrix, jobs=getattr(args, "jobs", 2), force=bool(getattr(args, "force", False)),
-                         progress=show_progress)
-    except RegenerationLocked as exc:
-        print(f"alis-research regenerate: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    finally:
-        with contextlib.suppress(ValueError, TypeError):
-            signal.signal(signal.SIGTERM, previous_sigterm)
-    stream = sys.stderr if run.failed else sys.stdout
-    print(run.summary(), file=stream)
-    return run.exit_status

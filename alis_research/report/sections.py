@@ -15,29 +15,27 @@ quote data.
 """
 from __future__ import annotations
 
-import math
-import sys
-import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .. import __version__, config
+from .. import __version__, cohort, config
 from ..disclosure import (
     SuppressionEntry,
     format_at_risk,
     format_count,
     suppress_counts,
 )
-from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from . import notes as note_text
+# the shared section helpers (report/common.py), under this module's short names
+from .common import MAX_NOTES, attempt as _attempt, is_missing as _is_missing, number as _num  # noqa: F401
+from .common import publish_result_notes as _notes, safe_float as _safe_float  # noqa: F401
 from .content import Section
-from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_percent, fmt_years
+from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_p, fmt_percent, fmt_years
 
-AREAS = ("all",) + tuple(config.HEALTH_TRUST_AREAS)
+AREAS = cohort.AREAS
 
 #: Published medians of GP contract duration (Abelsen, Gaski, Brandstorp 2015), years.
 ABELSEN_MEDIANS = {"<2000": 2.75, ">=50000": 8.37}
@@ -49,26 +47,9 @@ ALIS_NORD_POSITIONS = 32
 
 
 # --------------------------------------------------------------------------- data selection
-def check_area(area: str) -> str:
-    if area not in AREAS:
-        raise AlisError(f"area must be one of {', '.join(AREAS)}, got {area!r}")
-    return area
-
-
-def select_area(prepared, area: str = "all"):
-    """The prepared dataset restricted to one health-trust area (``'all'`` = unchanged).
-
-    Exclusions carry no area; an area report lists those of the persons who
-    have an analysed episode in the area.
-    """
-    check_area(area)
-    if area == "all":
-        return prepared
-    episodes = prepared.episodes[prepared.episodes["area"] == area].reset_index(drop=True)
-    intervals = prepared.intervals[prepared.intervals["episode_id"].isin(episodes["episode_id"])].reset_index(drop=True)
-    exclusions = prepared.exclusions[prepared.exclusions["person_id"].isin(episodes["person_id"])].reset_index(drop=True)
-    manifest = {**prepared.manifest, "area": area}
-    return replace(prepared, episodes=episodes, intervals=intervals, exclusions=exclusions, manifest=manifest)
+# (the dataset and its areas belong to cohort.py; the names stay here for the notebooks)
+check_area = cohort.check_area
+select_area = cohort.select_area
 
 
 # Prepared datasets of this process by folder, as-of date and the SHA-256 of every file in the folder:
@@ -77,14 +58,14 @@ _prepared_cache: dict[tuple, object] = {}
 
 
 def load_for_report(dataset, *, as_of, area: str = "all"):
-    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with).
+    """The prepared dataset of one area, validated once (what every notebook starts with):
+    :func:`alis_research.cohort.load_dataset`, which reuses a current ``data/processed/<name>/``.
 
     The prepared dataset is kept for the next call with the same folder
     contents and as-of date (one entry per process); each call gets its own copy.
     """
     import copy
 
-    from ..cohort import prepare_dataset
     from .inputs import dataset_files
 
     check_area(area)
@@ -92,11 +73,12 @@ def load_for_report(dataset, *, as_of, area: str = "all"):
     key = (str(folder.resolve()), str(as_of), tuple(sorted(dataset_files(folder).items())) if folder.is_dir() else ())
     prepared = _prepared_cache.get(key)
     if prepared is None:
-        prepared = prepare_dataset(folder, as_of=as_of)
+        prepared = cohort.load_dataset(folder, as_of=as_of)
         _prepared_cache.clear()
         _prepared_cache[key] = prepared
     prepared = replace(prepared, episodes=prepared.episodes.copy(), intervals=prepared.intervals.copy(),
-                       exclusions=prepared.exclusions.copy(), manifest=copy.deepcopy(prepared.manifest))
+                       exclusions=prepared.exclusions.copy(), manifest=copy.deepcopy(prepared.manifest),
+                       events=prepared.events.copy(), supervision=prepared.supervision.copy())
     return select_area(prepared, area)
 
 
@@ -122,20 +104,6 @@ def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, m
 
 
 # --------------------------------------------------------------------------- helpers
-def _attempt(section: Section, language: str, what: str, func: Callable, /, *args, **kwargs):
-    """Run one analysis; on failure add a 'not estimable' paragraph and return None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AlisWarning)
-            warnings.simplefilter("ignore", NotEstimableWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return func(*args, **kwargs)
-    except Exception as exc:  # a small area must still give an honest report
-        print(f"[{section.key}] {what}: not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
-        section.paragraph(T("analysis_not_estimable", language, what=what))
-        return None
-
-
 def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: str, result, /, *,
                 figsize, **kwargs) -> None:
     """Draw ``figures.<plot>(result, ax=..., **kwargs)`` into the section; leave it out if it fails."""
@@ -148,34 +116,6 @@ def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot:
         section.figure(figure_id, fig, caption)
     else:
         plt.close(fig)
-
-
-#: At most this many caveat notes of one analysis are listed; the rest are counted.
-MAX_NOTES = 6
-
-
-def _notes(section: Section, result, language: str, min_cell: int) -> None:
-    """Publish an analysis's caveat notes, with small counts in them masked."""
-    if result is None or not getattr(result, "notes", None):
-        return
-    # in the report's language, with only counts of people/episodes/events masked (report/notes.py)
-    notes = note_text.publish_notes(result.notes, language, min_cell)
-    if len(notes) > MAX_NOTES:
-        notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
-    section.paragraph(T("analysis_notes", language))
-    section.items(notes)
-
-
-def _num(value, decimals=2, language="nb") -> str:
-    return fmt_number(value, decimals, language)
-
-
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or bool(pd.isna(value))
-
-
-def _safe_float(value):
-    return None if _is_missing(value) else float(value)
 
 
 def _small_group_caveat(section: Section, counts: dict, language: str, min_cell: int) -> None:

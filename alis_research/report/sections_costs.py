@@ -32,7 +32,8 @@ from .. import config
 from ..disclosure import SuppressionEntry, format_at_risk, format_count, suppress_counts
 from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
-from .sections import _attempt, _is_missing, _notes, _num, _safe_float
+# the shared section helpers (report/common.py), under this module's short names
+from .common import attempt as _attempt, is_missing as _is_missing, publish_result_notes as _notes, number as _num, safe_float as _safe_float
 from .text import T, contract_label, fmt_ci, fmt_number, fmt_percent
 
 #: List size of the report's cost tables (seed 003's worked example).
@@ -294,18 +295,15 @@ def load_pathway_inputs(dataset, *, as_of) -> PathwayInputs:
         The dataset is invalid; :class:`~alis_research.errors.DataValidationError`
         lists every problem of ``supervision.csv`` (file, row, column, value).
     """
-    from .. import io
-    from ..pathway import SUPERVISION, load_supervision
-    from ..validate import load_validated
+    from ..cohort import load_dataset
 
-    folder = config.dataset_dir(dataset)
-    validated = load_validated(folder, as_of=as_of)
-    supervision = load_supervision(validated.dataset_dir, validated)
-    events = validated.events
-    if events is None:
-        events = pd.DataFrame(columns=["source_row", "person_id", "date", "event", "new_contract_type", "note"])
-    return PathwayInputs(events=events, supervision=supervision,
-                         has_supervision=io.find_table(validated.dataset_dir, SUPERVISION) is not None)
+    return pathway_inputs(load_dataset(dataset, as_of=as_of))
+
+
+def pathway_inputs(prepared) -> PathwayInputs:
+    """The events and supervision table a prepared dataset carries (validated with it)."""
+    return PathwayInputs(events=prepared.events, supervision=prepared.supervision,
+                         has_supervision=prepared.has_supervision)
 
 
 # --------------------------------------------------------------------------- pathway
@@ -532,17 +530,12 @@ def pathway_section(prepared, inputs: PathwayInputs | None = None, *, dataset=No
     prepared : PreparedDataset
         The (area-selected) prepared dataset.
     inputs : PathwayInputs, optional
-        Events and supervision table (:func:`load_pathway_inputs`); loaded from
-        ``dataset`` when not given.
+        Events and supervision table; by default those the prepared dataset carries.
     dataset : str or path, optional
-        The raw dataset folder (needed when ``inputs`` is not given).
+        Not needed any more (the prepared dataset carries its events); kept for old notebooks.
     """
-    from ..errors import AlisError
-
     if inputs is None:
-        if dataset is None:
-            raise AlisError("pathway_section needs the dataset folder (dataset=...) or its loaded inputs")
-        inputs = load_pathway_inputs(dataset, as_of=prepared.as_of)
+        inputs = pathway_inputs(prepared)
     section = Section("pathway", T("pathway", language))
     tiny = _tiny(prepared.episodes, min_cell)
     facts: dict = {}

@@ -25,7 +25,8 @@ from ..messages import has_message, message
 from ..messages.note import Note
 from . import notes as note_text
 from .content import Section
-from .sections import _attempt, _is_missing, _notes, _safe_float
+# the shared section helpers (report/common.py), under this module's short names
+from .common import attempt as _attempt, is_missing as _is_missing, publish_result_notes as _notes, safe_float as _safe_float
 from .text import check_language, fmt_ci, fmt_number, fmt_p, fmt_years
 
 SECTION_KEY = "comparison_groups"
@@ -254,7 +255,7 @@ def comparison_groups_section(analyses, *, language: str = "nb", min_cell: int =
                            (_did_block, "did_heading")):
         try:
             block(section, analyses, language, min_cell)
-        except Exception as exc:  # one failing part must not take the others down; the reason goes to the log
+        except AlisError as exc:  # a part not estimable must not take the others down; the reason goes to the log
             print(f"[{SECTION_KEY}] {block.__name__}: {type(exc).__name__}: {exc}", file=sys.stderr)
             section.paragraph(R("not_estimable", language, what=R(heading, language)))
     entries = analyses.results_entries()

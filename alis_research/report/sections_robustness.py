@@ -29,7 +29,7 @@ import warnings
 import pandas as pd
 
 from .. import config
-from ..errors import AlisWarning, NotEstimableWarning
+from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from .content import Section
 from .text import T, check_language, fmt_ci
 
@@ -53,7 +53,7 @@ def _run(section: Section, language: str, what: str, func, /, *args, **kwargs):
             warnings.simplefilter("ignore", NotEstimableWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             return func(*args, **kwargs)
-    except Exception as exc:  # a small area must still give an honest report
+    except AlisError as exc:  # not estimable: a small area must still give an honest report (others fail loudly)
         print(f"[{section.key}] {what}: not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
         section.paragraph(T("robustness.analysis_failed", language, what=what))
         return None

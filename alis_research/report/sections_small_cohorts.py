@@ -22,7 +22,7 @@ import warnings
 import pandas as pd
 
 from .. import config
-from ..errors import AlisWarning, NotEstimableWarning
+from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from ..small_cohorts import ALL, MIN_EXITS, PERMUTATION_PRIMARY_BELOW, small_cohort_analyses
 from .content import Section
 from ..messages.labels import value_label
@@ -70,7 +70,7 @@ def small_cohorts_section(prepared, *, language: str = "nb", min_cell: int = con
             warnings.simplefilter("ignore", NotEstimableWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             result = small_cohort_analyses(prepared)
-    except Exception as exc:  # a small area must still give an honest report; the reason goes to the log
+    except AlisError as exc:  # not estimable: a small area must still give an honest report (others fail loudly)
         print(f"[small_cohorts] not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
         section.paragraph(T("small_cohorts.failed", language, what=T("small_cohorts.title", language)))
         return section

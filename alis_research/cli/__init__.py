@@ -1,9 +1,16 @@
-"""The ``alis-research`` command: thin argument parsing that calls the package.
+"""The ``alis-research`` command: argument parsing, dispatch and printing, in one place.
 
-Each subcommand is implemented by a ``cli_<name>(args) -> int`` function in
-the module that owns the work; this file only parses arguments, dispatches,
-and turns user errors (:class:`~alis_research.errors.AlisError`) into a
-plain message and exit status 1 instead of a traceback.
+This package parses the arguments (this file) and runs each subcommand with a
+``<name>(args) -> int`` handler in one of its modules — :mod:`.data` (roster,
+validate, pseudonymise, prepare, synthesize, the register commands),
+:mod:`.analysis` (analyse, costs, power), :mod:`.report` (report, regenerate,
+demo).  The handlers call the package and print; the domain modules neither
+parse arguments nor print.  User errors (:class:`~alis_research.errors.AlisError`)
+become a plain message and exit status 1 instead of a traceback.
+
+Start-up is kept light: this file imports only the standard library, ``config``
+and ``errors``; a handler's module, and the heavy libraries it needs, load only
+when that subcommand runs.
 """
 from __future__ import annotations
 
@@ -11,26 +18,26 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
-from .config import DEFAULT_MIN_CELL
-from .errors import AlisError
+from .. import __version__
+from ..config import DEFAULT_MIN_CELL
+from ..errors import AlisError
 
 # subcommand -> (module, function): imported only when the subcommand runs,
 # so ``--help`` and light commands stay fast.
-_HANDLERS = {
-    "roster": ("alis_research.reference", "cli_roster"),
-    "validate": ("alis_research.validate", "cli_validate"),
-    "pseudonymise": ("alis_research.pseudonymise", "cli_pseudonymise"),
-    "prepare": ("alis_research.cohort", "cli_prepare"),
-    "synthesize": ("alis_research.synthetic", "cli_synthesize"),
-    "analyse": ("alis_research.results", "cli_analyse"),
-    "report": ("alis_research.report", "cli_report"),
-    "regenerate": ("alis_research.report.regenerate", "cli_regenerate"),
-    "demo": ("alis_research.demo", "cli_demo"),
-    "costs": ("alis_research.costs", "cli_costs"),
-    "power": ("alis_research.power", "cli_power"),
-    "synthesize-register": ("alis_research.register", "cli_synthesize_register"),
-    "validate-register": ("alis_research.register", "cli_validate_register"),
+HANDLERS = {
+    "roster": ("alis_research.cli.data", "roster"),
+    "validate": ("alis_research.cli.data", "validate"),
+    "pseudonymise": ("alis_research.cli.data", "pseudonymise"),
+    "prepare": ("alis_research.cli.data", "prepare"),
+    "synthesize": ("alis_research.cli.data", "synthesize"),
+    "analyse": ("alis_research.cli.analysis", "analyse"),
+    "report": ("alis_research.cli.report", "report"),
+    "regenerate": ("alis_research.cli.report", "regenerate"),
+    "demo": ("alis_research.cli.report", "demo"),
+    "costs": ("alis_research.cli.analysis", "costs"),
+    "power": ("alis_research.cli.analysis", "power"),
+    "synthesize-register": ("alis_research.cli.data", "synthesize_register"),
+    "validate-register": ("alis_research.cli.data", "validate_register"),
 }
 
 
@@ -131,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    module_name, func_name = _HANDLERS[args.command]
+    module_name, func_name = HANDLERS[args.command]
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
         return int(handler(args) or 0)
@@ -143,5 +150,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
