@@ -33,6 +33,7 @@ from . import config
 from .errors import AlisError, NotEstimableWarning
 from .reference import cost_parameter, load_cost_parameters
 from .result import AnalysisResult, input_table, require_columns
+from .stats import km
 
 #: Price year of the cost parameters (seed 003's 2019 rates).
 PRICE_YEAR = 2019
@@ -286,37 +287,6 @@ def format_cost_table(table: CostTable) -> str:
 # --------------------------------------------------------------------------- survival pieces
 
 
-def _km_step(durations: np.ndarray, exits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kaplan–Meier curve: distinct times and the survival just after each."""
-    times, inverse = np.unique(durations, return_inverse=True)
-    deaths = np.bincount(inverse, weights=exits, minlength=len(times))
-    counts = np.bincount(inverse, minlength=len(times))
-    at_risk = len(durations) - np.r_[0, np.cumsum(counts)[:-1]]
-    return times, np.cumprod(1.0 - deaths / at_risk)
-
-
-def _step_area(times: np.ndarray, surv: np.ndarray, lower: float, upper: float) -> float:
-    """Area under a right-continuous step curve (1 before the first time) from ``lower`` to ``upper``.
-
-    Beyond the last time the curve is held at its last value, as R's ``survfit``
-    RMST and :func:`alis_research.retention.rmst`.
-    """
-    return float(_step_areas(times, surv, np.array([lower, upper], dtype=float))[0])
-
-
-def _step_areas(times: np.ndarray, surv: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Areas under the step curve (as :func:`_step_area`) between consecutive ``bounds``, all at once.
-
-    :math:`F(x) = \\int_0^x S` is piecewise linear with knots at the event times, so
-    :math:`F` at the bounds comes from the cumulative areas up to each knot.
-    """
-    knots = np.r_[0.0, times]
-    values = np.r_[1.0, surv]  # S on [knots[k], knots[k + 1])
-    cumulative = np.r_[0.0, np.cumsum(np.diff(knots) * values[:-1])]
-    k = np.searchsorted(knots, bounds, side="right") - 1
-    return np.diff(cumulative[k] + (bounds - knots[k]) * values[k])
-
-
 _GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(40)
 
 
@@ -346,10 +316,10 @@ def _year_areas(durations, exits, horizon: float, method: str) -> tuple[np.ndarr
     """Expected time in post within each training year up to ``horizon`` and S(horizon); None if not estimable."""
     bounds = np.minimum(np.arange(0, math.ceil(horizon) + 1, dtype=float), horizon)
     if method == "rmst":
-        times, surv = _km_step(durations, exits)
-        index = np.searchsorted(times, horizon, side="right") - 1
-        at_horizon = float(surv[index]) if index >= 0 else 1.0
-        return _step_areas(times, surv, bounds), at_horizon
+        curve = km.product_limit(durations, exits)
+        times, surv = curve["time"], curve["survival"]
+        at_horizon = float(km.step_values(times, surv, [horizon], 1.0)[0])
+        return km.step_areas(times, surv, bounds), at_horizon
     if exits.sum() < MIN_EVENTS_PARAMETRIC:
         return None
     best = _parametric_fit(durations, exits)
@@ -619,12 +589,8 @@ def bootstrap_km(durations, exits, persons, horizon, method, running, one_off, c
         weight = person_weight[:, codes]  # replicates × episodes
         deaths = weight @ exit_weights  # replicates × times, whole numbers
         present = weight @ at_time
-        total = present.sum(axis=1, keepdims=True)
-        at_risk = total - np.hstack([np.zeros((size, 1)), np.cumsum(present, axis=1)[:, :-1]])
         is_present = present > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(is_present, 1.0 - deaths / at_risk, 1.0)
-        surv = np.cumprod(factor, axis=1)
+        surv = km.survival_on_grid(deaths, present)
         # value on [knot, next knot) and area terms; absent knots add exactly 0.0
         values = np.hstack([np.ones((size, 1)), surv])
         knot_present = np.hstack([np.ones((size, 1), bool), is_present])

@@ -33,6 +33,7 @@ from .config import (
 from .errors import AlisError, NotEstimableWarning
 from .messages.note import Note
 from .result import AnalysisResult, check_alpha, input_table, require_columns, with_interval
+from .stats import km
 
 #: The contrast of every Cox model: 1 while the current contract is næring.
 NAERING_TERM = "næring"
@@ -656,49 +657,6 @@ class SizeClassResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("table",)
 
 
-def _km_curve(time: np.ndarray, event: np.ndarray, z: float) -> pd.DataFrame:
-    """Kaplan–Meier at every distinct time with R's log-log interval (Greenwood)."""
-    # counts by sorting (not an n × times comparison: 60,000 register contracts have ~300 distinct times)
-    times, inverse = np.unique(time, return_inverse=True)
-    inverse = inverse.ravel()
-    at_time = np.bincount(inverse, minlength=len(times))
-    n_risk = (len(time) - np.concatenate([[0], np.cumsum(at_time)[:-1]])).astype(float)
-    d = np.bincount(inverse, weights=(event == 1).astype(float), minlength=len(times))
-    surv = np.cumprod(1 - d / n_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # when everyone left (n = d) S is 0 from then on and has no interval anyway
-        greenwood = np.cumsum(np.where(n_risk > d, d / (n_risk * (n_risk - d)), 0.0))
-        se_log = np.sqrt(greenwood)
-        valid = (surv > 0) & (surv < 1)
-        se2 = np.where(valid, z * se_log / np.log(np.where(valid, surv, 0.5)), np.nan)
-        lower = np.where(valid, np.exp(-np.exp(np.log(-np.log(np.where(valid, surv, 0.5))) - se2)), np.nan)
-        upper = np.where(valid, np.exp(-np.exp(np.log(-np.log(np.where(valid, surv, 0.5))) + se2)), np.nan)
-    return pd.DataFrame({"time": times, "n_risk": n_risk, "n_event": d, "surv": surv, "lower": lower, "upper": upper})
-
-
-def _find_quantile(times: np.ndarray, surv: np.ndarray, p: float = 0.5, tol: float = 1.4901161193847656e-08) -> float:
-    """First time the curve reaches 1 − p, with R's midpoint rule for a flat stretch at exactly p."""
-    x = np.concatenate([[0.0], times])
-    y = np.concatenate([[0.0], 1 - surv])
-    keep = ~np.isnan(y)
-    x, y = x[keep], y[keep]
-    xmax = times[-1]
-    if y.max() < p:
-        return np.nan
-    _, first = np.unique(y, return_index=True)
-    first = np.sort(first)
-    x, y = x[first], y[first]
-    i1 = np.flatnonzero(y + tol >= p)
-    i2 = np.flatnonzero(y - tol >= p)
-    if len(i1) == 0:
-        return np.nan
-    if abs(p - y[-1]) < tol:
-        return (x[i1[0]] + xmax) / 2
-    if len(i2) == 0:
-        return np.nan
-    return (x[i1[0]] + x[i2[0]]) / 2
-
-
 def load_published_durations() -> pd.DataFrame:
     """Published median contract durations (Abelsen et al. 2015) shipped in reference data."""
     with open(PUBLISHED_DURATIONS_FILE, encoding="utf-8", newline="") as handle:
@@ -714,7 +672,7 @@ def median_by_size_class(episodes: Any, *, alpha: float = DEFAULT_ALPHA) -> Size
     """
     frame = input_table(episodes, "episodes")
     require_columns(frame, ["duration", "exit", "size_class"], "episodes")
-    z = normal_quantile(alpha)
+    normal_quantile(alpha)  # refuses an alpha outside (0, 1) before any work
     published = load_published_durations()
     published = published[published["source"].str.startswith("Abelsen")].set_index("size_class")["median_years"]
     result = SizeClassResult(params={"alpha": alpha, "ci": "log-log", "published": "Abelsen et al. 2015"})
@@ -722,12 +680,13 @@ def median_by_size_class(episodes: Any, *, alpha: float = DEFAULT_ALPHA) -> Size
     groups = [(label, frame[frame["size_class"] == label]) for label in SIZE_CLASS_LABELS if (frame["size_class"] == label).any()]
     groups.append(("all", frame))
     for label, sub in groups:
-        curve = _km_curve(sub["duration"].to_numpy(float), sub["exit"].to_numpy(int), z)
-        median = _find_quantile(curve["time"].to_numpy(), curve["surv"].to_numpy())
+        curve = km.product_limit(sub["duration"].to_numpy(float), sub["exit"].to_numpy(int))
+        lower, upper = km.loglog_interval(curve["survival"], curve["greenwood"], alpha=alpha)
+        median = km.r_quantile(curve["time"], curve["survival"])
         rows.append({"size_class": label, "n": len(sub), "events": int(sub["exit"].sum()), "median": median,
                      # the lower band reaches 0.5 first: it gives the lower limit
-                     "ci_lower": _find_quantile(curve["time"].to_numpy(), curve["lower"].to_numpy()),
-                     "ci_upper": _find_quantile(curve["time"].to_numpy(), curve["upper"].to_numpy()),
+                     "ci_lower": km.r_quantile(curve["time"], lower),
+                     "ci_upper": km.r_quantile(curve["time"], upper),
                      "reached": bool(np.isfinite(median)),
                      "published_median": float(published.get(label if label != "all" else "national", np.nan))})
         if not np.isfinite(median):

@@ -1,7 +1,8 @@
 """Retention by cohort (contract type at start): Kaplan–Meier, log-rank, RMST.
 
-Every estimate is computed here from the product-limit table and checked
-against R's ``survival`` package (``tests/reference/retention.R``):
+Every estimate comes from the shared product-limit estimator
+(:mod:`alis_research.stats.km`) and is checked against R's ``survival`` package
+(``tests/reference/retention.R``):
 
 * survival and its log-log ("exponential Greenwood") confidence interval, as
   ``survfit(..., conf.type = "log-log")``;
@@ -30,11 +31,12 @@ from scipy import stats
 from . import config
 from .errors import AlisError
 from .result import AnalysisResult, check_alpha, with_interval
+from .stats import km
+# the shared estimator's public pieces, re-exported where they were first published
+from .stats.km import loglog_interval, r_quantile, restricted_mean  # noqa: F401
 
 #: Fewer events than this in a group makes its estimates "unstable" (a note).
 MIN_STABLE_EVENTS = 5
-#: Tolerance R's quantile.survfit uses to decide that a curve equals a probability.
-_R_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 _EPISODE_COLUMNS = ("episode_id", "duration", "exit")
 
@@ -119,126 +121,19 @@ def _label(group_value, stratum_value) -> str:
 def product_limit_table(durations, exits, *, alpha: float = config.DEFAULT_ALPHA) -> pd.DataFrame:
     """Kaplan–Meier table at every distinct time (event or censoring), as R's ``survfit``.
 
-    .. math::
-
-        \\hat S(t) = \\prod_{t_j \\le t} (1 - d_j / n_j), \\qquad
-        \\sigma^2(t) = \\sum_{t_j \\le t} \\frac{d_j}{n_j (n_j - d_j)}
-
-    and the log-log interval
-    :math:`\\exp(-\\exp(\\log(-\\log \\hat S) \\pm z\\,\\sigma / \\log \\hat S))`,
-    undefined (NaN) where :math:`\\hat S` is 0 or 1.
-
-    Returns columns ``time, at_risk, events, censored, survival, greenwood``
-    (:math:`\\sigma^2`), ``std_err`` (of :math:`\\hat S`), ``ci_lower, ci_upper``.
+    A frame over :func:`alis_research.stats.km.product_limit` with its log-log interval
+    (:func:`~alis_research.stats.km.loglog_interval`). Returns columns
+    ``time, at_risk, events, censored, survival, greenwood`` (:math:`\\sigma^2`),
+    ``std_err`` (of :math:`\\hat S`), ``ci_lower, ci_upper``.
     """
-    durations = np.asarray(durations, float)
-    exits = np.asarray(exits, int)
-    times = np.unique(durations)
-    events = np.array([exits[durations == t].sum() for t in times], dtype=int)
-    counts = np.array([(durations == t).sum() for t in times], dtype=int)
-    at_risk = np.array([(durations >= t).sum() for t in times], dtype=int)
-    survival = np.cumprod(1.0 - events / at_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0)
-        greenwood = np.cumsum(terms)
-        # S = 0 after everyone left (n = d makes the Greenwood sum infinite): 0 * inf is NaN, as R
-        std_err = survival * np.sqrt(greenwood)
-    lower, upper = loglog_interval(survival, greenwood, alpha=alpha)
-    return pd.DataFrame(
-        {
-            "time": times,
-            "at_risk": at_risk,
-            "events": events,
-            "censored": counts - events,
-            "survival": survival,
-            "greenwood": greenwood,
-            "std_err": std_err,
-            "ci_lower": lower,
-            "ci_upper": upper,
-        }
-    )
-
-
-def loglog_interval(survival, greenwood, *, alpha: float = config.DEFAULT_ALPHA) -> tuple[np.ndarray, np.ndarray]:
-    """The log-log ("exponential Greenwood") interval of R's ``conf.type = "log-log"``.
-
-    :math:`\\exp(-\\exp(\\log(-\\log \\hat S) \\pm z\\,\\sigma / \\log \\hat S))` with
-    :math:`\\sigma^2` the Greenwood sum; NaN where :math:`\\hat S` is 0 or 1 or the sum is infinite.
-    """
-    survival = np.asarray(survival, float)
-    greenwood = np.asarray(greenwood, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = stats.norm.ppf(1 - alpha / 2)
-        defined = (survival > 0) & (survival < 1) & np.isfinite(greenwood)
-        log_s = np.log(np.where(defined, survival, 0.5))
-        shift = z * np.sqrt(greenwood) / log_s
-        a = np.exp(-np.exp(np.log(-log_s) + shift))
-        b = np.exp(-np.exp(np.log(-log_s) - shift))
-    return np.where(defined, np.minimum(a, b), np.nan), np.where(defined, np.maximum(a, b), np.nan)
-
-
-def _r_quantile(times, curve, p: float = 0.5, tol: float = _R_TOLERANCE) -> float:
-    """The time where ``curve`` first falls to ``p``: a port of R's ``survival:::findq``.
-
-    Where the curve equals ``p`` (within ``tol``) over a stretch, the answer is the
-    midpoint between the start of that stretch and the next drop (or the last
-    observed time if the curve never drops again).  NaN if the curve never reaches ``p``.
-    """
-    x = np.r_[0.0, np.asarray(times, float)]
-    y = np.r_[0.0, 1.0 - np.asarray(curve, float)]
-    if np.all(np.isnan(y)) or np.nanmax(y) < p:
-        return float("nan")
-    last_time = x[-1]
-    first = ~pd.Series(y).duplicated().to_numpy()
-    x, y = x[first], y[first]
-
-    def right_index(shifted):
-        # approx(shifted, seq_along, p, method = "constant", f = 1): NA pairs dropped
-        ok = ~np.isnan(shifted)
-        values, index = shifted[ok], np.flatnonzero(ok)
-        order = np.argsort(values, kind="stable")
-        values, index = values[order], index[order]
-        if len(values) == 0 or p < values[0] or p > values[-1]:
-            return None
-        return index[np.searchsorted(values, p, side="left")]
-
-    i1, i2 = right_index(y + tol), right_index(y - tol)
-    if i1 is not None and not np.isnan(y[-1]) and abs(p - y[-1]) < tol:
-        return float((x[i1] + last_time) / 2)
-    if i1 is None or i2 is None:
-        return float("nan")
-    return float((x[i1] + x[i2]) / 2)
+    table = km.product_limit(durations, exits)
+    lower, upper = loglog_interval(table["survival"], table["greenwood"], alpha=alpha)
+    return pd.DataFrame(table | {"ci_lower": lower, "ci_upper": upper})
 
 
 def _step_value(table: pd.DataFrame, column: str, t: float, before_first: float):
     """Right-continuous step function value of ``table[column]`` at time ``t``."""
-    rows = table[table["time"] <= t]
-    return before_first if rows.empty else rows[column].iloc[-1]
-
-
-def restricted_mean(durations, exits, tau: float) -> tuple[float, float]:
-    """RMST to ``tau`` and its Greenwood-based SE, as ``print(survfit, rmean = tau)``.
-
-    .. math::
-
-        \\mathrm{RMST}(\\tau) = \\int_0^\\tau \\hat S(t)\\,dt, \\qquad
-        \\widehat{\\mathrm{Var}} = \\sum_{t_j \\le \\tau} A_j^2 \\frac{d_j}{n_j (n_j - d_j)},
-        \\quad A_j = \\int_{t_j}^{\\tau} \\hat S(t)\\,dt
-
-    with the term set to 0 where :math:`n_j = d_j` (R's convention).  Beyond the
-    last observed time the curve is held at its last value, as R does.
-    """
-    table = product_limit_table(durations, exits)
-    keep = table[table["time"] <= tau]
-    times = np.r_[keep["time"].to_numpy(), tau]
-    surv = np.r_[keep["survival"].to_numpy(), keep["survival"].iloc[-1] if len(keep) else 1.0]
-    n, d = keep["at_risk"].to_numpy(float), keep["events"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hazard_terms = np.where(n - d == 0, 0.0, d / (n * (n - d)))
-    rectangles = np.diff(np.r_[0.0, times]) * np.r_[1.0, surv[:-1]]
-    area_beyond = np.cumsum(rectangles[1:][::-1])[::-1]  # area from t_j to tau
-    variance = float(np.sum(area_beyond**2 * hazard_terms))
-    return float(rectangles.sum()), float(np.sqrt(variance))
+    return km.step_values(table["time"].to_numpy(), table[column].to_numpy(), [t], before_first)[0]
 
 
 # ---------------------------------------------------------------- Kaplan–Meier
@@ -291,8 +186,8 @@ class KaplanMeierResult(AnalysisResult):
             match = np.logical_and.reduce([self.curves[k] == row[k] for k in keys])
             curve = self.curves[match].iloc[1:]  # the first row is the added (time 0, S = 1) start
             curve_lower, curve_upper = _loglog_from_std_err(curve, alpha)
-            lower.append(_r_quantile(curve["time"], curve_lower))
-            upper.append(_r_quantile(curve["time"], curve_upper))
+            lower.append(r_quantile(curve["time"], curve_lower))
+            upper.append(r_quantile(curve["time"], curve_upper))
         return with_interval(self.median, lower, upper, alpha)
 
 
@@ -377,11 +272,11 @@ def kaplan_meier(
                 "cumulative_events": events_to_t,
             })
             previous = t
-        median = _r_quantile(table["time"], table["survival"])
+        median = r_quantile(table["time"], table["survival"])
         median_rows.append(key | {
             "median": median,
-            "ci_lower": _r_quantile(table["time"], table["ci_lower"]),
-            "ci_upper": _r_quantile(table["time"], table["ci_upper"]),
+            "ci_lower": r_quantile(table["time"], table["ci_lower"]),
+            "ci_upper": r_quantile(table["time"], table["ci_upper"]),
             "events": int(exits.sum()),
             "n": len(durations),
         })

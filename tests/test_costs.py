@@ -12,7 +12,7 @@ import pytest
 from alis_research import costs
 from alis_research.cli import main
 from alis_research.errors import AlisError, NotEstimableWarning
-from alis_research.retention import product_limit_table, restricted_mean
+from alis_research.retention import restricted_mean
 
 
 def test_seed_003_table_for_800_patients_exactly():
@@ -110,18 +110,6 @@ def test_cost_per_retained_year_by_hand():
     # horizon 3: fastlønn areas 1 + .75 + .75
     short = costs.cost_per_retained_year(episodes, horizon=3, bootstrap=0)
     assert short.estimates.set_index("cohort").loc["fastlønn", "retained_years"] == pytest.approx(2.5)
-
-
-def test_km_step_agrees_with_retention_product_limit():
-    rng = np.random.default_rng(3)
-    durations = np.round(rng.exponential(3, 40), 1) + 0.1
-    exits = rng.integers(0, 2, 40)
-    exits[np.argmax(durations)] = 0  # keep the last survival above 0 (retention's CI is then finite)
-    times, surv = costs._km_step(durations, exits)
-    table = product_limit_table(durations, exits)
-    np.testing.assert_allclose(times, table["time"])
-    np.testing.assert_allclose(surv, table["survival"])
-    assert costs._step_area(times, surv, 0, 5) == pytest.approx(restricted_mean(durations, exits, 5)[0])
 
 
 def test_bootstrap_resamples_persons_with_all_their_episodes():
