@@ -14,6 +14,8 @@ PROJECT_ROOT = Path(os.environ.get("ALIS_RESEARCH_HOME", Path(__file__).resolve(
 DATA_RAW = PROJECT_ROOT / "data" / "raw"
 DATA_PROCESSED = PROJECT_ROOT / "data" / "processed"
 REPORTS = PROJECT_ROOT / "reports"
+#: Working folders of reports (unprotected results, executed notebooks, logs): never published.
+RESTRICTED = PROJECT_ROOT / "restricted"
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 DOCS = PROJECT_ROOT / "docs"
 

@@ -1,0 +1,533 @@
+"""One ledger of every count a report publishes, whole-report suppression and the attacker audit.
+
+Why a ledger: a reader who wants to know combines *every* number of a report
+(tables, running text, figure annotations, CSV files). Suppressing table by
+table cannot see that a total in the text, a margin in another table and a
+number at risk under a curve fix a hidden cell. So a section never prints a
+count itself: it registers the count in the ledger and puts a *reference*
+(a token) where the number goes. After the notebook has run, the whole
+report's ledger is protected at once and the tokens are replaced by the
+protected numbers (or the single withheld mark ``:``).
+
+**A count is defined by the set it counts.** A cell is registered with its
+*members* (episode ids, person ids, register contract ids ...) in a
+*universe* (``"episodes"``, ``"persons"`` ...). Two cells counting the same
+set are one cell, whatever their labels: "8 episodes on fastlønn" in the
+summary and the fastlønn column of Table 1 are the same cell, so withholding
+one withholds the other. Every linear relation between cells (a total is the
+sum of its parts, at risk at year 1 minus at risk at year 2 is the number who
+left in between, N − 30 = the rest) follows from set algebra, so no section
+has to declare relations by hand, and none can be forgotten.
+
+**Derived numbers** (rates, shares, survival, medians, person-years,
+hazard ratios, figures) are registered with the sets they depend on. The
+audit assumes conservatively that a published derived number gives the
+attacker the exact size of every set it depends on. A derived number is
+withheld when one of those sets has 1 … ``min_cell − 1`` members or when a
+count it depends on is withheld.
+
+**The audit** (:func:`audit`): the attacker's unknowns are the sizes of the
+*atoms* of each universe — the groups of members that every registered set
+treats alike (the attacker is even assumed to know which atoms are
+non-empty). Published counts fix sums of atoms; a withheld count is known to
+be at least 1 (zeros are shown as ``0``). For every *target* — each withheld
+count, each atom, each registered set that is not published, and each
+difference ``B − A`` of registered sets with ``A ⊂ B`` (e.g. the leavers
+between two at-risk times) — whose true size is 1 … ``min_cell − 1``,
+integer programming (HiGHS through :func:`scipy.optimize.milp`) finds the
+smallest and largest size consistent with everything published. The rule:
+**the interval must be at least ``min_cell − 1`` wide** (so it never lies
+within 1 … ``min_cell − 1``: the attacker cannot tell "a few" from "none" or
+from ``min_cell`` or more). A target whose true size is 0 or at least
+``min_cell`` is safe by construction (the truth is in the attacker's
+interval), and is not solved for.
+
+**Protection** (:func:`protect`): primary suppression (1 … ``min_cell − 1``),
+derived numbers withheld with their counts, then secondary suppression over
+the whole report: while a target fails the audit, withhold the published
+count (or derived number) that repairs it at least cost — the smallest count
+first — and audit again. Each round withholds one more number, so it ends;
+when nothing is left to withhold and a target still fails,
+:class:`DisclosureAuditFailed` is raised and nothing is published.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from ..errors import AlisError
+
+#: The one mark for a withheld number (Statistics Norway's sign for "confidential").
+WITHHELD = ":"
+
+_TOKEN = re.compile("\u27e6([cd]):([0-9a-f]{16})(?:\\|([^\u27e7]*))?\u27e7")
+
+
+class DisclosureAuditFailed(AlisError):
+    """The attacker audit found a count it can narrow to 1 … min_cell − 1; nothing is published."""
+
+    def __init__(self, failures: list[dict], min_cell: int):
+        self.failures = failures
+        lines = [f"  - {f['label']}: the published numbers fix it to {f['interval'][0]}–{f['interval'][1]} "
+                 f"(needs a range of at least {min_cell - 1})" for f in failures[:20]]
+        more = f"\n  … and {len(failures) - 20} more" if len(failures) > 20 else ""
+        super().__init__(f"disclosure audit failed for {len(failures)} count(s) with min_cell={min_cell}; "
+                         "the report is not published:\n" + "\n".join(lines) + more)
+
+
+def _key(universe: str, members: Iterable) -> str:
+    text = json.dumps([universe, sorted(str(m) for m in members)], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def count_token(key: str, style: str = "") -> str:
+    """The reference a block holds where a count goes (``style``: ``""`` plain, ``"n"`` for "N = …")."""
+    return f"\u27e6c:{key}{'|' + style if style else ''}\u27e7"
+
+
+def derived_token(key: str) -> str:
+    return f"\u27e6d:{key}\u27e7"
+
+
+def has_tokens(text: str) -> bool:
+    return bool(_TOKEN.search(text))
+
+
+@dataclass
+class Ledger:
+    """Counts (as sets) and derived numbers registered by the sections of one report.
+
+    ``cells``: key -> {"universe", "members", "label", "shown"}; ``shown`` is
+    True when the count itself is displayed somewhere, False when the set is
+    only registered (a dependency of a derived number, or a set whose size a
+    reader could work out, such as a group whose parts are all shown).
+    ``derived``: key -> {"text", "depends", "label"}.
+    """
+
+    cells: dict = field(default_factory=dict)
+    derived: dict = field(default_factory=dict)
+
+    # -- registering
+    def _cell(self, members, universe: str, label: str, shown: bool) -> str:
+        members = sorted({str(m) for m in members})
+        key = _key(universe, members)
+        cell = self.cells.get(key)
+        if cell is None:
+            self.cells[key] = {"universe": universe, "members": members, "label": label, "shown": shown}
+        else:
+            cell["shown"] = cell["shown"] or shown
+            if not cell["label"]:
+                cell["label"] = label
+        return key
+
+    def count(self, members, *, universe: str = "episodes", label: str = "", style: str = "") -> str:
+        """Register a displayed count (the size of ``members``) and return the token to print."""
+        return count_token(self._cell(members, universe, label, True), style)
+
+    def group(self, members, *, universe: str = "episodes", label: str = "") -> str:
+        """Register a set that is not displayed (a dependency); returns its key."""
+        return self._cell(members, universe, label, False)
+
+    def derived_number(self, text: str, *, depends: Iterable[str] = (), label: str = "") -> str:
+        """Register a derived number shown as ``text``; withheld when a set in ``depends`` must be.
+
+        ``depends`` holds keys from :meth:`group` or tokens from :meth:`count`.
+        """
+        deps = sorted({_TOKEN.fullmatch(d).group(2) if _TOKEN.fullmatch(d) else d for d in depends})
+        unknown = [d for d in deps if d not in self.cells]
+        if unknown:
+            raise AlisError(f"derived number {label!r} depends on unregistered sets {unknown}")
+        key = hashlib.sha256(json.dumps([text, deps, label], ensure_ascii=False).encode()).hexdigest()[:16]
+        self.derived[key] = {"text": str(text), "depends": deps, "label": label}
+        return derived_token(key)
+
+    # -- merging and storage
+    def merge(self, other: "Ledger") -> None:
+        for key, cell in other.cells.items():
+            mine = self.cells.get(key)
+            if mine is None:
+                self.cells[key] = dict(cell)
+            else:
+                mine["shown"] = mine["shown"] or cell["shown"]
+                mine["label"] = mine["label"] or cell["label"]
+        self.derived.update({k: dict(v) for k, v in other.derived.items()})
+
+    def as_dict(self) -> dict:
+        return {"cells": self.cells, "derived": self.derived}
+
+    @classmethod
+    def from_dict(cls, document: Mapping | None) -> "Ledger":
+        document = document or {}
+        return cls(cells={k: dict(v) for k, v in document.get("cells", {}).items()},
+                   derived={k: dict(v) for k, v in document.get("derived", {}).items()})
+
+    def value(self, key: str) -> int:
+        return len(self.cells[key]["members"])
+
+
+# --------------------------------------------------------------------------- the audit
+@dataclass
+class _Universe:
+    """The atoms of one universe and each cell's indicator over them."""
+
+    keys: list
+    sizes: np.ndarray            # true size of each atom
+    indicator: dict              # cell key -> bool array over atoms
+    bits: dict                   # cell key -> int bitmask over members (for set algebra)
+    member_bit: dict
+
+
+def _universes(ledger: Ledger) -> dict[str, _Universe]:
+    """Atoms over the *shown* counts (published or withheld): the attacker's unknowns."""
+    out = {}
+    by_universe: dict[str, list] = {}
+    for key, cell in ledger.cells.items():
+        if cell["shown"]:
+            by_universe.setdefault(cell["universe"], []).append(key)
+    for universe, keys in by_universe.items():
+        keys = sorted(keys)
+        signature: dict[str, list] = {}
+        for i, key in enumerate(keys):
+            for m in ledger.cells[key]["members"]:
+                signature.setdefault(m, []).append(i)
+        members = sorted(signature)
+        member_bit = {m: 1 << j for j, m in enumerate(members)}
+        atoms: dict[tuple, int] = {}
+        for m in members:
+            sig = tuple(signature[m])
+            atoms[sig] = atoms.get(sig, 0) + 1
+        atom_sigs = sorted(atoms)
+        sizes = np.array([atoms[s] for s in atom_sigs], dtype=float)
+        indicator = {k: np.zeros(len(atom_sigs), dtype=bool) for k in keys}
+        for a, sig in enumerate(atom_sigs):
+            for i in sig:
+                indicator[keys[i]][a] = True
+        bits = {}
+        for key in keys:
+            b = 0
+            for m in ledger.cells[key]["members"]:
+                b |= member_bit[m]
+            bits[key] = b
+        out[universe] = _Universe(keys, sizes, indicator, bits, member_bit)
+    return out
+
+
+_BIG = 1e7
+
+
+def _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, *, integer: bool):
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    bounds_pairs = [(0.0, _BIG)] * n_atoms
+    if not integer:
+        result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds_pairs, method="highs")
+        return result
+    constraints = []
+    if a_eq is not None:
+        constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
+    if a_ub is not None:
+        constraints.append(LinearConstraint(a_ub, np.full(len(b_ub), -np.inf), b_ub))
+    return milp(objective, constraints=constraints, integrality=np.ones(n_atoms),
+                bounds=Bounds(np.zeros(n_atoms), np.full(n_atoms, _BIG)))
+
+
+def _interval(target: np.ndarray, equalities: list, lower_ones: list, n_atoms: int) -> tuple[float, float]:
+    """Smallest and largest integer value of ``target · x`` subject to the attacker's knowledge.
+
+    The linear relaxation is solved first; when its optimum is integral it is the
+    integer optimum too, otherwise the integer program is solved (both HiGHS).
+    """
+    a_eq = np.array([row for row, _ in equalities], dtype=float) if equalities else None
+    b_eq = np.array([v for _, v in equalities], dtype=float) if equalities else None
+    a_ub = -np.array(lower_ones, dtype=float) if lower_ones else None  # cell ≥ 1  ⇔  −cell ≤ −1
+    b_ub = -np.ones(len(lower_ones)) if lower_ones else None
+    values = []
+    for sign in (1.0, -1.0):
+        objective = sign * target.astype(float)
+        result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=False)
+        if result.status != 0 or result.x is None:
+            raise AlisError(f"disclosure audit: the solver failed ({result.message})")
+        if np.max(np.abs(result.x - np.round(result.x))) > 1e-7:
+            result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=True)
+            if result.status != 0 or result.x is None:
+                raise AlisError(f"disclosure audit: the solver failed ({result.message})")
+        value = float(round(sign * result.fun))
+        values.append(np.inf if value >= _BIG / 2 else value)
+    return values[0], values[1]
+
+
+@dataclass
+class AuditTarget:
+    universe: str
+    label: str
+    reason: str            # "withheld" | "atom" | "unpublished set" | "difference"
+    vector: np.ndarray
+    value: int
+    cell: str | None = None
+
+
+@dataclass
+class AuditResult:
+    failures: list = field(default_factory=list)     # dicts: label, reason, value, interval, universe
+    intervals: dict = field(default_factory=dict)    # cell key -> (lo, hi) for withheld cells
+    n_targets: int = 0
+    n_programs: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _targets(ledger: Ledger, universes: dict, published: set, withheld: set, min_cell: int) -> list[AuditTarget]:
+    """Every set whose size the audit must check (see the module docstring), sensitive ones only."""
+    targets: list[AuditTarget] = []
+    seen: set = set()
+
+    def add(universe, vector, value, label, reason, cell=None):
+        if not 0 < value < min_cell and reason != "withheld":
+            return
+        sig = (universe, vector.tobytes())
+        if sig in seen:
+            return
+        seen.add(sig)
+        targets.append(AuditTarget(universe, label, reason, vector, int(value), cell))
+
+    for universe, u in universes.items():
+        for key in u.keys:
+            v = ledger.value(key)
+            if key in withheld:
+                add(universe, u.indicator[key], v, ledger.cells[key]["label"] or key, "withheld", key)
+        keys = [k for k in u.keys if u.bits[k]]
+        for big in keys:
+            for small in keys:
+                if big == small:
+                    continue
+                b, s = u.bits[big], u.bits[small]
+                if s & ~b == 0 and s != b:  # small ⊂ big
+                    diff = u.indicator[big] & ~u.indicator[small]
+                    value = int(u.sizes[diff].sum())
+                    add(universe, diff, value, f"{ledger.cells[big]['label']} − {ledger.cells[small]['label']}",
+                        "difference")
+    return targets
+
+
+def audit(ledger: Ledger, published: set, withheld: set, min_cell: int, *, record_withheld: bool = True,
+          only: set | None = None, universes: dict | None = None) -> AuditResult:
+    """The attacker's interval for every sensitive target; failures where it is narrower than ``min_cell − 1``.
+
+    ``published``: keys of sets whose size a reader learns exactly (shown counts
+    and dependencies of published derived numbers); ``withheld``: keys shown as
+    the withheld mark (known to be at least 1). ``only``: check just these
+    targets (``(universe, vector bytes)``), as the protection loop does between
+    full audits.
+    """
+    universes = universes if universes is not None else _universes(ledger)
+    result = AuditResult()
+    targets = _targets(ledger, universes, published, withheld, min_cell)
+    result.n_targets = len(targets)
+    for universe, u in universes.items():
+        n_atoms = len(u.sizes)
+        equalities = [(u.indicator[k], ledger.value(k)) for k in u.keys if k in published]
+        lower_ones = [u.indicator[k] for k in u.keys if k in withheld and ledger.value(k) > 0]
+        basis = None
+        if equalities:
+            eq_matrix = np.array([row for row, _ in equalities], dtype=float)
+            _, singular, vt = np.linalg.svd(eq_matrix, full_matrices=False)
+            basis = vt[singular > 1e-9 * max(singular.max(), 1.0)]
+        for target in (t for t in targets if t.universe == universe):
+            sensitive = 0 < target.value < min_cell
+            if not sensitive and not (record_withheld and target.reason == "withheld"):
+                continue
+            if only is not None and (universe, target.vector.tobytes()) not in only:
+                continue
+            vector = target.vector.astype(float)
+            exact = basis is not None and np.linalg.norm(vector - basis.T @ (basis @ vector)) < 1e-7
+            if exact:  # a combination of published counts: known exactly, no program needed
+                lo = hi = float(target.value)
+            else:
+                lo, hi = _interval(target.vector, equalities, lower_ones, n_atoms)
+                result.n_programs += 2
+            if target.cell is not None:
+                result.intervals[target.cell] = (lo, hi)
+            if sensitive and hi - lo < min_cell - 1:
+                result.failures.append({"universe": universe, "label": target.label, "reason": target.reason,
+                                        "interval": [_int(lo), _int(hi)], "vector": target.vector,
+                                        "cell": target.cell})
+    return result
+
+
+def _int(x: float):
+    return "∞" if x == np.inf else int(x)
+
+
+# --------------------------------------------------------------------------- protection
+@dataclass
+class Protection:
+    """The outcome of :func:`protect`: what is shown, what is withheld and why, and the audit."""
+
+    min_cell: int
+    shown: dict            # cell key -> display value (int) for published counts
+    withheld: dict         # cell key -> reason ("primary" | "secondary")
+    derived_withheld: dict  # derived key -> reason ("derived: …")
+    audit: AuditResult
+    rounds: int = 0
+
+    def display_count(self, key: str) -> str:
+        return WITHHELD if key in self.withheld else str(self.shown[key])
+
+
+def _derived_state(ledger: Ledger, withheld_cells: set, dropped: set, min_cell: int) -> dict:
+    state = {}
+    for key, d in ledger.derived.items():
+        if key in dropped:
+            state[key] = "secondary (protects another count)"
+            continue
+        for dep in d["depends"]:
+            if 0 < ledger.value(dep) < min_cell:
+                state[key] = "derived (a count behind it is below the threshold)"
+                break
+            if dep in withheld_cells:
+                state[key] = "derived (a count behind it is withheld)"
+                break
+    return state
+
+
+def _published_sets(ledger: Ledger, shown_keys: set, withheld: dict, derived_state: dict) -> set:
+    # derived numbers are protected through their dependencies (see the module docstring), not pinned here
+    return {k for k in shown_keys if k not in withheld}
+
+
+def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protection:
+    """Primary, derived and whole-report secondary suppression until the audit passes."""
+    if int(min_cell) < 1:
+        raise AlisError(f"min_cell must be at least 1, got {min_cell}")
+    min_cell = int(min_cell)
+    shown_keys = {k for k, c in ledger.cells.items() if c["shown"]}
+    withheld = {k: "primary" for k in shown_keys if 0 < ledger.value(k) < min_cell}
+    dropped_derived: set = set()
+    universes = _universes(ledger)
+    rounds = 0
+    only = None  # between full audits only the targets that failed last round are checked again
+    while rounds < max_rounds:
+        rounds += 1
+        derived_state = _derived_state(ledger, set(withheld), dropped_derived, min_cell)
+        published = _published_sets(ledger, shown_keys, withheld, derived_state)
+        result = audit(ledger, published, set(withheld), min_cell, record_withheld=False, only=only,
+                       universes=universes)
+        if result.passed:
+            if only is None:
+                break
+            only = None  # the failures are repaired: one full audit to be sure nothing else broke
+            continue
+        repaired = False
+        for failure in result.failures:
+            choice = _repair(ledger, universes[failure["universe"]], failure, published, withheld, shown_keys,
+                             derived_state, min_cell)
+            if choice is None:
+                continue
+            kind, key = choice
+            if kind == "cell" and key not in withheld:
+                withheld[key] = "secondary"
+                repaired = True
+            elif kind == "derived" and key not in dropped_derived:
+                dropped_derived.add(key)
+                repaired = True
+            derived_state = _derived_state(ledger, set(withheld), dropped_derived, min_cell)
+            published = _published_sets(ledger, shown_keys, withheld, derived_state)
+        if not repaired:
+            break
+        only = {(f["universe"], f["vector"].tobytes()) for f in result.failures}
+    derived_state = _derived_state(ledger, set(withheld), dropped_derived, min_cell)
+    published = _published_sets(ledger, shown_keys, withheld, derived_state)
+    final = audit(ledger, published, set(withheld), min_cell, record_withheld=True, universes=universes)
+    protection = Protection(min_cell=min_cell,
+                            shown={k: ledger.value(k) for k in shown_keys if k not in withheld},
+                            withheld=withheld, derived_withheld=derived_state, audit=final, rounds=rounds)
+    if not final.passed:
+        raise DisclosureAuditFailed(final.failures, min_cell)
+    return protection
+
+
+def _repair(ledger, u, failure, published, withheld, shown_keys, derived_state, min_cell):
+    """The published number to withhold for a failing target: the smallest that repairs it.
+
+    Candidates are the published counts that overlap the target or a published
+    set overlapping it (its margins), then the derived numbers resting on them.
+    Up to a few candidates are tried (linear programs); if none repairs the
+    target alone, the smallest is withheld and the loop goes on.
+    """
+    target = failure["vector"]
+    touching = {k for k in u.keys if k in published and (u.indicator[k] & target).any()}
+    neighbours = set(touching)
+    for k in touching:
+        for other in u.keys:
+            if other in published and (u.indicator[other] & u.indicator[k]).any():
+                neighbours.add(other)
+    candidates = []
+    for k in neighbours:
+        if k in shown_keys and k not in withheld and ledger.value(k) > 0:
+            candidates.append((0 if k in touching else 1, ledger.value(k), "cell", k))
+    for dkey, d in ledger.derived.items():
+        if dkey not in derived_state and any(dep in touching for dep in d["depends"]):
+            candidates.append((2, 0, "derived", dkey))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: (c[0], c[1], c[3]))
+    for _, _, kind, key in candidates[:4]:
+        trial_withheld = dict(withheld)
+        trial_dropped = {key} if kind == "derived" else set()
+        if kind == "cell":
+            trial_withheld[key] = "secondary"
+        state = dict(derived_state)
+        state.update(_derived_state(ledger, set(trial_withheld), trial_dropped, min_cell))
+        pub = _published_sets(ledger, shown_keys, trial_withheld, state)
+        equalities = [(u.indicator[k], ledger.value(k)) for k in u.keys if k in pub]
+        lower = [u.indicator[k] for k in u.keys if k in trial_withheld and ledger.value(k) > 0]
+        lo, hi = _interval(target, equalities, lower, len(u.sizes))
+        if hi - lo >= min_cell - 1:
+            return kind, key
+    _, _, kind, key = candidates[0]
+    return kind, key
+
+
+# --------------------------------------------------------------------------- resolving tokens
+def resolve_text(text: str, ledger: Ledger, protection: Protection, *, thousands: str = "\u00a0") -> str:
+    """Replace every token in ``text`` with its protected value (or the withheld mark)."""
+
+    def replace(match: re.Match) -> str:
+        kind, key = match.group(1), match.group(2)
+        if kind == "c":
+            if key not in ledger.cells:
+                raise AlisError(f"report text refers to an unregistered count {key}")
+            if key in protection.withheld:
+                return WITHHELD
+            return f"{protection.shown[key]:,}".replace(",", thousands)
+        if key not in ledger.derived:
+            raise AlisError(f"report text refers to an unregistered derived number {key}")
+        if key in protection.derived_withheld:
+            return WITHHELD
+        return resolve_text(ledger.derived[key]["text"], ledger, protection, thousands=thousands)
+
+    return _TOKEN.sub(replace, text)
+
+
+def tokens_in(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for m in _TOKEN.finditer(text)]
+
+
+def strip_tokens(text: str, ledger: Ledger) -> str:
+    """``text`` with the *unprotected* values (for displays inside the restricted kernel only)."""
+
+    def replace(match: re.Match) -> str:
+        kind, key = match.group(1), match.group(2)
+        if kind == "c":
+            return str(ledger.value(key)) if key in ledger.cells else "?"
+        d = ledger.derived.get(key)
+        return strip_tokens(d["text"], ledger) if d else "?"
+
+    return _TOKEN.sub(replace, text)
