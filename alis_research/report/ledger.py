@@ -425,7 +425,15 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
             only = None  # the failures are repaired: one full audit to be sure nothing else broke
             continue
         repaired = False
-        for failure in result.failures:
+        for i, failure in enumerate(result.failures):
+            if i:  # an earlier repair this round may have fixed this target too
+                u = universes[failure["universe"]]
+                lo, hi = _interval(failure["vector"],
+                                   [(u.indicator[k], ledger.value(k)) for k in u.keys if k in published],
+                                   [u.indicator[k] for k in u.keys if k in withheld and ledger.value(k) > 0],
+                                   len(u.sizes))
+                if hi - lo >= min_cell - 1:
+                    continue
             choice = _repair(ledger, universes[failure["universe"]], failure, published, withheld, shown_keys,
                              derived_state, min_cell)
             if choice is None:

@@ -68,7 +68,7 @@ EXIT_LOCKED = 75
 #: Exit status when at least one report failed.
 EXIT_FAILED = 1
 #: Files every published report folder must hold for it to count as complete.
-REQUIRED_REPORT_FILES = ("manifest.json", "report.pdf", "report.html", "results.json")
+REQUIRED_REPORT_FILES = ("manifest.json", "report.pdf", "report.html", "output_check.json")
 #: Temporary folders left by a killed build are removed once this old (seconds).
 STALE_TEMP_SECONDS = 3600.0
 
