@@ -236,29 +236,43 @@ def _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, *, integer: bool):
                 bounds=Bounds(np.zeros(n_atoms), np.full(n_atoms, _BIG)))
 
 
-def _interval(target: np.ndarray, equalities: list, lower_ones: list, n_atoms: int) -> tuple[float, float]:
-    """Smallest and largest integer value of ``target · x`` subject to the attacker's knowledge.
+def _bound(target, sign, a_eq, b_eq, a_ub, b_ub, n_atoms, *, relaxed: bool) -> float:
+    """The smallest (``sign`` = 1) or largest (``sign`` = −1) value of ``target · x``.
 
     The linear relaxation is solved first; when its optimum is integral it is the
     integer optimum too, otherwise the integer program is solved (both HiGHS).
+    ``relaxed``: keep the relaxation's bound (a heuristic choice, never the audit).
+    """
+    objective = sign * target.astype(float)
+    result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=False)
+    if result.status != 0 or result.x is None:
+        raise AlisError(f"disclosure audit: the solver failed ({result.message})")
+    if not relaxed and np.max(np.abs(result.x - np.round(result.x))) > 1e-7:
+        result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=True)
+        if result.status != 0 or result.x is None:
+            raise AlisError(f"disclosure audit: the solver failed ({result.message})")
+    value = float(sign * result.fun)
+    value = float(round(value)) if not relaxed else value
+    return np.inf if value >= _BIG / 2 else value
+
+
+def _interval(target: np.ndarray, equalities: list, lower_ones: list, n_atoms: int, *,
+              relaxed: bool = False, true_value: float | None = None, width: float | None = None) -> tuple[float, float]:
+    """Smallest and largest integer value of ``target · x`` subject to the attacker's knowledge.
+
+    With ``true_value`` and ``width``: when the largest value already lies ``width``
+    above the true value the interval is wide enough whatever its lower end, and
+    the lower end is reported as the true value without a second program.
     """
     a_eq = np.array([row for row, _ in equalities], dtype=float) if equalities else None
     b_eq = np.array([v for _, v in equalities], dtype=float) if equalities else None
     a_ub = -np.array(lower_ones, dtype=float) if lower_ones else None  # cell ≥ 1  ⇔  −cell ≤ −1
     b_ub = -np.ones(len(lower_ones)) if lower_ones else None
-    values = []
-    for sign in (1.0, -1.0):
-        objective = sign * target.astype(float)
-        result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=False)
-        if result.status != 0 or result.x is None:
-            raise AlisError(f"disclosure audit: the solver failed ({result.message})")
-        if np.max(np.abs(result.x - np.round(result.x))) > 1e-7:
-            result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=True)
-            if result.status != 0 or result.x is None:
-                raise AlisError(f"disclosure audit: the solver failed ({result.message})")
-        value = float(round(sign * result.fun))
-        values.append(np.inf if value >= _BIG / 2 else value)
-    return values[0], values[1]
+    hi = _bound(target, -1.0, a_eq, b_eq, a_ub, b_ub, n_atoms, relaxed=relaxed)
+    if true_value is not None and width is not None and hi - true_value >= width:
+        return float(true_value), hi
+    lo = _bound(target, 1.0, a_eq, b_eq, a_ub, b_ub, n_atoms, relaxed=relaxed)
+    return lo, hi
 
 
 @dataclass
@@ -350,14 +364,16 @@ def audit(ledger: Ledger, published: set, withheld: set, min_cell: int, *, recor
             if exact:  # a combination of published counts: known exactly, no program needed
                 lo = hi = float(target.value)
             else:
-                lo, hi = _interval(target.vector, equalities, lower_ones, n_atoms)
+                shortcut = target.cell is None or not record_withheld
+                lo, hi = _interval(target.vector, equalities, lower_ones, n_atoms,
+                                   true_value=target.value if shortcut else None, width=min_cell - 1)
                 result.n_programs += 2
             if target.cell is not None:
                 result.intervals[target.cell] = (lo, hi)
             if sensitive and hi - lo < min_cell - 1:
                 result.failures.append({"universe": universe, "label": target.label, "reason": target.reason,
                                         "interval": [_int(lo), _int(hi)], "vector": target.vector,
-                                        "cell": target.cell})
+                                        "cell": target.cell, "value": target.value})
     return result
 
 
@@ -431,7 +447,7 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
                 lo, hi = _interval(failure["vector"],
                                    [(u.indicator[k], ledger.value(k)) for k in u.keys if k in published],
                                    [u.indicator[k] for k in u.keys if k in withheld and ledger.value(k) > 0],
-                                   len(u.sizes))
+                                   len(u.sizes), true_value=failure["value"], width=min_cell - 1)
                 if hi - lo >= min_cell - 1:
                     continue
             choice = _repair(ledger, universes[failure["universe"]], failure, published, withheld, shown_keys,
@@ -496,7 +512,7 @@ def _repair(ledger, u, failure, published, withheld, shown_keys, derived_state, 
         pub = _published_sets(ledger, shown_keys, trial_withheld, state)
         equalities = [(u.indicator[k], ledger.value(k)) for k in u.keys if k in pub]
         lower = [u.indicator[k] for k in u.keys if k in trial_withheld and ledger.value(k) > 0]
-        lo, hi = _interval(target, equalities, lower, len(u.sizes))
+        lo, hi = _interval(target, equalities, lower, len(u.sizes), relaxed=True)
         if hi - lo >= min_cell - 1:
             return kind, key
     _, _, kind, key = candidates[0]
