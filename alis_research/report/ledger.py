@@ -120,6 +120,8 @@ class Ledger:
         if cell is None:
             self.cells[key] = {"universe": universe, "members": members, "label": label, "shown": shown}
         else:
+            if shown and not cell["shown"] and label:  # a printed count is named as printed
+                cell["label"] = label
             cell["shown"] = cell["shown"] or shown
             if not cell["label"]:
                 cell["label"] = label
@@ -153,6 +155,8 @@ class Ledger:
             if mine is None:
                 self.cells[key] = dict(cell)
             else:
+                if cell["shown"] and not mine["shown"] and cell["label"]:
+                    mine["label"] = cell["label"]
                 mine["shown"] = mine["shown"] or cell["shown"]
                 mine["label"] = mine["label"] or cell["label"]
         self.derived.update({k: dict(v) for k, v in other.derived.items()})
@@ -418,6 +422,63 @@ def _published_sets(ledger: Ledger, shown_keys: set, withheld: dict, derived_sta
     return {k for k in shown_keys if k not in withheld}
 
 
+def _lines(ledger: Ledger, universes: dict) -> list[tuple[str, list[str]]]:
+    """Shown counts that are the disjoint union of other shown counts: ``(total, parts)``.
+
+    Found from the sets (a margin of a table, the parts of a flow), greedily in label
+    order; only a seed for the secondary suppression, the audit decides.
+    """
+    lines = []
+    for u in universes.values():
+        keys = [k for k in u.keys if u.bits[k]]
+        for total in keys:
+            tb = u.bits[total]
+            subsets = sorted((k for k in keys if k != total and u.bits[k] & ~tb == 0 and u.bits[k] != tb),
+                             key=lambda k: (ledger.cells[k]["label"], k))
+            seen = set()
+
+            def prefix(k):
+                return ledger.cells[k]["label"].split(":")[0].split(",")[0].split(" ")[0]
+
+            for start in subsets:
+                # first the start's own kind (same label prefix: one variable of a table), then any kind
+                for pool in ([k for k in subsets if prefix(k) == prefix(start)], subsets):
+                    family, covered = [start], u.bits[start]
+                    for other in pool:
+                        if other not in family and u.bits[other] & covered == 0:
+                            family.append(other)
+                            covered |= u.bits[other]
+                    signature = (total, tuple(sorted(family)))
+                    if covered == tb and len(family) > 1 and signature not in seen:
+                        seen.add(signature)
+                        lines.append((total, family))
+    return lines
+
+
+def _seed_secondary(ledger: Ledger, lines: list, withheld: dict, min_cell: int) -> None:
+    """The classic rule on every line: never exactly one withheld cell; small parts not pinned by their sum."""
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in lines:
+            cells = [*parts, total]
+            hidden = [k for k in cells if k in withheld]
+            if not hidden:
+                continue
+            pinned = False
+            if len(hidden) >= 2 and total not in withheld:
+                values = [ledger.value(k) for k in hidden]
+                pinned = all(0 < v < min_cell for v in values) and sum(values) in (len(values), len(values) * (min_cell - 1))
+            if len(hidden) != 1 and not pinned:
+                continue
+            options = sorted((ledger.value(k), ledger.cells[k]["label"], k) for k in parts
+                             if k not in withheld and ledger.value(k) > 0)
+            pick = options[0][2] if options else (total if total not in withheld and ledger.value(total) > 0 else None)
+            if pick is not None:
+                withheld[pick] = "secondary"
+                changed = True
+
+
 def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protection:
     """Primary, derived and whole-report secondary suppression until the audit passes."""
     if int(min_cell) < 1:
@@ -427,6 +488,7 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
     withheld = {k: "primary" for k in shown_keys if 0 < ledger.value(k) < min_cell}
     dropped_derived: set = set()
     universes = _universes(ledger)
+    _seed_secondary(ledger, _lines(ledger, universes), withheld, min_cell)
     rounds = 0
     only = None  # between full audits only the targets that failed last round are checked again
     while rounds < max_rounds:

@@ -364,7 +364,7 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
     already = len(prepared.episodes) - len(result.episodes)  # started after the person's approval: left out
     if already:
         already_ids = sorted(set(prepared.episodes["episode_id"].astype(str)) - set(episodes["episode_id"].astype(str)))
-        section.paragraph(T("pw_already", language, n=section.count(already_ids, label=T("pw_already", language, n=""))))
+        section.paragraph(T("pw_already", language, n=section.count(already_ids, label=T("pw_already", language, n="N"))))
     # the curves show every approval and exit as a step: drawn only when no set behind them is small
     figure_depends = [d for cohort in config.CONTRACT_TYPES for t in PATHWAY_TIMES for d in sets_at(cohort, t)]
     step_sets = [section.group(episodes.loc[(episodes["cohort"] == c) & (episodes["cause"] == code) &

@@ -188,8 +188,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "The turnover figure is left out because a number of exits is suppressed (the rate would reveal it).",
     ),
     "km_withheld": (
-        "Kaplan–Meier-figuren er utelatt fordi minst én kohort har færre enn {m} forløp (kurven ville vise enkeltpersoners avgangstid); anslagene for slike kohorter vises som «:».",
-        "The Kaplan–Meier figure is left out because at least one cohort has fewer than {m} episodes (the curve would show individual exit times); estimates for such cohorts show as ':'.",
+        "Kaplan–Meier-figuren er utelatt: ingen kohort har trinn med minst {m} avganger (kurven ville vise enkeltpersoners avgangstid).",
+        "The Kaplan–Meier figure is left out: no cohort has steps of at least {m} exits (the curve would show individual exit times).",
     ),
     "more_notes": ("… og {n} merknader til (se den kjørte notatboken).", "… and {n} more notes (see the executed notebook)."),
     "yes": ("ja", "yes"),
@@ -242,8 +242,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "fig_km": ("Kaplan–Meier-figur", "Kaplan–Meier figure"),
     "cap_km": (
-        "Andel som fortsatt er i kommunen etter tid siden start (Kaplan–Meier, 95 % KI). Antall under risiko under figuren; 1–{m1} vises som «<{m}».",
-        "Proportion still in the municipality by time since start (Kaplan–Meier, 95% CI). Numbers at risk below the figure; 1–{m1} show as '<{m}'.",
+        "Andel som fortsatt er i kommunen etter tid siden start (Kaplan–Meier). Kurven er grovkornet for personvern: et trinn vises bare når minst {m} har sluttet siden forrige trinn, på et rutenett av kvartår, og kurven stopper før færre enn {m} er igjen. Antall under risiko står i tabellen.",
+        "Proportion still in the municipality by time since start (Kaplan–Meier). The curve is coarsened for privacy: a step is drawn only when at least {m} have left since the previous step, on a grid of quarter years, and the curve stops before fewer than {m} remain. Numbers at risk are in the table.",
     ),
     "cap_km_table": ("Andel som blir etter 1, 2, 3 og 5 år", "Retention at 1, 2, 3 and 5 years"),
     "km_ci_note": (
@@ -265,8 +265,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "vacancy": ("Ubesatt tid", "Vacancy"),
     "cap_rates": ("Turnover etter gjeldende avtaleform", "Turnover by current contract type"),
     "rates_note": (
-        "Eksakte Poisson-konfidensintervall. En rate skjermes når avgangene den bygger på er skjermet.",
-        "Exact Poisson confidence intervals. A rate is withheld when the exits it is computed from are suppressed.",
+        "Eksakte Poisson-konfidensintervall. En rate og dens personår holdes tilbake når avgangene eller forløpene den bygger på er skjermet.",
+        "Exact Poisson confidence intervals. A rate and its person-years are withheld when the exits or episodes it rests on are withheld.",
     ),
     "fig_rates": ("Turnoverfigur", "Turnover figure"),
     "cap_rates_fig": ("Avganger per 100 personår (95 % KI)", "Exits per 100 person-years (95% CI)"),
@@ -353,8 +353,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Precision: the smallest hazard ratio detected with 80% power, found by simulating the design (cohort sizes, start dates, follow-up) with the log-rank test and a fixed seed.",
     ),
     "m_disclosure": (
-        "Skjerming: antall fra 1 til {m1} vises som «<{m}», med sekundær skjerming («:») der summer ellers kunne avsløre en skjermet celle; rater fra skjermede antall skjermes også. Ingen personidentifikator, navn eller individuell dato publiseres.",
-        "Disclosure control: counts from 1 to {m1} show as '<{m}', with secondary suppression (':') where totals could otherwise reveal a suppressed cell; rates from suppressed counts are withheld too. No person identifier, name or individual date is published.",
+        "Skjerming: alle tall i rapporten kontrolleres samlet før publisering. Antall fra 1 til {m1} holdes tilbake («:»), og flere tall holdes tilbake der summer, differanser eller samme tall andre steder ellers kunne avsløre dem; rater, andeler og anslag bygd på et skjermet antall holdes også tilbake. En revisjon med heltallsprogrammering viser før publisering at intet skjult antall kan regnes tilbake til 1–{m1}. Ingen personidentifikator, navn eller individuell dato publiseres.",
+        "Disclosure control: every number in the report is checked together before publication. Counts from 1 to {m1} are withheld (':'), and further numbers are withheld where sums, differences or the same number elsewhere could reveal them; rates, shares and estimates resting on a withheld count are withheld too. An integer-programming audit shows before publication that no hidden count can be worked back to 1–{m1}. No person identifier, name or individual date is published.",
     ),
     # ---- limitations
     "lim_small": (
@@ -474,8 +474,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Cumulative proportion approved as specialist and proportion who left before approval, by years since start",
     ),
     "pw_cif_note": (
-        "Aalen–Johansen med konfidensintervall på log-skala. «–»: utover oppfølgingen. «:»: kohort med færre enn {m} forløp.",
-        "Aalen–Johansen with log-scale confidence intervals. '–': beyond the follow-up. ':': a cohort of fewer than {m} episodes.",
+        "Aalen–Johansen med konfidensintervall på log-skala. «–»: utover oppfølgingen. «:»: holdt tilbake (et antall bak anslaget er under {m} eller skjult).",
+        "Aalen–Johansen with log-scale confidence intervals. '–': beyond the follow-up. ':': withheld (a count behind the estimate is below {m} or hidden).",
     ),
     "pw_share5": (
         "Andel godkjent spesialist innen normert tid ({years} år), med 95 % KI: {shares}.",
@@ -619,8 +619,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Fastlønn is most common in small municipalities; read the adjusted estimates beside the crude ones.",
     ),
     "suppression_footnote": (
-        "«<{m}»: 1–{m1} (skjermet). «:»: skjermet for å hindre tilbakeregning.",
-        "'<{m}': 1–{m1} (suppressed). ':': withheld so that a suppressed cell cannot be derived.",
+        "«:»: holdt tilbake (under {m}, eller for at et skjult tall ikke skal kunne regnes ut).",
+        "':': withheld (below {m}, or so that a hidden number cannot be worked out).",
     ),
 }
 
