@@ -74,10 +74,16 @@ def test_norwegian_and_english_number_style():
 def test_demo_report_publishes_every_file(demo_report):
     folder = demo_report.path
     assert folder.name.endswith("_all_nb")
-    for name in ("report.pdf", "report.html", "results.json", "manifest.json", "content.json",
-                 "notebooks/evaluation_report.ipynb"):
+    for name in ("report.pdf", "report.html", "manifest.json", "content.json", "output_check.json",
+                 "output_check.md"):
         assert (folder / name).is_file(), name
-    assert (folder / "figures" / "km.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    # unprotected results, the executed notebook and the ledger stay in the restricted working folder
+    for name in ("results.json", "notebooks/evaluation_report.ipynb", "content.json"):
+        assert (demo_report.restricted / name).is_file(), name
+    assert not (folder / "results.json").exists() and not (folder / "notebooks").exists()
+    assert not demo_report.restricted.resolve().is_relative_to(folder.parent.resolve())
+    svgs = list((folder / "figures").glob("*.svg"))
+    assert svgs and all(p.read_text(encoding="utf-8").lstrip().startswith("<?xml") for p in svgs)
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir()), "temporary folder left behind"
 
 
@@ -98,7 +104,7 @@ def test_manifest_records_inputs_parameters_and_timings(demo_report, demo_datase
     assert manifest["inputs_key"] == report_inputs_key(demo_dataset, as_of=AS_OF, area="all", language="nb", min_cell=5)
     assert {"prepare", "kernel_start", "analyses", "pdf", "html", "total"} <= set(manifest["timings_seconds"])
     # the executed notebook is the audit log: parameters injected, every code cell ran
-    nb = nbformat.read(demo_report.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    nb = nbformat.read(demo_report.restricted / "notebooks" / "evaluation_report.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "area = \"all\"" in injected[0].source
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
@@ -133,8 +139,8 @@ def test_summary_has_no_register_bullets_without_an_extract(demo_report, demo_da
     from alis_research.report import read_content
 
     assert not (demo_dataset / "register").exists()
+    assert "comparison_groups" not in read_content(demo_report.restricted)["facts"]
     content = read_content(demo_report.path)
-    assert "comparison_groups" not in content["facts"]
     summary = next(s for s in content["sections"] if s["key"] == "summary")
     items = [item for block in summary["blocks"] for item in block.get("items", [])]
     assert items and not any("fastlegeregisteret" in item or "Forskjell-i-forskjeller" in item for item in items)
@@ -159,7 +165,8 @@ def test_demo_html_has_the_same_content(demo_report):
 def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
     again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
     first, second = demo_report.path, again.path
-    assert (first / "results.json").read_bytes() == (second / "results.json").read_bytes()
+    assert demo_report.results_json.read_bytes() == again.results_json.read_bytes()
+    assert (first / "output_check.md").read_text() == (second / "output_check.md").read_text()
     for sub in ("figures", "tables"):
         names = sorted(p.name for p in (first / sub).iterdir())
         assert names == sorted(p.name for p in (second / sub).iterdir())
@@ -187,8 +194,8 @@ def test_small_cells_do_not_leak(small_report):
         assert check_no_leaks(text, identifiers, 5, allowed_dates=allowed) == []
         for date in pd.concat([episodes["start_date"], episodes["end_date"]]).dropna():
             assert date not in text
-        assert "<5" in text
-    # every count shown in Table 1 is 0, suppressed or at least 5
+        assert "<5" not in text  # one mark for everything withheld: ":"
+    # every count shown in Table 1 is 0, withheld or at least 5
     content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
     blocks = {b["id"]: b for s in content["sections"] for b in s["blocks"] if b["type"] == "table"}
     table1 = blocks["table1"]
@@ -196,17 +203,17 @@ def test_small_cells_do_not_leak(small_report):
         if "(" in "".join(row[1:]) or "," in "".join(row[1:]):
             continue  # medians and person-years, not counts
         for cell in row[1:]:
-            assert cell in ("0", "<5", ":", "–") or int(cell.replace("\u00a0", "")) >= 5, row
+            assert cell in ("0", ":", "–") or int(cell.replace("\u00a0", "")) >= 5, row
     for row in blocks["rates"]["rows"]:
-        if row[1] == "<5":
-            assert row[3] == ":", "a rate from a suppressed count must be withheld"
+        if row[1] == ":":
+            assert row[2] == ":" and row[3] == ":", "a rate or person-time from a withheld count must be withheld"
     appendix = next(s for s in content["sections"] if s["key"] == "appendix")
-    assert any(b.get("id") == "suppression" for b in appendix["blocks"])
+    assert any(b.get("id") == "withheld" for b in appendix["blocks"])
 
 
 def test_rate_ratio_is_withheld_with_suppressed_exits(small_report, demo_report):
     """The crude rate ratio and the shown person-years give back suppressed exit counts."""
-    internal = json.loads((small_report.path / "results.json").read_text(encoding="utf-8"))["turnover"]
+    internal = json.loads(small_report.results_json.read_text(encoding="utf-8"))["turnover"]
     exits = {r["contract_type"]: r["exits"] for r in internal["rates"]}
     person_years = {r["contract_type"]: r["person_years"] for r in internal["rates"]}
     assert all(0 < e < 5 for e in exits.values())  # the fixture's premise: both exit counts are suppressed
@@ -237,18 +244,30 @@ def _integers(value):
 
 
 def test_content_json_facts_publish_no_small_counts(small_report):
-    """content.json is published: its facts must not carry what the tables suppress."""
-    content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    """The published content.json carries neither the facts nor the ledger: those stay restricted."""
+    published = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    assert "facts" not in published and "ledger" not in published
+    assert [i for i in _integers(published) if 0 < i < 5 and i != published["meta"]["min_cell"]] == []
+    content = json.loads((small_report.restricted / "content.json").read_text(encoding="utf-8"))
     facts = content["facts"]
-    assert [i for i in _integers(facts) if 0 < i < 5] == []
-    # 4 of the 6 fastlønn episodes are in municipalities under 5,000 (Table 1 shows <5): no share, no count
-    episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
-    assert len(episodes) == 12
-    assert "small_municipality" not in facts["cohort_description"]
-    assert "small_municipality_share" not in facts["cohort_description"]
-    # both exit counts are suppressed, so neither rate (which gives its count back) is kept
-    assert facts["turnover"].get("rates", {}) == {} and "irr" not in facts["turnover"]
+    # the restricted side keeps the truth
     assert facts["data_quality"]["exits"] == 7 and facts["retention"]["n"] == {"fastlønn": 6, "næring": 6}
+    # 4 of the 6 fastlønn episodes are in municipalities under 5,000: the published summary gives no share
+    assert len(pd.read_csv(SMALL / "episodes.csv", dtype=str)) == 12
+    summary = next(s for s in published["sections"] if s["key"] == "summary")
+    items = " ".join(item for block in summary["blocks"] for item in block.get("items", []))
+    assert not re.search(r"\d+\s%\s*av fastlønnsforløpene", items)
+
+
+def _published_items(*sections, min_cell):
+    """The summary's bullets as published: the sections' ledgers protected together."""
+    from alis_research.report.ledger import Ledger, protect, resolve_text
+
+    ledger = Ledger()
+    for section in sections:
+        ledger.merge(section.ledger)
+    protection = protect(ledger, min_cell)
+    return [resolve_text(item, ledger, protection) for item in sections[-1].blocks[-1]["items"]]
 
 
 def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dataset):
@@ -259,15 +278,14 @@ def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dat
     small = ep["size_class"].isin(["<2000", "2000-4999"])
     # the demo: 18 of 31 fastlønn, 3 of 23 næring in municipalities under 5,000 -> the 3 would leak
     assert int((small & (ep["cohort"] == "næring")).sum()) == 3
-    facts = {"cohort_description": cohort_section(prepared, language="nb", min_cell=5).facts}
-    assert "small_municipality_share" not in facts["cohort_description"]
-    items = summary_section(prepared, facts, language="nb", min_cell=5).blocks[-1]["items"]
-    assert "Fastlønn er vanligst i små kommuner; les derfor de justerte anslagene ved siden av de ujusterte." in items
-    # at min_cell 3 both parts of both cohorts are shown: the summary states the shares
-    facts = {"cohort_description": cohort_section(prepared, language="nb", min_cell=3).facts}
-    assert facts["cohort_description"]["small_municipality_share"] == pytest.approx({"fastlønn": 18 / 31,
-                                                                                    "næring": 3 / 23})
-    items = summary_section(prepared, facts, language="nb", min_cell=3).blocks[-1]["items"]
+    cohort = cohort_section(prepared, language="nb", min_cell=5)
+    summary = summary_section(prepared, {"cohort_description": cohort.facts}, language="nb", min_cell=5)
+    items = _published_items(cohort, summary, min_cell=5)
+    assert not any("13\u00a0%" in item for item in items)
+    # at min_cell 3 both parts of both cohorts may be shown: the summary states the shares
+    cohort = cohort_section(prepared, language="nb", min_cell=3)
+    summary = summary_section(prepared, {"cohort_description": cohort.facts}, language="nb", min_cell=3)
+    items = _published_items(cohort, summary, min_cell=3)
     assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5000 innbyggere; " \
            "les derfor de justerte anslagene." in items
 
@@ -311,7 +329,7 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
         build_report(SMALL, as_of=AS_OF, out_dir=out)
     message = str(caught.value)
     assert "evaluation_report.ipynb" in message and "1 / 0  # boom" in message and "ZeroDivisionError" in message
-    kept = out / (small_report.path.name + ".failed") / "evaluation_report.ipynb"
+    kept = small_report.restricted.parent / (small_report.path.name + ".failed") / "evaluation_report.ipynb"
     assert kept.is_file() and caught.value.kept == kept
     assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
 
@@ -347,8 +365,9 @@ def test_demo_pdf_has_costs_pathway_and_the_minimal_detectable_effect(demo_repor
     hr = up.effects.set_index("test").loc["log-rank", "hazard_ratio"]
     limitations = text[text.rindex("Begrensninger"):]
     assert f"hasardratioen er minst {hr:.2f}".replace(".", ",") in _plain(limitations).replace("\n", " ")
+    assert json.loads((demo_report.restricted / "content.json").read_text(encoding="utf-8"))[
+        "facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
     content = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
-    assert content["facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
     assert {"costs", "pathway"} <= {s["key"] for s in content["sections"]}
     assert (demo_report.path / "figures" / "cost_retained.svg").is_file()
 
@@ -367,6 +386,6 @@ def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
             for line in [block.get("text", "")] + block.get("items", []):
                 assert check_no_leaks(line, [], 5) == [], line
     hospital = next(b for b in sections["pathway"]["blocks"] if b.get("id") == "hospital_year")
-    assert "<5" in [c for row in hospital["rows"] for c in row]  # the one hospital year is suppressed
+    assert ":" in [c for row in hospital["rows"] for c in row]  # the one hospital year is withheld
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text
