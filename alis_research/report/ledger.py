@@ -177,113 +177,148 @@ class Ledger:
 # --------------------------------------------------------------------------- the audit
 @dataclass
 class _Universe:
-    """The atoms of one universe and each cell's indicator over them."""
+    """The shown counts of one universe and the relations a reader knows between them.
+
+    ``lines``: ``(total, parts)`` where the total's set is the disjoint union of the
+    parts' sets (a margin, a flow); ``nested``: ``(small, big)`` where one set lies in
+    the other (at risk at two times, a part and its group). The audit's unknowns are
+    the shown counts themselves.
+    """
 
     keys: list
-    sizes: np.ndarray            # true size of each atom
-    indicator: dict              # cell key -> bool array over atoms
-    bits: dict                   # cell key -> int bitmask over members (for set algebra)
-    member_bit: dict
+    index: dict
+    bits: dict
+    lines: list
+    nested: list
+
+
+#: A box for the solver; a bound near it means "no upper limit".
+_BIG = 1e7
+
+
+def _prefix(ledger: Ledger, key: str) -> str:
+    return ledger.cells[key]["label"].split(":")[0].split(",")[0].split(" ")[0]
 
 
 def _universes(ledger: Ledger) -> dict[str, _Universe]:
-    """Atoms over the *shown* counts (published or withheld): the attacker's unknowns."""
+    """Shown counts (published or withheld) per universe, with their lines and nestings."""
     out = {}
     by_universe: dict[str, list] = {}
     for key, cell in ledger.cells.items():
         if cell["shown"]:
             by_universe.setdefault(cell["universe"], []).append(key)
     for universe, keys in by_universe.items():
-        keys = sorted(keys)
-        signature: dict[str, list] = {}
-        for i, key in enumerate(keys):
-            for m in ledger.cells[key]["members"]:
-                signature.setdefault(m, []).append(i)
-        members = sorted(signature)
-        member_bit = {m: 1 << j for j, m in enumerate(members)}
-        atoms: dict[tuple, int] = {}
-        for m in members:
-            sig = tuple(signature[m])
-            atoms[sig] = atoms.get(sig, 0) + 1
-        atom_sigs = sorted(atoms)
-        sizes = np.array([atoms[s] for s in atom_sigs], dtype=float)
-        indicator = {k: np.zeros(len(atom_sigs), dtype=bool) for k in keys}
-        for a, sig in enumerate(atom_sigs):
-            for i in sig:
-                indicator[keys[i]][a] = True
-        bits = {}
-        for key in keys:
-            b = 0
-            for m in ledger.cells[key]["members"]:
-                b |= member_bit[m]
-            bits[key] = b
-        out[universe] = _Universe(keys, sizes, indicator, bits, member_bit)
+        keys = sorted(keys, key=lambda k: (ledger.cells[k]["label"], k))
+        members = sorted({m for k in keys for m in ledger.cells[k]["members"]})
+        bit = {m: 1 << j for j, m in enumerate(members)}
+        bits = {k: sum(bit[m] for m in ledger.cells[k]["members"]) for k in keys}
+        nonempty = [k for k in keys if bits[k]]
+        nested, lines, seen = [], [], set()
+        for big in nonempty:
+            b = bits[big]
+            subsets = [k for k in nonempty if k != big and bits[k] & ~b == 0 and bits[k] != b]
+            nested += [(small, big) for small in subsets]
+            for start in subsets:
+                # a cover of the total by disjoint subsets: first of the start's kind (one variable of a
+                # table, same label prefix), then of any kind
+                for pool in ([k for k in subsets if _prefix(ledger, k) == _prefix(ledger, start)], subsets):
+                    family, covered = [start], bits[start]
+                    for other in pool:
+                        if other not in family and bits[other] & covered == 0:
+                            family.append(other)
+                            covered |= bits[other]
+                    signature = (big, tuple(sorted(family)))
+                    if covered == b and len(family) > 1 and signature not in seen:
+                        seen.add(signature)
+                        lines.append((big, family))
+        out[universe] = _Universe(keys, {k: i for i, k in enumerate(keys)}, bits, lines, nested)
     return out
 
 
-_BIG = 1e7
-
-
-def _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, *, integer: bool):
+def _solve(objective, a_eq, b_eq, a_ub, b_ub, n, *, integer: bool):
     from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-    bounds_pairs = [(0.0, _BIG)] * n_atoms
     if not integer:
-        result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds_pairs, method="highs")
-        return result
+        return linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=[(0.0, _BIG)] * n,
+                       method="highs")
     constraints = []
     if a_eq is not None:
         constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
     if a_ub is not None:
         constraints.append(LinearConstraint(a_ub, np.full(len(b_ub), -np.inf), b_ub))
-    return milp(objective, constraints=constraints, integrality=np.ones(n_atoms),
-                bounds=Bounds(np.zeros(n_atoms), np.full(n_atoms, _BIG)))
+    return milp(objective, constraints=constraints, integrality=np.ones(n), bounds=Bounds(np.zeros(n), np.full(n, _BIG)))
 
 
-def _bound(target, sign, a_eq, b_eq, a_ub, b_ub, n_atoms, *, relaxed: bool) -> float:
+def _bound(target, sign, system, *, relaxed: bool) -> float:
     """The smallest (``sign`` = 1) or largest (``sign`` = −1) value of ``target · x``.
 
     The linear relaxation is solved first; when its optimum is integral it is the
     integer optimum too, otherwise the integer program is solved (both HiGHS).
-    ``relaxed``: keep the relaxation's bound (a heuristic choice, never the audit).
+    ``relaxed``: keep the relaxation's bound (to choose a repair, never in the audit).
     """
+    a_eq, b_eq, a_ub, b_ub, n = system
     objective = sign * target.astype(float)
-    result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=False)
+    result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n, integer=False)
     if result.status != 0 or result.x is None:
         raise AlisError(f"disclosure audit: the solver failed ({result.message})")
     if not relaxed and np.max(np.abs(result.x - np.round(result.x))) > 1e-7:
-        result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n_atoms, integer=True)
+        result = _solve(objective, a_eq, b_eq, a_ub, b_ub, n, integer=True)
         if result.status != 0 or result.x is None:
             raise AlisError(f"disclosure audit: the solver failed ({result.message})")
     value = float(sign * result.fun)
-    value = float(round(value)) if not relaxed else value
+    value = value if relaxed else float(round(value))
     return np.inf if value >= _BIG / 2 else value
 
 
-def _interval(target: np.ndarray, equalities: list, lower_ones: list, n_atoms: int, *,
-              relaxed: bool = False, true_value: float | None = None, width: float | None = None) -> tuple[float, float]:
-    """Smallest and largest integer value of ``target · x`` subject to the attacker's knowledge.
+def _system(ledger: Ledger, u: _Universe, published: set, withheld) -> tuple:
+    """The attacker's knowledge as linear constraints over the shown counts."""
+    n = len(u.keys)
+    eq_rows, eq_rhs, ub_rows, ub_rhs = [], [], [], []
+    for k in u.keys:
+        row = np.zeros(n)
+        row[u.index[k]] = 1
+        if k in published:
+            eq_rows.append(row)
+            eq_rhs.append(ledger.value(k))
+        elif k in withheld and ledger.value(k) > 0:
+            ub_rows.append(-row)
+            ub_rhs.append(-1.0)  # zeros are shown as 0, so a withheld count is at least 1
+    for total, parts in u.lines:
+        row = np.zeros(n)
+        row[u.index[total]] = 1
+        for part in parts:
+            row[u.index[part]] -= 1
+        eq_rows.append(row)
+        eq_rhs.append(0.0)
+    for small, big in u.nested:
+        row = np.zeros(n)
+        row[u.index[small]] = 1
+        row[u.index[big]] = -1
+        ub_rows.append(row)
+        ub_rhs.append(0.0)
+    return (np.array(eq_rows) if eq_rows else None, np.array(eq_rhs) if eq_rows else None,
+            np.array(ub_rows) if ub_rows else None, np.array(ub_rhs) if ub_rows else None, n)
+
+
+def _interval(target: np.ndarray, system: tuple, *, relaxed: bool = False, true_value: float | None = None,
+              width: float | None = None) -> tuple[float, float]:
+    """Smallest and largest integer value of ``target · x`` given the attacker's knowledge.
 
     With ``true_value`` and ``width``: when the largest value already lies ``width``
     above the true value the interval is wide enough whatever its lower end, and
     the lower end is reported as the true value without a second program.
     """
-    a_eq = np.array([row for row, _ in equalities], dtype=float) if equalities else None
-    b_eq = np.array([v for _, v in equalities], dtype=float) if equalities else None
-    a_ub = -np.array(lower_ones, dtype=float) if lower_ones else None  # cell ≥ 1  ⇔  −cell ≤ −1
-    b_ub = -np.ones(len(lower_ones)) if lower_ones else None
-    hi = _bound(target, -1.0, a_eq, b_eq, a_ub, b_ub, n_atoms, relaxed=relaxed)
+    hi = _bound(target, -1.0, system, relaxed=relaxed)
     if true_value is not None and width is not None and hi - true_value >= width:
         return float(true_value), hi
-    lo = _bound(target, 1.0, a_eq, b_eq, a_ub, b_ub, n_atoms, relaxed=relaxed)
-    return lo, hi
+    return _bound(target, 1.0, system, relaxed=relaxed), hi
 
 
 @dataclass
 class AuditTarget:
     universe: str
     label: str
-    reason: str            # "withheld" | "atom" | "unpublished set" | "difference"
+    reason: str            # "withheld" | "difference"
     vector: np.ndarray
     value: int
     cell: str | None = None
@@ -301,61 +336,45 @@ class AuditResult:
         return not self.failures
 
 
-def _targets(ledger: Ledger, universes: dict, published: set, withheld: set, min_cell: int) -> list[AuditTarget]:
-    """Every set whose size the audit must check (see the module docstring), sensitive ones only."""
+def _targets(ledger: Ledger, universes: dict, withheld, min_cell: int) -> list[AuditTarget]:
+    """Every withheld count, and every difference of nested counts whose true value is 1 … m − 1."""
     targets: list[AuditTarget] = []
-    seen: set = set()
-
-    def add(universe, vector, value, label, reason, cell=None):
-        if not 0 < value < min_cell and reason != "withheld":
-            return
-        sig = (universe, vector.tobytes())
-        if sig in seen:
-            return
-        seen.add(sig)
-        targets.append(AuditTarget(universe, label, reason, vector, int(value), cell))
-
     for universe, u in universes.items():
+        n = len(u.keys)
         for key in u.keys:
-            v = ledger.value(key)
             if key in withheld:
-                add(universe, u.indicator[key], v, ledger.cells[key]["label"] or key, "withheld", key)
-        keys = [k for k in u.keys if u.bits[k]]
-        for big in keys:
-            for small in keys:
-                if big == small:
-                    continue
-                b, s = u.bits[big], u.bits[small]
-                if s & ~b == 0 and s != b:  # small ⊂ big
-                    diff = u.indicator[big] & ~u.indicator[small]
-                    value = int(u.sizes[diff].sum())
-                    add(universe, diff, value, f"{ledger.cells[big]['label']} − {ledger.cells[small]['label']}",
-                        "difference")
+                vector = np.zeros(n)
+                vector[u.index[key]] = 1
+                targets.append(AuditTarget(universe, ledger.cells[key]["label"] or key, "withheld", vector,
+                                           ledger.value(key), key))
+        for small, big in u.nested:
+            value = ledger.value(big) - ledger.value(small)
+            if 0 < value < min_cell:
+                vector = np.zeros(n)
+                vector[u.index[big]] = 1
+                vector[u.index[small]] = -1
+                targets.append(AuditTarget(universe, f"{ledger.cells[big]['label']} − {ledger.cells[small]['label']}",
+                                           "difference", vector, value))
     return targets
 
 
-def audit(ledger: Ledger, published: set, withheld: set, min_cell: int, *, record_withheld: bool = True,
+def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, record_withheld: bool = True,
           only: set | None = None, universes: dict | None = None) -> AuditResult:
     """The attacker's interval for every sensitive target; failures where it is narrower than ``min_cell − 1``.
 
-    ``published``: keys of sets whose size a reader learns exactly (shown counts
-    and dependencies of published derived numbers); ``withheld``: keys shown as
-    the withheld mark (known to be at least 1). ``only``: check just these
-    targets (``(universe, vector bytes)``), as the protection loop does between
-    full audits.
+    ``published``: keys of shown counts a reader sees; ``withheld``: keys shown as the
+    withheld mark (known to be at least 1). ``only``: check just these targets
+    (``(universe, vector bytes)``), as the protection loop does between full audits.
     """
     universes = universes if universes is not None else _universes(ledger)
     result = AuditResult()
-    targets = _targets(ledger, universes, published, withheld, min_cell)
+    targets = _targets(ledger, universes, withheld, min_cell)
     result.n_targets = len(targets)
     for universe, u in universes.items():
-        n_atoms = len(u.sizes)
-        equalities = [(u.indicator[k], ledger.value(k)) for k in u.keys if k in published]
-        lower_ones = [u.indicator[k] for k in u.keys if k in withheld and ledger.value(k) > 0]
+        system = _system(ledger, u, published, withheld)
         basis = None
-        if equalities:
-            eq_matrix = np.array([row for row, _ in equalities], dtype=float)
-            _, singular, vt = np.linalg.svd(eq_matrix, full_matrices=False)
+        if system[0] is not None:
+            _, singular, vt = np.linalg.svd(system[0], full_matrices=False)
             basis = vt[singular > 1e-9 * max(singular.max(), 1.0)]
         for target in (t for t in targets if t.universe == universe):
             sensitive = 0 < target.value < min_cell
@@ -363,14 +382,13 @@ def audit(ledger: Ledger, published: set, withheld: set, min_cell: int, *, recor
                 continue
             if only is not None and (universe, target.vector.tobytes()) not in only:
                 continue
-            vector = target.vector.astype(float)
-            exact = basis is not None and np.linalg.norm(vector - basis.T @ (basis @ vector)) < 1e-7
-            if exact:  # a combination of published counts: known exactly, no program needed
+            exact = basis is not None and np.linalg.norm(target.vector - basis.T @ (basis @ target.vector)) < 1e-7
+            if exact:  # a combination of published counts and sums: known exactly, no program needed
                 lo = hi = float(target.value)
             else:
                 shortcut = target.cell is None or not record_withheld
-                lo, hi = _interval(target.vector, equalities, lower_ones, n_atoms,
-                                   true_value=target.value if shortcut else None, width=min_cell - 1)
+                lo, hi = _interval(target.vector, system, true_value=target.value if shortcut else None,
+                                   width=min_cell - 1)
                 result.n_programs += 2
             if target.cell is not None:
                 result.intervals[target.cell] = (lo, hi)
@@ -423,36 +441,16 @@ def _published_sets(ledger: Ledger, shown_keys: set, withheld: dict, derived_sta
 
 
 def _lines(ledger: Ledger, universes: dict) -> list[tuple[str, list[str]]]:
-    """Shown counts that are the disjoint union of other shown counts: ``(total, parts)``.
+    return [line for u in universes.values() for line in u.lines]
 
-    Found from the sets (a margin of a table, the parts of a flow), greedily in label
-    order; only a seed for the secondary suppression, the audit decides.
-    """
-    lines = []
-    for u in universes.values():
-        keys = [k for k in u.keys if u.bits[k]]
-        for total in keys:
-            tb = u.bits[total]
-            subsets = sorted((k for k in keys if k != total and u.bits[k] & ~tb == 0 and u.bits[k] != tb),
-                             key=lambda k: (ledger.cells[k]["label"], k))
-            seen = set()
 
-            def prefix(k):
-                return ledger.cells[k]["label"].split(":")[0].split(",")[0].split(" ")[0]
-
-            for start in subsets:
-                # first the start's own kind (same label prefix: one variable of a table), then any kind
-                for pool in ([k for k in subsets if prefix(k) == prefix(start)], subsets):
-                    family, covered = [start], u.bits[start]
-                    for other in pool:
-                        if other not in family and u.bits[other] & covered == 0:
-                            family.append(other)
-                            covered |= u.bits[other]
-                    signature = (total, tuple(sorted(family)))
-                    if covered == tb and len(family) > 1 and signature not in seen:
-                        seen.add(signature)
-                        lines.append((total, family))
-    return lines
+def _dependents(ledger: Ledger) -> dict:
+    """How many derived numbers rest on each set: withholding such a count withholds them all."""
+    counts: dict = {}
+    for d in ledger.derived.values():
+        for dep in d["depends"]:
+            counts[dep] = counts.get(dep, 0) + 1
+    return counts
 
 
 def _seed_secondary(ledger: Ledger, lines: list, withheld: dict, min_cell: int) -> None:
@@ -471,9 +469,9 @@ def _seed_secondary(ledger: Ledger, lines: list, withheld: dict, min_cell: int) 
                 pinned = all(0 < v < min_cell for v in values) and sum(values) in (len(values), len(values) * (min_cell - 1))
             if len(hidden) != 1 and not pinned:
                 continue
-            options = sorted((ledger.value(k), ledger.cells[k]["label"], k) for k in parts
-                             if k not in withheld and ledger.value(k) > 0)
-            pick = options[0][2] if options else (total if total not in withheld and ledger.value(total) > 0 else None)
+            options = sorted((_dependents(ledger).get(k, 0), ledger.value(k), ledger.cells[k]["label"], k)
+                             for k in parts if k not in withheld and ledger.value(k) > 0)
+            pick = options[0][3] if options else (total if total not in withheld and ledger.value(total) > 0 else None)
             if pick is not None:
                 withheld[pick] = "secondary"
                 changed = True
@@ -506,10 +504,8 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
         for i, failure in enumerate(result.failures):
             if i:  # an earlier repair this round may have fixed this target too
                 u = universes[failure["universe"]]
-                lo, hi = _interval(failure["vector"],
-                                   [(u.indicator[k], ledger.value(k)) for k in u.keys if k in published],
-                                   [u.indicator[k] for k in u.keys if k in withheld and ledger.value(k) > 0],
-                                   len(u.sizes), true_value=failure["value"], width=min_cell - 1)
+                lo, hi = _interval(failure["vector"], _system(ledger, u, published, withheld),
+                                   true_value=failure["value"], width=min_cell - 1)
                 if hi - lo >= min_cell - 1:
                     continue
             choice = _repair(ledger, universes[failure["universe"]], failure, published, withheld, shown_keys,
@@ -540,45 +536,34 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
 
 
 def _repair(ledger, u, failure, published, withheld, shown_keys, derived_state, min_cell):
-    """The published number to withhold for a failing target: the smallest that repairs it.
+    """The published count to withhold for a failing target: the cheapest that repairs it.
 
-    Candidates are the published counts that overlap the target or a published
-    set overlapping it (its margins), then the derived numbers resting on them.
-    Up to a few candidates are tried (linear programs); if none repairs the
-    target alone, the smallest is withheld and the loop goes on.
+    Candidates are the published counts in a relation (line or nesting) with the
+    target's counts; cheapest first: a count no estimate rests on, then the
+    smallest. Up to a few are tried (linear programs); if none repairs the target
+    alone, the first is withheld and the loop goes on.
     """
-    target = failure["vector"]
-    touching = {k for k in u.keys if k in published and (u.indicator[k] & target).any()}
-    neighbours = set(touching)
-    for k in touching:
-        for other in u.keys:
-            if other in published and (u.indicator[other] & u.indicator[k]).any():
-                neighbours.add(other)
-    candidates = []
-    for k in neighbours:
-        if k in shown_keys and k not in withheld and ledger.value(k) > 0:
-            candidates.append((0 if k in touching else 1, ledger.value(k), "cell", k))
-    for dkey, d in ledger.derived.items():
-        if dkey not in derived_state and any(dep in touching for dep in d["depends"]):
-            candidates.append((2, 0, "derived", dkey))
+    involved = {u.keys[i] for i in np.nonzero(failure["vector"])[0]}
+    related = set()
+    for total, parts in u.lines:
+        cells = {total, *parts}
+        if cells & involved:
+            related |= cells
+    for small, big in u.nested:
+        if small in involved or big in involved:
+            related |= {small, big}
+    dependents = _dependents(ledger)
+    candidates = sorted((dependents.get(k, 0) > 0, ledger.value(k), dependents.get(k, 0), ledger.cells[k]["label"], k)
+                        for k in related if k in published and k in shown_keys and ledger.value(k) > 0)
     if not candidates:
         return None
-    candidates.sort(key=lambda c: (c[0], c[1], c[3]))
-    for _, _, kind, key in candidates[:4]:
-        trial_withheld = dict(withheld)
-        trial_dropped = {key} if kind == "derived" else set()
-        if kind == "cell":
-            trial_withheld[key] = "secondary"
-        state = dict(derived_state)
-        state.update(_derived_state(ledger, set(trial_withheld), trial_dropped, min_cell))
-        pub = _published_sets(ledger, shown_keys, trial_withheld, state)
-        equalities = [(u.indicator[k], ledger.value(k)) for k in u.keys if k in pub]
-        lower = [u.indicator[k] for k in u.keys if k in trial_withheld and ledger.value(k) > 0]
-        lo, hi = _interval(target, equalities, lower, len(u.sizes), relaxed=True)
+    for *_, key in candidates[:4]:
+        trial = {**withheld, key: "secondary"}
+        pub = {k for k in published if k != key}
+        lo, hi = _interval(failure["vector"], _system(ledger, u, pub, trial), relaxed=True)
         if hi - lo >= min_cell - 1:
-            return kind, key
-    _, _, kind, key = candidates[0]
-    return kind, key
+            return "cell", key
+    return "cell", candidates[0][-1]
 
 
 # --------------------------------------------------------------------------- resolving tokens

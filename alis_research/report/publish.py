@@ -114,6 +114,8 @@ def protect_content(work_dir, publish_dir, *, min_cell: int | None = None) -> Pr
             elif kind == "list":
                 block["items"] = [res(i) for i in block["items"]]
             elif kind == "table":
+                if not block["columns"] or not block["rows"]:
+                    continue  # an analysis that gave no rows (e.g. a small area): nothing to lay out
                 block["caption"] = res(block["caption"])
                 block["columns"] = [res(c) for c in block["columns"]]
                 block["rows"] = [[res(c) for c in row] for row in block["rows"]]

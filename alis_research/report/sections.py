@@ -837,8 +837,6 @@ def limitations_section(prepared, *, language: str = "nb", min_cell: int = confi
     ep = prepared.episodes
     events = int(ep["exit"].sum())
     exited = ep["exit"] == 1
-    everything = [section.group(episode_ids(ep, (ep["cohort"] == c) & m), label=contract_label(c, language))
-                  for c in config.CONTRACT_TYPES for m in (exited, ~exited)]
     items = [T("lim_small", language, n=section.count(episode_ids(ep), label=T("dq_analysed", language)),
                events=section.count(episode_ids(ep, exited), label=T("dq_exits", language))),
              T("lim_confounding", language), T("lim_followup", language), T("lim_synthetic", language)
@@ -847,8 +845,15 @@ def limitations_section(prepared, *, language: str = "nb", min_cell: int = confi
     effects = detectable_effect(prepared)
     if effects is not None:
         up, down = effects
-        items.append(section.derived(limitations_text(up, language=language, decrease=down, min_cell=min_cell),
-                                     depends=everything, label=T("limitations", language))
+        # a simulated power figure of the design (rounded, with simulation noise) gives no count back;
+        # it is left out only when a cohort's episodes or exits are themselves below the threshold
+        small = any(0 < v < min_cell for c in config.CONTRACT_TYPES
+                    for v in (int((ep["cohort"] == c).sum()), int(((ep["cohort"] == c) & exited).sum())))
+        items.append((T("not_estimable", language) if small else
+                      limitations_text(up, language=language, decrease=down, min_cell=min_cell, sizes=tuple(
+                          section.count(episode_ids(ep, ep["cohort"] == c),
+                                        label=f"{T('t1_episodes', language)}, {T('total', language)}, "
+                                              f"{contract_label(c, language)}") for c in config.CONTRACT_TYPES)))
                      + " " + T("lim_mde_design", language))
         row = up.effects.set_index("test").loc["log-rank"]
         facts.update({"mde_hr": _safe_float(row["hazard_ratio"]),
