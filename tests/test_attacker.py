@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from alis_research import config
@@ -260,3 +263,66 @@ def test_the_attacker_finds_the_issue_s_leaks_in_an_unprotected_folder(tmp_path)
     assert any("unprotected file results.json" in f for f in found)
     assert any("'<m' mark" in f for f in found)
     assert any(f.startswith("table1 margins") for f in found)
+
+
+# --------------------------------------------------------------------------- generated small datasets
+@st.composite
+def small_cohorts(draw):
+    """A small prepared dataset: 4–30 episodes over the report's categories."""
+    n = draw(st.integers(4, 30))
+    rows = []
+    for i in range(n):
+        rows.append({
+            "episode_id": f"E{i:03d}", "person_id": f"P{draw(st.integers(0, n - 1)):03d}",
+            "cohort": draw(st.sampled_from(config.CONTRACT_TYPES)), "exit": draw(st.integers(0, 1)),
+            "duration": draw(st.floats(0.05, 5.5)), "start_year": draw(st.integers(2019, 2024)),
+            "sex": draw(st.sampled_from(["K", "M"])), "size_class": draw(st.sampled_from(list(config.SIZE_CLASS_LABELS))),
+            "area": draw(st.sampled_from(list(config.HEALTH_TRUST_AREAS))), "scheme": draw(st.sampled_from(["new", "old"])),
+            "age_at_start": draw(st.integers(28, 50)), "list_size": draw(st.integers(300, 1500)),
+            "n_switches": draw(st.integers(0, 1)),
+        })
+    return pd.DataFrame(rows), draw(st.sampled_from([3, 5, 10]))
+
+
+def _generated_prepared(episodes: pd.DataFrame):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(episodes=episodes, exclusions=pd.DataFrame(columns=["episode_id", "person_id", "reason"]),
+                           as_of=pd.Timestamp(AS_OF), synthetic=True)
+
+
+#: Generated datasets per run: 25 in the test suite (CI budget); ALIS_FULL_ATTACK=1 runs the 200 of
+#: issue #10 (about 8 s each on the shared two-core machine; the result is in docs/reports.md).
+GENERATED = 200 if os.environ.get("ALIS_FULL_ATTACK") else 25
+
+
+@settings(max_examples=GENERATED, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(small_cohorts())
+def test_generated_small_datasets_give_nothing_back(case):
+    """Table 1, the flow and the start-year table of a generated cohort, protected together and attacked."""
+    import tempfile
+
+    from alis_research.report.content import write_meta, write_section
+    from alis_research.report.publish import protect_content
+    from alis_research.report.sections import cohort_section, data_quality_section, summary_section
+
+    episodes, min_cell = case
+    prepared = _generated_prepared(episodes)
+    with tempfile.TemporaryDirectory() as scratch:
+        work, published = Path(scratch) / "work", Path(scratch) / "published"
+        work.mkdir()
+        published.mkdir()
+        write_meta(work, {"language": "nb", "area": "all", "min_cell": min_cell, "as_of": AS_OF})
+        sections = [data_quality_section(prepared, min_cell=min_cell), cohort_section(prepared, min_cell=min_cell)]
+        sections.append(summary_section(prepared, {s.key: s.facts for s in sections}, min_cell=min_cell))
+        for section in sections:
+            write_section(work, section)
+        protect_content(work, published, min_cell=min_cell)
+        (published / "figures").mkdir(exist_ok=True)
+        assert attack(published, min_cell) == []
+        # every count 1 … min_cell − 1 of Table 1 is withheld
+        t1 = tables(published)["table1"]
+        for cohort, label in zip(config.CONTRACT_TYPES, t1.columns[1:3]):
+            n = int((episodes["cohort"] == cohort).sum())
+            shown = t1[t1.iloc[:, 0] == "Forløp (N)"][label].iloc[0]
+            assert shown == (WITHHELD if 0 < n < min_cell else str(n)) or shown == WITHHELD

@@ -26,26 +26,27 @@ attacker the exact size of every set it depends on. A derived number is
 withheld when one of those sets has 1 … ``min_cell − 1`` members or when a
 count it depends on is withheld.
 
-**The audit** (:func:`audit`): the attacker's unknowns are the sizes of the
-*atoms* of each universe — the groups of members that every registered set
-treats alike (the attacker is even assumed to know which atoms are
-non-empty). Published counts fix sums of atoms; a withheld count is known to
-be at least 1 (zeros are shown as ``0``). For every *target* — each withheld
-count, each atom, each registered set that is not published, and each
-difference ``B − A`` of registered sets with ``A ⊂ B`` (e.g. the leavers
-between two at-risk times) — whose true size is 1 … ``min_cell − 1``,
-integer programming (HiGHS through :func:`scipy.optimize.milp`) finds the
-smallest and largest size consistent with everything published. The rule:
-**the interval must be at least ``min_cell − 1`` wide** (so it never lies
-within 1 … ``min_cell − 1``: the attacker cannot tell "a few" from "none" or
-from ``min_cell`` or more). A target whose true size is 0 or at least
-``min_cell`` is safe by construction (the truth is in the attacker's
-interval), and is not solved for.
+**The audit** (:func:`audit`): the attacker's unknowns are the shown counts
+(published ones are known, a withheld one is at least 1 because zeros are shown
+as ``0``), tied by every relation their sets imply: a count whose set is the
+disjoint union of other shown sets equals their sum (a *line*: margins, flows,
+a total repeated as the sum of its parts), and a count whose set lies inside
+another's is at most that one (*nesting*: at risk at two times, a part and its
+group). These are the relations a reader knows from the definitions; it is the
+linked-tables audit of tau-ARGUS over the whole report. For every *target* —
+each withheld count, and each difference ``B − A`` of nested counts (the leavers
+between two at-risk times, the rest of a group after "30 of 31") — whose true
+value is 1 … ``min_cell − 1``, integer programming (HiGHS through
+:func:`scipy.optimize.milp`, after the linear relaxation) finds the smallest and
+largest value consistent with everything published. The rule: **the interval
+must be at least ``min_cell − 1`` wide**, so it never lies within
+1 … ``min_cell − 1``. A target whose true value is 0 or at least ``min_cell``
+cannot be exposed as small (the truth is in the attacker's interval).
 
 **Protection** (:func:`protect`): primary suppression (1 … ``min_cell − 1``),
 derived numbers withheld with their counts, then secondary suppression over
 the whole report: while a target fails the audit, withhold the published
-count (or derived number) that repairs it at least cost — the smallest count
+count that repairs it at least cost — one no estimate rests on, the smallest
 first — and audit again. Each round withholds one more number, so it ends;
 when nothing is left to withhold and a target still fails,
 :class:`DisclosureAuditFailed` is raised and nothing is published.

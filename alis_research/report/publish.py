@@ -183,9 +183,9 @@ def write_output_check(work_dir, publish_dir, protection: Protection, *, extra: 
             "1..min_cell-1 or withheld",
             "secondary: whole-report suppression over every relation between the report's counts "
             "(same set = same cell; sums, margins, differences follow from set algebra)",
-            "audit: integer linear programming (HiGHS) gives the attacker's range for every withheld count, "
-            "every atom, every unpublished registered set and every difference of nested sets; each range "
-            f"is at least {m - 1} wide",
+            "audit: integer linear programming (HiGHS) gives the attacker's range for every withheld count "
+            "and every difference of nested counts, from all sums and nestings between the report's counts; "
+            f"each range is at least {m - 1} wide",
             "published folder holds only protected artefacts (no results.json, no notebooks, no logs)",
         ],
         "audit": {"passed": protection.audit.passed, "targets_checked": protection.audit.n_targets,
