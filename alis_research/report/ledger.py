@@ -541,7 +541,7 @@ def _repair(ledger, u, failure, published, withheld, shown_keys, derived_state, 
 
     Candidates are the published counts in a relation (line or nesting) with the
     target's counts; cheapest first: a count no estimate rests on, then the
-    smallest. Up to a few are tried (linear programs); if none repairs the target
+    smallest. Each is tried in turn (a linear program); if none repairs the target
     alone, the first is withheld and the loop goes on.
     """
     involved = {u.keys[i] for i in np.nonzero(failure["vector"])[0]}
@@ -558,7 +558,7 @@ def _repair(ledger, u, failure, published, withheld, shown_keys, derived_state, 
                         for k in related if k in published and k in shown_keys and ledger.value(k) > 0)
     if not candidates:
         return None
-    for *_, key in candidates[:4]:
+    for *_, key in candidates:  # the first (cheapest) that repairs the target on its own
         trial = {**withheld, key: "secondary"}
         pub = {k for k in published if k != key}
         lo, hi = _interval(failure["vector"], _system(ledger, u, pub, trial), relaxed=True)

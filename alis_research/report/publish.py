@@ -98,6 +98,8 @@ def protect_content(work_dir, publish_dir, *, min_cell: int | None = None) -> Pr
     min_cell = int(min_cell if min_cell is not None else meta.get("min_cell"))
     ledger = Ledger.from_dict(document.get("ledger"))
     protection = protect(ledger, min_cell)
+    for sub in ("figures", "tables"):  # present even when every figure is withheld
+        (publish_dir / sub).mkdir(parents=True, exist_ok=True)
     thousands = "\u00a0" if language == "nb" else ","
 
     def res(text):

@@ -330,7 +330,8 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
                        section.group(episode_ids(ep, in_cohort & ~ep["size_class"].isin(small_classes)),
                                      label="larger municipalities")]
             shares[cohort] = section.derived(fmt_percent(small.sum() / n[cohort], language), depends=depends,
-                                             label=f"{T('t1_size_class', language)} <5 000, "
+                                             label=f"{T('t1_size_class', language)} "
+                                                   f"{'under 5 000' if language == 'nb' else 'below 5,000'}, "
                                                    f"{contract_label(cohort, language)}")
     if len(shares) == len(config.CONTRACT_TYPES):
         section.facts["small_municipality_share_text"] = shares
