@@ -1,8 +1,13 @@
-"""Small-cell suppression for everything that is published.
+"""Small-cell helpers for everything that is published.
 
-With 32 ALIS in 25 municipalities a count per municipality and contract type
-can point at a person, so every count shown in a report passes through this
-module first.
+The report's counts are protected as a whole by the ledger in
+:mod:`alis_research.report.ledger` (one cell per counted set, secondary
+suppression over every relation of the report, an integer-programming audit);
+see ``docs/reports.md``. This module keeps what the ledger builds on:
+coarsened Kaplan–Meier steps for figures (:func:`coarsened_km`), the rule for
+printing hazard and rate ratios (:func:`ratio_estimable`), leak checks for
+published text (:func:`check_no_leaks`), and the per-table rule below, still
+used for the supervision tables and by code outside the report.
 
 Rules (``min_cell`` = *m*, default 5):
 

@@ -107,6 +107,23 @@ class Section:
         """The reference to print for ``text`` (a rate, share, estimate …) computed from ``depends``."""
         return self.ledger.derived_number(text, depends=depends, label=label)
 
+    def protected_blocks(self, min_cell: int = DEFAULT_MIN_CELL, *, language: str = "nb") -> list[dict]:
+        """The blocks as this section alone would publish them (its own ledger protected).
+
+        For tests and notebook displays; the report protects all sections together,
+        which can only withhold more.
+        """
+        from .ledger import protect, resolve_text
+
+        protection = protect(self.ledger, min_cell)
+        thousands = "\u00a0" if language == "nb" else ","
+        text = json.dumps([{k: v for k, v in b.items() if k != "svg"} for b in self.blocks], ensure_ascii=False)
+        blocks = json.loads(resolve_text(text, self.ledger, protection, thousands=thousands))
+        for block, original in zip(blocks, self.blocks):
+            if "svg" in original:
+                block["svg"] = original["svg"]
+        return blocks
+
     def plain(self, text: str) -> str:
         """``text`` with unprotected values, for display inside the (restricted) notebook only."""
         return strip_tokens(text, self.ledger)
