@@ -183,10 +183,12 @@ def attack(folder: Path, min_cell: int) -> list[str]:
                     gone = n * (1 - s)
                     if abs(gone - round(gone)) < 0.005 and 1 <= round(gone) <= min_cell - 1:
                         found.append(f"survival {s} of N={n} gives {round(gone)} exits")
-    # figures: no censoring marks (matplotlib markers are <use> of a marker path), curves coarsened
+    # figures: no censoring marks. Matplotlib defines a marker once (<path id="m…" d="…">) and reuses
+    # it; the censoring mark "|" is a vertical line centred on the point (M 0 h L 0 −h), unlike the
+    # axis ticks (M 0 0 L 0 3.5). Curves are checked for coarse steps in test_ledger.
     for svg in sorted((folder / "figures").glob("*.svg")):
         data = svg.read_text(encoding="utf-8")
-        if svg.stem == "km" and re.search(r"<use [^>]*xlink:href=\"#m", data):
+        if svg.stem == "km" and re.search(r'd="M 0 (\d+(?:\.\d+)?)\s*L 0 -\1\s*"', data):
             found.append("censoring marks in the Kaplan–Meier figure")
     return found
 
