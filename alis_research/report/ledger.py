@@ -379,7 +379,11 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, record_wit
             basis = vt[singular > 1e-9 * max(singular.max(), 1.0)]
         for target in (t for t in targets if t.universe == universe):
             sensitive = 0 < target.value < min_cell
-            if not sensitive and not (record_withheld and target.reason == "withheld"):
+            if not sensitive:
+                # 0 or at least min_cell: the truth lies in the attacker's range, so it cannot be shown
+                # to be small; recorded as safe by construction, no program needed
+                if record_withheld and target.cell is not None:
+                    result.intervals[target.cell] = (float(target.value), np.inf) if target.value else (0.0, 0.0)
                 continue
             if only is not None and (universe, target.vector.tobytes()) not in only:
                 continue
@@ -387,9 +391,7 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, record_wit
             if exact:  # a combination of published counts and sums: known exactly, no program needed
                 lo = hi = float(target.value)
             else:
-                shortcut = target.cell is None or not record_withheld
-                lo, hi = _interval(target.vector, system, true_value=target.value if shortcut else None,
-                                   width=min_cell - 1)
+                lo, hi = _interval(target.vector, system, true_value=target.value, width=min_cell - 1)
                 result.n_programs += 2
             if target.cell is not None:
                 result.intervals[target.cell] = (lo, hi)
@@ -490,14 +492,16 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
     _seed_secondary(ledger, _lines(ledger, universes), withheld, min_cell)
     rounds = 0
     only = None  # between full audits only the targets that failed last round are checked again
+    final = None
     while rounds < max_rounds:
         rounds += 1
         derived_state = _derived_state(ledger, set(withheld), dropped_derived, min_cell)
         published = _published_sets(ledger, shown_keys, withheld, derived_state)
-        result = audit(ledger, published, set(withheld), min_cell, record_withheld=False, only=only,
+        result = audit(ledger, published, set(withheld), min_cell, record_withheld=True, only=only,
                        universes=universes)
         if result.passed:
             if only is None:
+                final = result  # a full audit of exactly what is published: the record
                 break
             only = None  # the failures are repaired: one full audit to be sure nothing else broke
             continue
@@ -527,7 +531,8 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
         only = {(f["universe"], f["vector"].tobytes()) for f in result.failures}
     derived_state = _derived_state(ledger, set(withheld), dropped_derived, min_cell)
     published = _published_sets(ledger, shown_keys, withheld, derived_state)
-    final = audit(ledger, published, set(withheld), min_cell, record_withheld=True, universes=universes)
+    if final is None:
+        final = audit(ledger, published, set(withheld), min_cell, record_withheld=True, universes=universes)
     protection = Protection(min_cell=min_cell,
                             shown={k: ledger.value(k) for k in shown_keys if k not in withheld},
                             withheld=withheld, derived_withheld=derived_state, audit=final, rounds=rounds)

@@ -212,6 +212,8 @@ def write_output_check(work_dir, publish_dir, protection: Protection, *, extra: 
              *[f"- `{name}` {sha}" for name, sha in files.items()], ""]
     alis_io.atomic_write_text(publish_dir / OUTPUT_CHECK_MD, "\n".join(lines))
     # the exact intervals stay on the restricted side
+    # [low, high] the attacker can prove; a count of min_cell or more is recorded as [value, inf]
+    # (safe by construction), and the low end of a wide range may be the true value (one program)
     exact = {ledger.cells[k]["label"] or k: list(map(lambda x: "inf" if x == float("inf") else int(x), v))
              for k, v in protection.audit.intervals.items()}
     alis_io.atomic_write_text(work_dir / "audit_intervals.json",
