@@ -72,8 +72,8 @@ def cli_report(args) -> int:
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
                            min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
     print(f"report written to {outcome.path}")
-    for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
-                        ("manifest", outcome.manifest)):
+    for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("record", outcome.output_check),
+                        ("manifest", outcome.manifest), ("restricted", outcome.restricted)):
         print(f"  {label:<9} {path}")
     print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items()))
     return 0
