@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/disclosure_benchmark.py [--area all] [--language nb] [--min-cell 5] [--runs 3]
 
 Builds the report's working content in process once (the sections, as the
-notebook does; not timed), then times ``report.publish.protect_content`` —
+notebook does; not timed), then times ``report.protection.protect_content`` —
 the ledger's primary and secondary suppression, the integer-programming audit
 and writing the protected content — and prints the median, the number of
 withheld counts and the programs solved. Target (issue #10): at most 1 s.
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    from alis_research.report.publish import protect_content, write_content_in_process
+    from alis_research.report.protection import protect_content, write_content_in_process
     from alis_research.report.sections import load_for_report
     import scipy.optimize  # noqa: F401  (imported by every report anyway: not part of the step)
 

@@ -195,7 +195,7 @@ def attack(folder: Path, min_cell: int) -> list[str]:
 
 # --------------------------------------------------------------------------- the folders
 def _in_process(prepared, folder: Path, *, area: str, language: str, min_cell: int) -> Path:
-    from alis_research.report.publish import protect_content, write_content_in_process
+    from alis_research.report.protection import protect_content, write_content_in_process
     from alis_research.report.render import render_html
 
     work, published = folder / "restricted", folder / "published"
@@ -311,7 +311,7 @@ def test_generated_small_datasets_give_nothing_back(case):
     import tempfile
 
     from alis_research.report.content import write_meta, write_section
-    from alis_research.report.publish import protect_content
+    from alis_research.report.protection import protect_content
     from alis_research.report.sections import cohort_section, data_quality_section, summary_section
 
     episodes, min_cell = case

@@ -307,7 +307,7 @@ def test_appendix_suppression_log_uses_captions(demo_prepared, language, tmp_pat
     """The appendix's list of withheld numbers names them as the report does (no internal names)."""
     from alis_research.report import appendix_section, cohort_section, data_quality_section
     from alis_research.report.content import read_content, write_meta, write_section
-    from alis_research.report.publish import protect_content
+    from alis_research.report.protection import protect_content
 
     work, published = tmp_path / "work", tmp_path / "published"
     write_meta(work, {"language": language, "area": "all", "min_cell": 5, "as_of": "2024-12-31"})

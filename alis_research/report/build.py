@@ -345,7 +345,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
                                    register=register_dir)
     kernel = resolve_kernel(kernel_name)
-    from .publish import protect_content, write_output_check
+    from .protection import protect_content, write_output_check
 
     restricted = restricted_root(out_dir, restricted_dir)
     out_dir = Path(out_dir) if out_dir else config.REPORTS

@@ -904,7 +904,7 @@ def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_
     section.table("parameters", pd.DataFrame(params, columns=[T("col_parameter", language), T("col_value", language)]),
                   T("cap_parameters", language))
     section.heading(T("suppression_applied", language))
-    # filled in by the protection step (report/publish.py) from the whole report's ledger
+    # filled in by the protection step (report/protection.py) from the whole report's ledger
     section.blocks.append({"type": "withheld_record"})
     return section
 
