@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder under which the report folder is made (default reports/)")
     p.add_argument("--register", default=None,
                    help="GP-register extract folder: adds the comparison-groups section (default DIR/register/ if present)")
+    p.add_argument("--institution", default=None, help="responsible institution (title page, document metadata)")
+    p.add_argument("--authors", default=None, help="authors, separated by ';'")
+    p.add_argument("--commissioner", default=None, help="who commissioned the evaluation")
+    p.add_argument("--status", default=None, choices=["draft", "final"], help="report status (default draft)")
+    p.add_argument("--report-version", dest="report_version", default=None, help="report version (default 0.1)")
 
     p = sub.add_parser("regenerate", help="bring every report in a report matrix up to date (safe from cron)")
     p.add_argument("--config", default=None, help="report matrix TOML (default reports/reports.toml)")

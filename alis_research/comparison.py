@@ -37,6 +37,7 @@ from . import config
 from . import io as alis_io
 from .config import DAYS_PER_YEAR, DEFAULT_ALPHA, SIZE_CLASS_LABELS
 from .errors import AlisError, AlisWarning, NotEstimableWarning
+from .messages.note import Note
 from .result import AnalysisResult
 
 #: Where a dataset keeps its register extract: ``data/raw/<name>/register/``.
@@ -184,21 +185,17 @@ def abelsen_replication(episodes: pd.DataFrame, *, window=ABELSEN_WINDOW, alpha:
     first = pd.Timestamp(extract_start) if extract_start is not None else (
         episodes["start_date"].min() if len(episodes) else None)
     if first is not None and start < first:
-        result.add_note(f"the window starts {start:%Y-%m-%d}, before the extract ({first:%Y-%m}): contracts signed "
-                        "before the extract are unknown, so the analysis starts with the extract", warn=False)
+        result.add_note("abelsen_window_before_extract", start=start.date(), first=f"{first:%Y-%m}", warn=False)
     contracts = contracts_in_window(episodes, window)
     if contracts.empty:
-        raise AlisError(f"no register contract starts between {start:%Y-%m-%d} and {end:%Y-%m-%d} "
-                        "(the Abelsen window); choose a window inside the extract")
+        # the message is a Note, so the report can say it in its language
+        raise AlisError(Note("abelsen_no_contracts", start=start.date(), end=end.date()))
     # SSB's population series ship on 2024 boundaries only, so a contract in a municipality merged
     # since is classed by the merged population (Abelsen et al. used the municipality of the time).
-    result.add_note("size classes use the population on 2024 boundaries: a contract in a municipality merged "
-                    "since is classed by the merged municipality, which moves some contracts into larger classes",
-                    warn=False)
+    result.add_note("abelsen_size_on_2024_boundaries", warn=False)
     missing_class = contracts["size_class"].isna()
     if missing_class.any():
-        result.add_note(f"{int(missing_class.sum())} contract(s) without a municipality size class left out",
-                        warn=False)
+        result.add_note("abelsen_no_size_class", n=int(missing_class.sum()), warn=False)
         contracts = contracts[~missing_class]
     km = _quiet(median_by_size_class, contracts, alpha=alpha)
     medians = km.table.rename(columns={"n": "contracts"})
@@ -216,7 +213,7 @@ def abelsen_replication(episodes: pd.DataFrame, *, window=ABELSEN_WINDOW, alpha:
     result.cox = cox
     result.hazard_ratios = cox.coefficients[["term", "hr", "ci_lower", "ci_upper", "p_value", "robust_se"]].copy()
     for note in cox.notes:
-        result.add_note(f"Cox: {note}", warn=False)
+        result.add_note(note.within("cox"), warn=False)
     return result
 
 
@@ -285,7 +282,7 @@ def alis_versus_gps(alis_episodes: pd.DataFrame, register: RegisterData | pd.Dat
     alis["stop_date"] = alis["stop_date"].where(alis["stop_date"].notna(), as_of)
     alis = _censor(alis, cutoff)
     if alis.empty:
-        raise AlisError("no ALIS episode starts before the end of the register extract; nothing to compare")
+        raise AlisError(Note("alis_no_episodes_in_extract"))
     cells = alis[["municipality_code", "start_year"]].drop_duplicates()
     pairs = pd.concat([cells.assign(start_year=cells["start_year"] + shift)
                        for shift in range(-year_window, year_window + 1)]).drop_duplicates()
@@ -296,13 +293,11 @@ def alis_versus_gps(alis_episodes: pd.DataFrame, register: RegisterData | pd.Dat
     n_linked = int(matched.loc[linked, "doctor_id"].nunique())
     result.params["alis_found_in_register"] = n_linked
     if n_linked == 0:
-        result.add_note("no ALIS person_id was found among the register's doctor_id: if the two extracts were "
-                        "pseudonymised with different keys, the ALIS' own register contracts are in the comparison "
-                        "group (a small dilution: see docs/register.md)", warn=False)
+        result.add_note("alis_not_linked", warn=False)
     others = _censor(matched[~linked], cutoff)
     missing = sorted(set(alis["municipality_code"]) - set(reg["municipality_code"]))
     if missing:
-        result.add_note(f"{len(missing)} ALIS municipality(ies) have no list in the register extract", warn=False)
+        result.add_note("alis_municipalities_missing", municipalities=len(missing), warn=False)
     columns = ["municipality_code", "start_year", "size_class", "start_date", "stop_date", "duration", "exit"]
     combined = pd.concat([alis[columns].assign(group=ALIS_GROUP, alis=1.0),
                           others[columns].assign(group=OTHER_GROUP, alis=0.0)], ignore_index=True)
@@ -316,7 +311,7 @@ def alis_versus_gps(alis_episodes: pd.DataFrame, register: RegisterData | pd.Dat
         person_years=("duration", "sum")).reset_index()
     result.counts = counts
     if (counts["group"] == OTHER_GROUP).sum() == 0:
-        result.add_note("no other GP starts in the ALIS municipalities and years: no comparison possible", warn=False)
+        result.add_note("alis_no_other_gps", warn=False)
         return result
     result.km = _quiet(kaplan_meier, combined, group="group", alpha=alpha)
     result.logrank = _quiet(logrank, combined, group="group", strata="municipality_code")
@@ -327,7 +322,7 @@ def alis_versus_gps(alis_episodes: pd.DataFrame, register: RegisterData | pd.Dat
                                                     "robust_se"]].copy()
     for name in ("km", "logrank", "rmst", "cox"):
         for note in getattr(result, name).notes:
-            result.add_note(f"{name}: {note}", warn=False)
+            result.add_note(note.within(name), warn=False)
     return result
 
 
@@ -471,10 +466,7 @@ def difference_in_differences(panel: pd.DataFrame, *, outcomes: Sequence[str] = 
     unknown = sorted(set([treated, *controls]) - set(DID_GROUPS))
     if unknown:
         raise AlisError(f"unknown municipality group(s) {', '.join(unknown)}; expected {', '.join(DID_GROUPS)}")
-    result.add_note("parallel trends: the estimates are causal only if, without ALIS, the outcomes of the participating "
-                    "municipalities would have moved in parallel with those of the comparison group; the municipalities "
-                    "chose to apply and were selected (Sami area, cooperation), so check the pre-2019 event-study "
-                    "coefficients, which cannot prove it", warn=False)
+    result.add_note("did_parallel_trends", start_year=start_year, warn=False)
     reference_year = start_year - 1
     rows, events, means = [], [], []
     for outcome in outcomes:
@@ -497,13 +489,12 @@ def difference_in_differences(panel: pd.DataFrame, *, outcomes: Sequence[str] = 
                                   "municipality_years": int(len(part))})
             reason = None
             if min(n_t, n_c) < min_clusters:
-                reason = (f"not estimable: {n_t} {treated} and {n_c} {control} municipalities with data; the "
-                          f"cluster-robust standard error needs at least {min_clusters} in each group")
+                reason = result.add_note("did_few_municipalities", outcome=outcome, treated=treated, control=control,
+                                         n_treated=n_t, n_control=n_c, minimum=min_clusters, warn=False)
             elif data["post"].nunique() < 2 or not (data["year"] == reference_year).any():
-                reason = (f"not estimable: the panel needs years before and from {start_year} on, including the "
-                          f"reference year {reference_year}")
+                reason = result.add_note("did_years_missing", outcome=outcome, treated=treated, control=control,
+                                         start_year=start_year, reference_year=reference_year, warn=False)
             if reason:
-                result.add_note(f"{outcome}, {treated} vs {control}: {reason}", warn=False)
                 rows.append(row)
                 continue
             fit = _cluster_ols(data, ["treated_post"])
@@ -533,8 +524,8 @@ def difference_in_differences(panel: pd.DataFrame, *, outcomes: Sequence[str] = 
                                "ci_lower": float(intervals.loc[name, 0]), "ci_upper": float(intervals.loc[name, 1]),
                                "reference": False})
             if n_t + n_c < 30:
-                result.add_note(f"{outcome}, {treated} vs {control}: only {n_t + n_c} clusters; cluster-robust "
-                                "intervals may still be too narrow", warn=False)
+                result.add_note("did_few_clusters", outcome=outcome, treated=treated, control=control,
+                                clusters=n_t + n_c, warn=False)
     result.estimates = pd.DataFrame(rows)
     result.event_study = pd.DataFrame(events, columns=["outcome", "control", "year", "relative_year", "estimate",
                                                        "ci_lower", "ci_upper", "reference"])
@@ -598,8 +589,8 @@ def run_comparisons(prepared, register: RegisterData, *, area: str = "all", alph
     def attempt(name, func, *args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except AlisError as exc:
-            failures[name] = str(exc)
+        except AlisError as exc:  # a Note (the report says it in its language) or a plain message
+            failures[name] = exc.args[0] if exc.args and isinstance(exc.args[0], Note) else str(exc)
             return None
 
     abelsen = attempt("abelsen", abelsen_replication, register.episodes, window=window, alpha=alpha,
@@ -614,21 +605,10 @@ def run_comparisons(prepared, register: RegisterData, *, area: str = "all", alph
 
 
 # --------------------------------------------------------------------------- figures
-_FIGURE_LABELS = {
-    "nb": {"relative_year": "År relativt til 2019", "vacancy_share": "Andel lister uten fast lege (prosentpoeng)",
-           "turnover": "Avganger per 100 listeår", "reference": "referanseår", "estimate": "Anslag (95 % KI)",
-           "median": "Median avtalevarighet (år)", "ours": "Registeruttrekket", "published": "Abelsen mfl. 2015"},
-    "en": {"relative_year": "Years relative to 2019", "vacancy_share": "Share of lists without a permanent GP "
-           "(percentage points)", "turnover": "Exits per 100 list-years", "reference": "reference year",
-           "estimate": "Estimate (95 % CI)", "median": "Median contract duration (years)",
-           "ours": "Register extract", "published": "Abelsen et al. 2015"},
-}
-
-
 def _figure_labels(language: str) -> dict[str, str]:
-    if language not in _FIGURE_LABELS:
-        raise AlisError(f"figure language must be one of {', '.join(_FIGURE_LABELS)}, got {language!r}")
-    return _FIGURE_LABELS[language]
+    from .figures import figure_labels
+
+    return figure_labels(language, "figure.comparison")
 
 
 def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0], control: str = DID_PRIMARY[1],
@@ -667,6 +647,7 @@ def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0
 def plot_abelsen(result: AbelsenResult, ax=None, *, language: str = "nb"):
     """Median contract duration by size class with intervals, the published medians beside them."""
     from .figures import new_axes, house_style
+    from .messages.labels import size_class_label
 
     words = _figure_labels(language)
     table = result.medians
@@ -682,7 +663,8 @@ def plot_abelsen(result: AbelsenResult, ax=None, *, language: str = "nb"):
         ax.plot(positions[shown] + 0.15, published[shown], marker="s", linestyle="none", color="#D55E00",
                 label=words["published"])
         ax.set_xticks(positions)
-        ax.set_xticklabels(["alle" if (s == "all" and language == "nb") else s for s in table["size_class"]], rotation=20)
+        ax.set_xticklabels([words["all"] if s == "all" else size_class_label(s, language) for s in table["size_class"]],
+                           rotation=20)
         ax.set_ylabel(words["median"])
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left")

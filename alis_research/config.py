@@ -16,6 +16,11 @@ DATA_PROCESSED = PROJECT_ROOT / "data" / "processed"
 REPORTS = PROJECT_ROOT / "reports"
 #: Working folders of reports (unprotected results, executed notebooks, logs): never published.
 RESTRICTED = PROJECT_ROOT / "restricted"
+
+
+def restricted_dir_for(out_dir=None) -> Path:
+    """The restricted working root for a reports folder: ``restricted/`` beside it (default :data:`RESTRICTED`)."""
+    return RESTRICTED if not out_dir else Path(out_dir).parent / "restricted"
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 DOCS = PROJECT_ROOT / "docs"
 

@@ -253,11 +253,8 @@ def yearly_costs(patients: int, *, year: int | None = None, assumptions: CostAss
 
     result = CostTable(params={"patients": patients, "price_year": price_year, "currency": "NOK"},
                        components=components, totals=totals, assumptions=a)
-    result.add_note(
-        "'grants' reproduces seed 003 (recruitment and basic grants); salary, office, fee income, "
-        "supervision cost and the period of the ALIS-Nord grant are documented assumptions "
-        "(cost_parameters.csv, source 'assumption'): replace them with local figures", warn=False)
-    result.add_note("costs during the hospital year and of recruiting a successor are not modelled", warn=False)
+    result.add_note("costs_assumptions", warn=False)
+    result.add_note("costs_not_modelled", warn=False)
     return result
 
 
@@ -501,14 +498,15 @@ def cost_per_retained_year(
         row = {"cohort": cohort, "model": model, "episodes": len(part), "exits": int(exits.sum()), "horizon": horizon}
         fitted = _year_areas(durations, exits, horizon, method) if len(part) else None
         if fitted is None:
-            reason = "no episodes" if not len(part) else f"{int(exits.sum())} exit(s), a parametric fit needs {MIN_EVENTS_PARAMETRIC}"
-            result.add_note(f"{cohort}: not estimable ({reason})", warn=False)
-            warnings.warn(f"{cohort}: not estimable ({reason})", NotEstimableWarning, stacklevel=2)
+            note = (result.add_note("costs_no_episodes", cohort=cohort, warn=False) if not len(part) else
+                    result.add_note("costs_few_exits", cohort=cohort, events=int(exits.sum()),
+                                    minimum=MIN_EVENTS_PARAMETRIC, warn=False))
+            warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
             rows.append({**row, **{k: np.nan for k in _ESTIMATE_COLUMNS}})
             continue
         if method == "rmst" and durations.max() < horizon and exits[durations == durations.max()].min() == 0:
-            result.add_note(f"{cohort}: the horizon ({horizon:g} years) is beyond the longest follow-up "
-                            f"({durations.max():.2f} years); the curve is held at its last value", warn=False)
+            result.add_note("costs_horizon", cohort=cohort, horizon=float(horizon), follow_up=float(durations.max()),
+                            warn=False)
         areas, at_horizon = fitted
         retained = float(areas.sum())
         cost = one_off + float(running @ areas) + cost_per_exit * (1 - at_horizon)
@@ -524,9 +522,9 @@ def cost_per_retained_year(
             else:
                 intervals[name] = (np.nan, np.nan)
         if failed:
-            result.add_note(f"{cohort}: {failed} of {len(boot)} bootstrap resamples not estimable"
-                            + ("; interval withheld" if failed > MAX_FAILED_BOOTSTRAP_SHARE * len(boot) else ""),
-                            warn=False)
+            withheld = failed > MAX_FAILED_BOOTSTRAP_SHARE * len(boot)
+            result.add_note("costs_bootstrap_withheld" if withheld else "costs_bootstrap_failed", cohort=cohort,
+                            failed=failed, resamples=len(boot), warn=False)
         rows.append({**row, "retained_years": retained,
                      "retained_years_ci_lower": intervals["retained_years"][0],
                      "retained_years_ci_upper": intervals["retained_years"][1],
@@ -539,11 +537,11 @@ def cost_per_retained_year(
             samples.append(pd.DataFrame({"cohort": cohort, "replicate": np.arange(len(boot)), "retained_years": boot[:, 0],
                                          "expected_cost": boot[:, 1], "cost_per_retained_year": boot[:, 2]}))
     if int(bootstrap) == 0:
-        result.add_note("bootstrap = 0: no confidence intervals", warn=False)
+        result.add_note("costs_no_bootstrap", warn=False)
     result.estimates = pd.DataFrame(rows, columns=["cohort", "model", "episodes", "exits", "horizon", *_ESTIMATE_COLUMNS])
     result.bootstrap_samples = pd.concat(samples, ignore_index=True) if samples else None
     if episodes["cohort"].value_counts().min() < 20:
-        result.add_note("fewer than 20 episodes in a cohort: bootstrap percentile intervals are rough", warn=False)
+        result.add_note("costs_rough_intervals", minimum=20, warn=False)
     return result
 
 
@@ -557,12 +555,28 @@ def _bootstrap(durations, exits, persons, horizon, method, running, one_off, cos
 
     Persons are resampled (with all their episodes in the cohort), not episodes: a person's
     episodes are not independent, and resampling them singly would make the interval too narrow.
+    The Kaplan–Meier version (``method="rmst"``) runs on all replicates at once
+    (:func:`bootstrap_km`); the parametric one fits every replicate (:func:`bootstrap_loop`).
+    Both draw the same persons from ``rng`` and give the same numbers.
     """
-    out = np.full((replicates, 3), np.nan)
+    function = bootstrap_km if method == "rmst" else bootstrap_loop
+    return function(durations, exits, persons, horizon, method, running, one_off, cost_per_exit, replicates, rng)
+
+
+def _person_blocks(persons) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Person codes (sorted ids), the episode order grouped by person, episodes per person and block starts."""
     codes, _ = pd.factorize(pd.Series(persons), sort=True)
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes) if len(codes) else np.array([], dtype=int)
     starts = np.r_[0, np.cumsum(counts)[:-1]] if len(counts) else counts
+    return codes, order, counts, starts
+
+
+def bootstrap_loop(durations, exits, persons, horizon, method, running, one_off, cost_per_exit, replicates,
+                   rng) -> np.ndarray:
+    """The bootstrap of :func:`cost_per_retained_year`, one replicate at a time (any ``method``)."""
+    out = np.full((replicates, 3), np.nan)
+    _, order, counts, starts = _person_blocks(persons)
     n_persons = len(counts)
     for b in range(replicates):
         chosen = rng.integers(0, n_persons, n_persons)
@@ -573,6 +587,75 @@ def _bootstrap(durations, exits, persons, horizon, method, running, one_off, cos
         retained = fitted[0].sum()
         cost = one_off + running @ fitted[0] + cost_per_exit * (1 - fitted[1])
         out[b] = (retained, cost, cost / retained)
+    return out
+
+
+#: Replicates drawn and analysed together by :func:`bootstrap_km` (bounds its memory: chunk × episodes).
+BOOTSTRAP_CELLS_PER_CHUNK = 2_000_000
+
+
+def bootstrap_km(durations, exits, persons, horizon, method, running, one_off, cost_per_exit, replicates,
+                 rng) -> np.ndarray:
+    """:func:`bootstrap_loop` for the Kaplan–Meier method, all replicates at once.
+
+    A replicate is a weight per episode (how often its person was drawn). On the grid of the
+    cohort's distinct durations, every replicate's exits and numbers at risk are one matrix
+    product of small integers (exact); a time absent from a replicate gets the factor 1.0 and
+    a zero area, so the curves and areas are the same floating-point numbers as the loop's.
+    The persons are drawn in the loop's order (``rng.integers`` fills row after row from the
+    same stream), so the replicates are the loop's, number for number.
+    """
+    if method != "rmst":
+        raise AlisError(f"bootstrap_km computes the Kaplan–Meier (rmst) method only, got {method!r}")
+    out = np.full((replicates, 3), np.nan)
+    codes, _, counts, _ = _person_blocks(persons)
+    n_persons = len(counts)
+    if replicates == 0 or n_persons == 0:
+        return out
+    times, time_of = np.unique(durations, return_inverse=True)
+    n_times = len(times)
+    exit_weights = np.zeros((len(durations), n_times))
+    exit_weights[np.arange(len(durations)), time_of] = exits
+    at_time = np.zeros((len(durations), n_times))
+    at_time[np.arange(len(durations)), time_of] = 1.0
+    bounds = np.minimum(np.arange(0, math.ceil(horizon) + 1, dtype=float), horizon)
+    knots = np.r_[0.0, times]
+    last_knot_at_bound = np.searchsorted(knots, bounds, side="right") - 1  # on the full grid
+    chunk = max(1, BOOTSTRAP_CELLS_PER_CHUNK // max(n_persons, len(durations), n_times, 1))
+    for first in range(0, replicates, chunk):
+        size = min(chunk, replicates - first)
+        chosen = rng.integers(0, n_persons, (size, n_persons))
+        person_weight = np.bincount((chosen + n_persons * np.arange(size)[:, None]).ravel(),
+                                    minlength=size * n_persons).reshape(size, n_persons).astype(float)
+        weight = person_weight[:, codes]  # replicates × episodes
+        deaths = weight @ exit_weights  # replicates × times, whole numbers
+        present = weight @ at_time
+        total = present.sum(axis=1, keepdims=True)
+        at_risk = total - np.hstack([np.zeros((size, 1)), np.cumsum(present, axis=1)[:, :-1]])
+        is_present = present > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(is_present, 1.0 - deaths / at_risk, 1.0)
+        surv = np.cumprod(factor, axis=1)
+        # value on [knot, next knot) and area terms; absent knots add exactly 0.0
+        values = np.hstack([np.ones((size, 1)), surv])
+        knot_present = np.hstack([np.ones((size, 1), bool), is_present])
+        positions = np.where(knot_present, np.arange(n_times + 1), 0)
+        last_present = np.maximum.accumulate(positions, axis=1)  # last present knot at or before each knot
+        previous = np.hstack([np.zeros((size, 1), np.int64), last_present[:, :-1]])
+        rows = np.arange(size)[:, None]
+        terms = np.where(knot_present[:, 1:], (knots[1:] - knots[previous[:, 1:]]) * values[rows, previous[:, 1:]], 0.0)
+        cumulative = np.hstack([np.zeros((size, 1)), np.cumsum(terms, axis=1)])
+        at_bound = last_present[:, last_knot_at_bound]
+        areas = np.diff(cumulative[rows, at_bound] + (bounds - knots[at_bound]) * values[rows, at_bound], axis=1)
+        at_horizon = values[rows[:, 0], at_bound[:, -1]]
+        for b in range(size):  # scalars per replicate, in the loop's operation order
+            # a fresh array, as the loop's: BLAS's dot product rounds differently with the memory alignment
+            replicate_areas = areas[b].copy()
+            retained = replicate_areas.sum()
+            if retained <= 0:
+                continue
+            cost = one_off + running @ replicate_areas + cost_per_exit * (1 - at_horizon[b])
+            out[first + b] = (retained, cost, cost / retained)
     return out
 
 
@@ -614,6 +697,66 @@ def cost_sensitivity(
     return result
 
 
+#: Assumptions varied by :func:`assumption_sensitivity`: they drive the fastlønn/næring contrast
+#: (the salary, the office and the practice income the municipality collects under fastlønn; the
+#: programme grant, supervision and course cover paid for both).
+SENSITIVITY_ASSUMPTIONS = ("salary", "office", "fee_income_per_patient", "programme_grant",
+                           "supervision_cost_per_hour", "course_cover")
+
+
+def assumption_sensitivity(
+    prepared,
+    *,
+    patients: int = 800,
+    horizon: float = config.DEFAULT_RMST_HORIZON,
+    method: str = "rmst",
+    relative_change: float = 0.25,
+    fields: Sequence[str] = SENSITIVITY_ASSUMPTIONS,
+    assumptions: CostAssumptions | None = None,
+) -> pd.DataFrame:
+    """One-way sensitivity of the cost per retained GP-year to the cost assumptions.
+
+    Each assumption in ``fields`` is set ``relative_change`` below and above its base value
+    (the programme grant also to 0: no programme), the others held at base, and the cost per
+    retained GP-year recomputed for both cohorts (point estimates; the retention curves do not
+    change, so only the prices move). The difference næring − fastlønn shows whether an
+    assumption can turn the comparison around.
+
+    Returns
+    -------
+    DataFrame
+        ``assumption``, ``setting`` (``base``, ``low``, ``high``, ``none``), ``value`` (NOK, in
+        ``PRICE_YEAR`` prices), ``fastlønn``, ``næring`` (cost per retained GP-year) and
+        ``difference`` (næring − fastlønn); the base row first.
+    """
+    if not 0 < relative_change < 1:
+        raise AlisError(f"relative_change must lie between 0 and 1, got {relative_change!r}")
+    base = assumptions or CostAssumptions.defaults()
+    unknown = [f for f in fields if f not in asdict(base)]
+    if unknown:
+        raise AlisError(f"unknown cost assumption(s) {', '.join(unknown)}; known: {', '.join(asdict(base))}")
+
+    def row(assumption: str, setting: str, value, varied: CostAssumptions) -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotEstimableWarning)
+            single = cost_per_retained_year(prepared, patients=patients, horizon=horizon, method=method,
+                                            bootstrap=0, assumptions=varied)
+        per_year = single.estimates.set_index("cohort")["cost_per_retained_year"]
+        fast, naering = (float(per_year.get(c, np.nan)) for c in config.CONTRACT_TYPES)
+        return {"assumption": assumption, "setting": setting, "value": value,
+                "fastlønn": fast, "næring": naering, "difference": naering - fast}
+
+    rows = [row("base", "base", np.nan, base)]
+    for field_name in fields:
+        value = getattr(base, field_name)
+        settings = [("low", value * (1 - relative_change)), ("high", value * (1 + relative_change))]
+        if field_name == "programme_grant":
+            settings.insert(0, ("none", 0.0))
+        for setting, changed in settings:
+            rows.append(row(field_name, setting, float(changed), replace(base, **{field_name: changed})))
+    return pd.DataFrame(rows, columns=["assumption", "setting", "value", *config.CONTRACT_TYPES, "difference"])
+
+
 # --------------------------------------------------------------------------- figure
 #
 # The report section is alis_research.report.sections_costs.costs_section.
@@ -625,10 +768,7 @@ def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, l
 
     from . import figures
 
-    labels = {"nb": ("Kostnad per beholdt legeår (NOK, 2019)", "Kontraktsform"),
-              "en": ("Cost per retained GP-year (NOK, 2019)", "Contract type")}
-    if language not in labels:
-        raise AlisError(f"figure language must be one of {', '.join(labels)}, got {language!r}")
+    labels = figures.figure_labels(language, "figure.costs")
     table = result.estimates
     with figures.house_style():
         ax = figures.new_axes(ax)
@@ -641,8 +781,8 @@ def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, l
             ax.errorbar(x[has_ci], values[has_ci], yerr=[values[has_ci] - low[has_ci], high[has_ci] - values[has_ci]],
                         fmt="none", ecolor="black", capsize=4, linewidth=1)
         ax.set_xticks(x, [figures.label(c, language) for c in table["cohort"]])
-        ax.set_ylabel(labels[language][0])
-        ax.set_xlabel(labels[language][1])
+        ax.set_ylabel(labels["cost"])
+        ax.set_xlabel(labels["contract_type"])
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _format_nok(v)))
     return ax
 
@@ -658,6 +798,7 @@ def with_assumptions(**overrides) -> CostAssumptions:
 
 __all__ = [
     "ALIS_FASTLONN", "ALIS_NAERING", "PRIVATE_LIST", "MODELS", "PRICE_YEAR", "CostAssumptions", "CostTable",
-    "CostPerRetainedYearResult", "cli_costs", "cost_per_retained_year", "cost_sensitivity",
+    "CostPerRetainedYearResult", "SENSITIVITY_ASSUMPTIONS", "assumption_sensitivity", "cli_costs",
+    "cost_per_retained_year", "cost_sensitivity",
     "format_cost_table", "load_cost_parameters", "plot_cost_per_retained_year", "with_assumptions", "yearly_costs",
 ]

@@ -31,6 +31,7 @@ from .config import (
     SIZE_CLASS_LABELS,
 )
 from .errors import AlisError, NotEstimableWarning
+from .messages.note import Note
 from .result import AnalysisResult, input_table, require_columns
 
 #: The contrast of every Cox model: 1 while the current contract is næring.
@@ -55,8 +56,6 @@ OTHER_DESTINATION = "left"
 #: Published figures ship in reference data (Abelsen et al. 2015).
 PUBLISHED_DURATIONS_FILE = REFERENCE_DATA / "published_durations.csv"
 
-_CI_NOTE_COX = ("hazard-ratio intervals and p-values use the cluster-robust standard error with the few-cluster "
-                "correction (variance × G/(G−1), t on G−1 degrees of freedom)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -68,9 +67,10 @@ def normal_quantile(alpha: float) -> float:
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
-def _warn_not_estimable(result: AnalysisResult, message: str) -> None:
-    result.add_note(message, warn=False)
-    warnings.warn(message, NotEstimableWarning, stacklevel=3)
+def _warn_not_estimable(result: AnalysisResult, code: str, **values) -> None:
+    """Record the note ``code`` (with ``values``) and warn with it as a NotEstimableWarning."""
+    note = result.add_note(code, warn=False, **values)
+    warnings.warn(str(note), NotEstimableWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------- Cox model
@@ -100,13 +100,16 @@ def _design_matrix(frame: pd.DataFrame, covariates: Sequence[str],
     columns: list[np.ndarray] = [(frame["contract_type"] == "næring").to_numpy(float)] if contract_term else []
     names = [NAERING_TERM] if contract_term else []
     groups = {NAERING_TERM: [0]} if contract_term else {}
-    notes = [f"reference level for contract type: {REFERENCE_CONTRACT}"] if contract_term else []
+    notes = [Note("cox_reference", variable="contract type", level=REFERENCE_CONTRACT)] if contract_term else []
     for covariate in covariates:
         values = frame[covariate]
         if covariate in CATEGORICAL_LEVELS or not pd.api.types.is_numeric_dtype(values):
-            order = CATEGORICAL_LEVELS.get(covariate) or tuple(sorted(values.astype(str).unique()))
-            present = [level for level in order if (values.astype(str) == level).any()]
-            unknown = sorted(set(values.astype(str)) - set(order))
+            # one pass over the rows: codes of the distinct texts, then comparisons of small integers
+            codes, distinct = pd.factorize(values.astype(str))
+            distinct = list(distinct)
+            order = CATEGORICAL_LEVELS.get(covariate) or tuple(sorted(distinct))
+            present = [level for level in order if level in distinct]
+            unknown = sorted(set(distinct) - set(order))
             if unknown:
                 raise AlisError(
                     f"column {covariate!r} holds value(s) {', '.join(map(repr, unknown))}; expected one of {', '.join(order)}"
@@ -115,9 +118,9 @@ def _design_matrix(frame: pd.DataFrame, covariates: Sequence[str],
             for level in present[1:]:
                 groups[covariate].append(len(names))
                 names.append(f"{covariate}={level}")
-                columns.append((values.astype(str) == level).to_numpy(float))
+                columns.append((codes == distinct.index(level)).astype(float))
             if present:
-                notes.append(f"reference level for {covariate}: {present[0]}")
+                notes.append(Note("cox_reference", variable=covariate, level=present[0]))
         else:
             groups[covariate] = [len(names)]
             names.append(covariate)
@@ -179,7 +182,7 @@ def cox_model(
         raise AlisError(f"intervals column 'contract_type' holds {', '.join(map(repr, bad_types))}; expected fastlønn or næring")
     complete = frame.dropna(subset=needed)
     if len(complete) < len(frame):
-        result.add_note(f"{len(frame) - len(complete)} interval(s) with a missing value in {', '.join(needed)} left out")
+        result.add_note("cox_missing", n=len(frame) - len(complete), variables=list(needed))
     if (complete["stop"] <= complete["start"]).any():
         row = complete.index[(complete["stop"] <= complete["start"]).to_numpy()][0]
         raise AlisError(f"intervals row {row}: stop ({complete.at[row, 'stop']}) must be after start ({complete.at[row, 'start']})")
@@ -199,22 +202,17 @@ def cox_model(
 
     constant = [names[j] for j in range(X.shape[1]) if np.ptp(X[:, j]) == 0]
     if events == 0:
-        _warn_not_estimable(result, "not estimable: no exits in the data")
+        _warn_not_estimable(result, "cox_no_exits")
         return result
     if constant:
-        _warn_not_estimable(result, f"not estimable: no variation in {', '.join(constant)}")
+        _warn_not_estimable(result, "cox_constant", terms=list(constant))
         return result
 
     fit = coxph.fit_efron(complete["start"].to_numpy(), complete["stop"].to_numpy(), complete["exit"].to_numpy(), X)
     result.fit = fit
     result.summary.loc[0, ["loglik", "loglik_null", "iterations"]] = [fit.loglik, fit.loglik_null, fit.iterations]
     if fit.diverged or not fit.converged:
-        _warn_not_estimable(
-            result,
-            "not estimable: the partial likelihood has no maximum (a coefficient runs off to infinity: "
-            "separation, e.g. all exits in one group)" if fit.diverged else
-            "not estimable: the Cox model did not converge",
-        )
+        _warn_not_estimable(result, "cox_no_maximum" if fit.diverged else "cox_no_convergence")
         return result
 
     se = np.sqrt(np.diag(fit.variance))
@@ -224,20 +222,13 @@ def cox_model(
         # of exactly 0 (rounding noise): an interval of zero width, not an estimate.
         robust = np.full_like(se, np.nan)
         used_se = se
-        result.add_note(
-            f"cluster-robust standard error not estimable: all intervals are in one {cluster}; "
-            "hazard-ratio intervals and p-values use the model-based standard error"
-        )
+        result.add_note("cox_one_cluster", variable=cluster)
     elif cluster:
         robust = np.sqrt(np.diag(coxph.cluster_robust_variance(fit, complete[cluster].to_numpy())))
         if n_clusters < MIN_CLUSTERS:
             # A sandwich over so few clusters underestimates the variance badly.
             used_se = se
-            result.add_note(
-                f"only {n_clusters} cluster(s) of {cluster}: the cluster-robust standard error is unreliable "
-                f"with fewer than {MIN_CLUSTERS}; hazard-ratio intervals and p-values use the model-based "
-                "standard error (the robust one is reported beside it)"
-            )
+            result.add_note("cox_few_clusters", clusters=n_clusters, variable=cluster, minimum=MIN_CLUSTERS)
         else:
             # R's sandwich (robust_se, reported as R prints it) undercovers with tens of clusters
             # (91.6 % for a nominal 95 % with 20 municipalities, benchmarks/coverage_simulation.py).
@@ -245,7 +236,7 @@ def cox_model(
             # vce(cluster): variance × G/(G−1) and Student's t on G−1 degrees of freedom.
             used_se = robust * np.sqrt(n_clusters / (n_clusters - 1))
             reference = stats.t(df=n_clusters - 1)
-            result.add_note(_CI_NOTE_COX, warn=False)
+            result.add_note("cox_robust_corrected", warn=False)
     else:
         robust = np.full_like(se, np.nan)
         used_se = se
@@ -265,10 +256,7 @@ def cox_model(
     )
     result.estimable = True
     if events < MIN_EVENTS_PER_COEFFICIENT * len(names):
-        result.add_note(
-            f"unstable: {events} exits for {len(names)} coefficient(s) "
-            f"(fewer than {MIN_EVENTS_PER_COEFFICIENT} per coefficient); estimates may be biased away from 1"
-        )
+        result.add_note("cox_unstable", events=events, coefficients=len(names), minimum=MIN_EVENTS_PER_COEFFICIENT)
     return result
 
 
@@ -303,7 +291,7 @@ def proportional_hazards_test(cox_result: CoxResult, *, alpha: float = 0.05) -> 
     if not isinstance(cox_result, CoxResult):
         raise AlisError(f"proportional_hazards_test needs the result of cox_model, got {type(cox_result).__name__}")
     if not cox_result.estimable or cox_result.fit is None:
-        _warn_not_estimable(result, "not estimable: the Cox model itself was not estimable")
+        _warn_not_estimable(result, "ph_not_estimable")
         result.table = pd.DataFrame(columns=["term", "chisq", "df", "p_value"])
         return result
     fit = cox_result.fit
@@ -324,10 +312,7 @@ def proportional_hazards_test(cox_result: CoxResult, *, alpha: float = 0.05) -> 
     )
     for term, p in zip(result.table["term"], result.table["p_value"]):
         if term != "GLOBAL" and p < alpha:
-            result.add_note(
-                f"the hazard ratio for {term} seems to change over time (p = {p:.3f}); "
-                "read the hazard ratio as an average over the follow-up"
-            )
+            result.add_note("ph_violated", term=term, p=float(p))
     return result
 
 
@@ -441,7 +426,8 @@ def cumulative_incidence(
                                             "ci_lower": lower, "ci_upper": upper}))
             for t in times:
                 if t > max_time:
-                    result.add_note(f"{group}={label}: follow-up ends at {max_time:.2f} years, no estimate at {t} years", warn=False)
+                    result.add_note("cif_beyond_follow_up", group=group, level=label, follow_up=float(max_time),
+                                    time=float(t), warn=False)
                     rows.append({"group": label, "destination": name, "time": t, "cumulative_incidence": np.nan,
                                  "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0})
                     continue
@@ -453,7 +439,7 @@ def cumulative_incidence(
                              "std_err": err, "ci_lower": lo[0], "ci_upper": hi[0],
                              "n_risk": int((sub["duration"] >= t).sum())})
         if aj["n_event"].sum() == 0:
-            _warn_not_estimable(result, f"{group}={label}: no exits, cumulative incidence is 0 throughout")
+            _warn_not_estimable(result, "cif_no_exits", group=group, level=label)
     result.estimates = pd.DataFrame(rows)
     result.curves = pd.concat(curve_rows, ignore_index=True)
     return result
@@ -585,7 +571,8 @@ def parametric_duration(
         events, follow_up = int(exit_.sum()), float(duration.max()) if len(duration) else np.nan
         base = {"group": label, "events": events}
         if events < MIN_EVENTS_PARAMETRIC:
-            _warn_not_estimable(result, f"{group}={label}: not estimable, {events} exit(s) (need at least {MIN_EVENTS_PARAMETRIC})")
+            _warn_not_estimable(result, "parametric_few_exits", group=group, level=label, events=events,
+                                minimum=MIN_EVENTS_PARAMETRIC)
             median_rows.append({**base, "distribution": None, "median": np.nan, "ci_lower": np.nan,
                                 "ci_upper": np.nan, "max_follow_up": follow_up, "extrapolated": False})
             continue
@@ -596,7 +583,7 @@ def parametric_duration(
                     warnings.simplefilter("ignore")
                     fitted = fit_aft(duration, exit_, distribution)
             except (ArithmeticError, np.linalg.LinAlgError, ValueError):
-                result.add_note(f"{group}={label}: the {distribution} fit did not converge")
+                result.add_note("parametric_no_convergence", group=group, level=label, distribution=distribution)
                 continue
             log_median, se = fitted["log_median"], fitted["log_median_se"]
             row = {**base, "distribution": distribution, "mu": fitted["mu"], "sigma": fitted["sigma"],
@@ -606,15 +593,13 @@ def parametric_duration(
             fit_rows.append(row)
             candidates.append(row)
         if not candidates:
-            _warn_not_estimable(result, f"{group}={label}: not estimable, no parametric fit converged")
+            _warn_not_estimable(result, "parametric_none_converged", group=group, level=label)
             continue
         best = min(candidates, key=lambda r: r["aic"])
         extrapolated = bool(best["median"] > horizon_warning * follow_up)
         if extrapolated:
-            result.add_note(
-                f"{group}={label}: the estimated median ({best['median']:.1f} years, {best['distribution']}) lies far "
-                f"beyond the longest follow-up ({follow_up:.1f} years): an extrapolation resting on the model's shape"
-            )
+            result.add_note("parametric_extrapolated", group=group, level=label, median=float(best["median"]),
+                            distribution=best["distribution"], follow_up=float(follow_up))
         median_rows.append({"group": label, "events": events, "distribution": best["distribution"],
                             "median": best["median"], "ci_lower": best["ci_lower"], "ci_upper": best["ci_upper"],
                             "max_follow_up": follow_up, "extrapolated": extrapolated})
@@ -712,25 +697,17 @@ def median_by_size_class(episodes: Any, *, alpha: float = DEFAULT_ALPHA) -> Size
                      "reached": bool(np.isfinite(median)),
                      "published_median": float(published.get(label if label != "all" else "national", np.nan))})
         if not np.isfinite(median):
-            result.add_note(f"size class {label}: median not reached (the curve stays above 0.5)", warn=False)
+            result.add_note("size_class_median", size_class_group=label, warn=False)
     result.table = pd.DataFrame(rows)
     return result
 
 
 # --------------------------------------------------------------------------- plots
 
-_LABELS = {
-    "nb": {"years": "År siden start", "cif": "Kumulativ insidens", "hr": "Hasardratio (95 % KI)",
-           "stayed_gp_region": "Fastlege i regionen", "left": "Sluttet", "reference": "Referanse"},
-    "en": {"years": "Years since start", "cif": "Cumulative incidence", "hr": "Hazard ratio (95 % CI)",
-           "stayed_gp_region": "GP in the region", "left": "Left", "reference": "Reference"},
-}
-
-
 def _labels(language: str) -> dict[str, str]:
-    if language not in _LABELS:
-        raise AlisError(f"language must be one of {', '.join(_LABELS)}, got {language!r}")
-    return _LABELS[language]
+    from .figures import figure_labels
+
+    return figure_labels(language, "figure.duration")
 
 
 def plot_cumulative_incidence(result: CumulativeIncidenceResult, ax=None, *, language: str = "nb"):

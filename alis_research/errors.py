@@ -5,9 +5,18 @@ prints their message (never a traceback) and exits with status 1.
 """
 from __future__ import annotations
 
+from .identity import mask_national_ids
+
 
 class AlisError(Exception):
-    """A problem the user can fix: bad input, a missing file, a wrong option."""
+    """A problem the user can fix: bad input, a missing file, a wrong option.
+
+    Identity numbers in the message are masked when the error is made, so no
+    handler, log or traceback can show one (see :mod:`alis_research.identity`).
+    """
+
+    def __init__(self, *args):
+        super().__init__(*(mask_national_ids(arg) for arg in args))
 
 
 class DataValidationError(AlisError):

@@ -2,7 +2,8 @@
 
 The style: matplotlib (safe under the Agg backend), DejaVu Sans (it has æ, ø, å),
 the Okabe–Ito colour-blind-safe palette with fixed colours for the two contract
-types, labels in Norwegian bokmål (``"nb"``, decimal comma) or English (``"en"``).
+types, labels in Norwegian bokmål (``"nb"``, decimal comma) or English (``"en"``) from the
+message catalogue (table ``[figure]`` of ``alis_research/messages/*.toml``).
 """
 from __future__ import annotations
 
@@ -16,52 +17,11 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from .errors import AlisError
+from .messages import LANGUAGES, catalogue, localise_number
 
 #: Okabe–Ito palette; the two contract types always get the same colour.
 CONTRACT_COLOURS = {"fastlønn": "#0072B2", "næring": "#D55E00"}
 OTHER_COLOURS = ("#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
-
-LABELS = {
-    "nb": {
-        "fastlønn": "Fastlønn",
-        "næring": "Næring",
-        "retention": "Andel fortsatt i stillingen",
-        "years_since_start": "År siden oppstart",
-        "at_risk": "Antall i stillingen",
-        "censored": "sensurert",
-        "rate": "Avganger per 100 personår",
-        "year": "Kalenderår",
-        "area": "Helseforetaksområde",
-        "contract_type": "Kontraktsform",
-        "unit": "Enhet",
-        "all": "Alle",
-        "vacancy": "Andel stillingstid uten lege",
-        "schoenfeld": "Skalert Schoenfeld-residual (β(t))",
-        "km_time": "Tid (Kaplan–Meier-skala)",
-        # groups of the register comparison (comparison.OTHER_GROUP)
-        "ALIS": "ALIS",
-        "other GPs": "Andre fastleger",
-    },
-    "en": {
-        "fastlønn": "Salaried (fastlønn)",
-        "næring": "Self-employed (næring)",
-        "retention": "Proportion still in post",
-        "years_since_start": "Years since start",
-        "at_risk": "Number in post",
-        "censored": "censored",
-        "rate": "Exits per 100 person-years",
-        "year": "Calendar year",
-        "area": "Health-trust area",
-        "contract_type": "Contract type",
-        "unit": "Unit",
-        "all": "All",
-        "vacancy": "Share of position-time with nobody in post",
-        "schoenfeld": "Scaled Schoenfeld residual (β(t))",
-        "km_time": "Time (Kaplan–Meier scale)",
-        "ALIS": "ALIS",
-        "other GPs": "Other GPs",
-    },
-}
 
 _RC = {
     "font.family": "DejaVu Sans",
@@ -74,10 +34,17 @@ _RC = {
 }
 
 
+def figure_labels(language: str, table: str = "figure") -> dict[str, str]:
+    """The labels of one table of the message catalogue (``figure``, ``figure.duration`` …), by key."""
+    if language not in LANGUAGES:
+        raise AlisError(f"figure language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    prefix = table + "."
+    return {code[len(prefix):]: text for code, text in catalogue(language).items()
+            if code.startswith(prefix) and "." not in code[len(prefix):]}
+
+
 def _labels(language: str) -> dict[str, str]:
-    if language not in LABELS:
-        raise AlisError(f"figure language must be one of {', '.join(LABELS)}, got {language!r}")
-    return LABELS[language]
+    return figure_labels(language)
 
 
 def label(key, language: str = "nb") -> str:
@@ -86,9 +53,18 @@ def label(key, language: str = "nb") -> str:
 
 
 def format_number(value: float, language: str = "nb", digits: int | None = None) -> str:
-    """A number as text, with a decimal comma in Norwegian."""
-    text = f"{value:.{digits}f}" if digits is not None else f"{value:g}"
-    return text.replace(".", ",") if language == "nb" else text
+    """A number as the report writes it: a true minus sign, and in Norwegian a decimal comma and
+    a narrow space between thousands (``'−1,5'``, ``'60 000'``; English ``'−1.5'``, ``'60,000'``)."""
+    value = float(value) + 0.0  # no "−0"
+    if digits is not None:
+        text = f"{value:,.{digits}f}"
+    elif value.is_integer():
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:,g}"
+    if text.startswith("-") and not any(d in "123456789" for d in text):
+        text = text[1:]  # a value that rounds to zero has no sign
+    return localise_number(text, language)
 
 
 def colour(key, index: int = 0) -> str:
@@ -118,10 +94,12 @@ def decimal_axes(ax, language, axis="both"):
 
 
 def at_risk_text(count: int, min_cell: int | None) -> str:
-    """A number-at-risk cell; counts 1..min_cell−1 are shown as '<min_cell' (disclosure rule)."""
-    if min_cell is not None and 0 < count < min_cell:
-        return f"<{min_cell}"
-    return str(int(count))
+    """A number-at-risk cell; counts 1..min_cell−1 are shown as '<min_cell' (disclosure.format_at_risk)."""
+    if min_cell is None:
+        return str(int(count))
+    from .disclosure import format_at_risk
+
+    return format_at_risk(int(count), min_cell)
 
 
 def _at_risk_at(curve: pd.DataFrame, t: float) -> int:
@@ -178,11 +156,16 @@ def plot_kaplan_meier(km_result, ax=None, *, language: str = "nb", min_cell: int
         ax.set_ylabel(words["retention"])
         decimal_axes(ax, language)
         ax.legend(loc="lower left")
-        _at_risk_table(ax, groups, at_risk_times, language, min_cell)
+        at_risk_table(ax, groups, at_risk_times, language, min_cell)
     return ax
 
 
-def _at_risk_table(ax, groups, times, language, min_cell):
+def at_risk_table(ax, groups, times, language, min_cell):
+    """Numbers at risk under a curve figure, one row per group.
+
+    ``groups`` is a list of ``(key, curve)`` with ``curve`` holding ``time`` and ``at_risk`` (the
+    number at risk just after each time); counts go through :func:`at_risk_text` (``min_cell``).
+    """
     words = _labels(language)
     transform = blended_transform_factory(ax.transData, ax.transAxes)
     label_transform = ax.transAxes

@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import config, io
 from .errors import AlisError, DataValidationError, NotEstimableWarning
+from .messages.note import Note
 from .result import AnalysisResult, input_table, require_columns
 
 SPECIALIST_EVENT = "specialist_approved"
@@ -134,8 +135,7 @@ def time_to_specialist(
     result = SpecialistResult(params={"times": tuple(times), "alpha": alpha, "ci": "log (as R survfit)",
                                       "competing_risk": "exit before approval"})
     if excluded.any():
-        result.add_note(f"{int(excluded.sum())} episode(s) started after the person's specialist approval: left out",
-                        warn=False)
+        result.add_note("pathway_after_approval", n=int(excluded.sum()), warn=False)
     outcomes = outcomes[~excluded]
     rows, count_rows, curves = [], [], []
     for cohort in config.CONTRACT_TYPES:
@@ -146,18 +146,16 @@ def time_to_specialist(
                            "exit_before_approval": int((part["cause"] == 2).sum()),
                            "censored": int((part["cause"] == 0).sum())})
         if part.empty:
-            message = f"{cohort}: no episodes, time to approval not estimable"
-            result.add_note(message, warn=False)
-            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            note = result.add_note("pathway_no_episodes", cohort=cohort, warn=False)
+            warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
             for cause in CAUSES:
                 rows.extend({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
                              "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0} for t in times)
             continue
         aj = aalen_johansen_arrays(part["time"].to_numpy(float), part["cause"].to_numpy(int), 2)
         if aj["n_event"][0].sum() == 0:
-            message = f"{cohort}: no specialist approvals recorded; the cumulative incidence of approval is 0 throughout"
-            result.add_note(message, warn=False)
-            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            note = result.add_note("pathway_no_approvals", cohort=cohort, warn=False)
+            warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
         last = aj["time"].max()
         for k, cause in enumerate(CAUSES):
             lower, upper = log_interval(aj["cif"][k], aj["std_err"][k], z)
@@ -167,7 +165,8 @@ def time_to_specialist(
                 if t > last and aj["surv"][-1] > 0:  # beyond follow-up with people still unresolved
                     rows.append({"cohort": cohort, "cause": cause, "time": t, "cumulative_incidence": np.nan,
                                  "std_err": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "n_risk": 0})
-                    result.add_note(f"{cohort}: follow-up ends at {last:.2f} years, no estimate at {t:g} years", warn=False)
+                    result.add_note("pathway_beyond_follow_up", cohort=cohort, follow_up=float(last), time=float(t),
+                                    warn=False)
                     continue
                 j = np.searchsorted(aj["time"], t, side="right") - 1
                 value, err = (aj["cif"][k][j], aj["std_err"][k][j]) if j >= 0 else (0.0, 0.0)
@@ -179,10 +178,7 @@ def time_to_specialist(
     result.counts = pd.DataFrame(count_rows)
     result.curves = pd.concat(curves, ignore_index=True) if curves else None
     result.episodes = outcomes.reset_index(drop=True)
-    result.add_note(
-        "the share approved within the normed 5 years is the cumulative incidence at 5 years: ALIS still in training "
-        "at the as-of date are censored, so the raw count 'approved_within_5_years' understates it while follow-up "
-        "is shorter than 5 years; approvals recorded after an ALIS left the post are not seen", warn=False)
+    result.add_note("pathway_within_5_years", years=NORMED_TRAINING_YEARS, warn=False)
     return result
 
 
@@ -274,13 +270,11 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
                              "length_years_median": part["length_years"].median() if len(part) else np.nan,
                              **counts, "returned_share": counts["returned"] / known if known else np.nan})
         if not known:
-            message = f"{cohort}: no completed hospital year with a known outcome; the return share is not estimable"
-            warnings.warn(message, NotEstimableWarning, stacklevel=2)
+            warnings.warn(str(Note("pathway_no_hospital_year", cohort=cohort)), NotEstimableWarning, stacklevel=2)
             summary_rows[-1]["returned_share"] = np.nan
     result = HospitalYearResult(params={"return_window_months": return_window_months},
                                 summary=pd.DataFrame(summary_rows), episodes=per_year)
-    result.add_note(f"'returned' = still in post {return_window_months} months after the hospital year ended; the "
-                    "hospital year itself is not an exit (the ALIS is away, not gone)", warn=False)
+    result.add_note("pathway_returned", months=return_window_months, warn=False)
     return result
 
 
@@ -326,7 +320,15 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
         ``source_row, person_id, month`` (first day of the month) ``, hours``;
         empty when the file is absent.
     """
-    from .validate import NATIONAL_ID_PROBLEM, Problem, is_norwegian_national_id, mask_national_id
+    from .identity import cells_with_national_id
+    from .validate import (
+        MAX_PROBLEMS_PER_KIND,
+        NATIONAL_ID_IN_CELL_PROBLEM,
+        NATIONAL_ID_PROBLEM,
+        Problem,
+        capped,
+        read_table_or_problem,
+    )
 
     folder = Path(dataset_dir)
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),
@@ -334,9 +336,24 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
     path = io.find_table(folder, SUPERVISION)
     if path is None:
         return [], empty
-    frame = io.read_table(path)
     file = path.name
     problems: list[Problem] = []
+    frame = read_table_or_problem(path, problems)
+    if frame is None:
+        return problems, empty
+    # an identity number in any cell is refused (masked); that cell gets no other problem
+    id_masks: dict[str, np.ndarray] = {}
+    for column in frame.columns:
+        hits = cells_with_national_id(frame[column].to_numpy(dtype=object))
+        if hits.any():
+            id_masks[column] = hits
+            for row in frame.index[hits][:MAX_PROBLEMS_PER_KIND]:
+                problems.append(Problem(file, row, column, frame.at[row, column], NATIONAL_ID_PROBLEM
+                                        if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM))
+            if hits.sum() > MAX_PROBLEMS_PER_KIND:
+                hidden = int(hits.sum()) - MAX_PROBLEMS_PER_KIND
+                problems.append(Problem(file, None, column, None, f"… and {hidden:,} more identity number(s) in "
+                                        "this column", more=hidden))
     missing = [c for c in SUPERVISION_COLUMNS if c not in frame.columns]
     for column in missing:
         problems.append(Problem(file, 1, column, None,
@@ -348,60 +365,106 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
     stop = episodes["stop_date"] if "stop_date" in episodes.columns else episodes["end_date"]
     spans = pd.DataFrame({"person_id": episodes["person_id"].astype(str), "start": episodes["start_date"],
                           "stop": stop.fillna(pd.Timestamp.max)})
-    known = set(spans["person_id"])
-    seen: dict[tuple, int] = {}
-    rows = []
-    for row, cells in frame.iterrows():
-        person, month_text, hours_text = cells["person_id"], cells["month"], cells["hours"]
-        ok = True
-        for column, value in (("person_id", person), ("month", month_text), ("hours", hours_text)):
-            if value == "":
-                problems.append(Problem(file, row, column, None, f"empty cell (every row needs a {column})"))
-                ok = False
-        if person and is_norwegian_national_id(person):
-            problems.append(Problem(file, row, "person_id", mask_national_id(person), NATIONAL_ID_PROBLEM))
-            ok = False
-        elif person and person not in known:
-            problems.append(Problem(file, row, "person_id", person,
-                                    "unknown person: no episode in episodes.csv has this person_id"))
-            ok = False
-        month = _parse_month(month_text) if month_text else None
-        if month_text and month is None:
-            problems.append(Problem(file, row, "month", month_text, "not a month (expected YYYY-MM, e.g. 2020-03)"))
-            ok = False
-        hours = _parse_hours(hours_text) if hours_text else None
-        if hours_text and hours is None:
-            problems.append(Problem(file, row, "hours", hours_text, "not a number (expected hours such as 3 or 2.5)"))
-            ok = False
-        elif hours is not None and not (0 <= hours <= MAX_HOURS_PER_MONTH):
-            problems.append(Problem(file, row, "hours", hours_text,
-                                    f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"))
-            ok = False
-        if month is not None and person in known:
-            month_end = month + pd.offsets.MonthEnd(0)
-            own = spans[spans["person_id"] == person]
-            if not ((own["start"] <= month_end) & (own["stop"] >= month)).any():
-                periods = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
-                                    for s, e in zip(own["start"], own["stop"]))
-                problems.append(Problem(file, row, "month", month_text,
-                                        f"outside every episode of {person} (in post {periods})"))
-                ok = False
-        if person and month is not None:
-            key = (person, month)
-            if key in seen:
-                problems.append(Problem(file, row, "month", month_text,
-                                        f"duplicate: {person} already has hours for this month in row {seen[key]} "
-                                        "(expected one row per person and month)"))
-                ok = False
-            else:
-                seen[key] = row
-        if ok:
-            rows.append({"source_row": int(row), "person_id": person, "month": month, "hours": float(hours)})
+    checked = _check_supervision_rows(frame, spans, id_masks)
+    for column, kind, mask, message in checked.kinds:
+        if column in id_masks:
+            mask = mask & ~id_masks[column]
+        positions = np.flatnonzero(mask)
+        for position in positions[:MAX_PROBLEMS_PER_KIND]:
+            row = int(frame.index[position])
+            value = None if kind.startswith("empty") else frame[column].iat[position]
+            problems.append(Problem(file, row, column, value, message(position) if callable(message) else message))
+        if len(positions) > MAX_PROBLEMS_PER_KIND:
+            hidden = len(positions) - MAX_PROBLEMS_PER_KIND
+            problems.append(Problem(file, None, column, None,
+                                    f"… and {hidden:,} more {kind}; {len(positions):,} in all, the first "
+                                    f"{MAX_PROBLEMS_PER_KIND} listed above", more=hidden))
     if problems:
-        return sorted(problems, key=lambda p: (p.row or 0)), empty
-    table = pd.DataFrame(rows, columns=list(empty.columns)).astype({"source_row": "int64", "hours": float})
+        # by row (the checks of one row in the order above); lines counting the rest last
+        return capped(sorted(problems, key=lambda p: (p.more > 0, p.row or 0))), empty
+    ok = checked.ok
+    table = pd.DataFrame({"source_row": frame.index.to_numpy()[ok].astype("int64"),
+                          "person_id": frame["person_id"].to_numpy(dtype=object)[ok],
+                          "month": checked.month[ok], "hours": checked.hours[ok].astype(float)},
+                         columns=list(empty.columns))
     table["month"] = pd.to_datetime(table["month"])
     return [], table
+
+
+@dataclass
+class _SupervisionChecks:
+    """Row masks of :func:`validate_supervision`'s checks, in the order their problems are listed."""
+
+    kinds: list  # (column, kind, row mask, message or function of the row position)
+    ok: np.ndarray
+    month: np.ndarray
+    hours: np.ndarray
+
+
+def _check_supervision_rows(frame: pd.DataFrame, spans: pd.DataFrame, id_masks: dict) -> _SupervisionChecks:
+    """Every row check of the supervision table at once (each parser runs once per distinct value)."""
+    person = frame["person_id"].to_numpy(dtype=object)
+    month_text = frame["month"].to_numpy(dtype=object)
+    hours_text = frame["hours"].to_numpy(dtype=object)
+    empty = {name: values == "" for name, values in
+             (("person_id", person), ("month", month_text), ("hours", hours_text))}
+    is_id = id_masks.get("person_id", np.zeros(len(frame), dtype=bool))
+    known = pd.Series(person).isin(set(spans["person_id"])).to_numpy()
+    unknown = ~empty["person_id"] & ~is_id & ~known
+
+    codes, values = pd.factorize(month_text)
+    month = pd.to_datetime(pd.Series([_parse_month(v) if v else None for v in values] + [None],
+                                     dtype=object)).to_numpy(dtype="datetime64[ns]")[:-1][codes]
+    has_month = ~np.isnat(month)
+    bad_month = ~empty["month"] & ~has_month
+    codes, values = pd.factorize(hours_text)
+    parsed_hours = [_parse_hours(v) if v else None for v in values]
+    hours = np.array([np.nan if h is None else h for h in parsed_hours] + [np.nan], dtype=float)[:-1][codes]
+    bad_hours = ~empty["hours"] & np.isnan(hours)
+    out_of_range = ~np.isnan(hours) & ~((hours >= 0) & (hours <= MAX_HOURS_PER_MONTH))
+
+    # a month must overlap an episode of the person: one merge of the rows with the person's spans
+    check = has_month & known
+    positions = np.flatnonzero(check)
+    asked = pd.DataFrame({"position": positions, "person_id": person[positions], "month": month[positions]})
+    asked["month_end"] = asked["month"] + pd.offsets.MonthEnd(0)
+    pairs = asked.merge(spans, on="person_id", how="inner")
+    covered = pairs.loc[(pairs["start"] <= pairs["month_end"]) & (pairs["stop"] >= pairs["month"]), "position"]
+    outside = check.copy()
+    outside[covered.to_numpy(dtype=np.int64)] = False
+
+    keyed = ~empty["person_id"] & has_month
+    keys = pd.DataFrame({"person_id": person, "month": month})[keyed]
+    repeated = keys.duplicated(keep="first")
+    duplicate = np.zeros(len(frame), dtype=bool)
+    duplicate[np.flatnonzero(keyed)[repeated.to_numpy()]] = True
+    rows = frame.index.to_numpy()
+    first_row = pd.Series(rows[keyed]).groupby([keys["person_id"].to_numpy(), keys["month"].to_numpy()],
+                                               sort=False).transform("min").to_numpy()
+    first_of = dict(zip(np.flatnonzero(keyed), first_row))
+
+    def periods(position: int) -> str:
+        own = spans[spans["person_id"] == person[position]]
+        text = "; ".join(f"{s.date()} to {'ongoing' if e == pd.Timestamp.max else e.date()}"
+                         for s, e in zip(own["start"], own["stop"]))
+        return f"outside every episode of {person[position]} (in post {text})"
+
+    kinds = [(name, f"empty {name} cell(s)", empty[name], f"empty cell (every row needs a {name})")
+             for name in ("person_id", "month", "hours")]
+    kinds += [
+        ("person_id", "unknown person(s)", unknown, "unknown person: no episode in episodes.csv has this person_id"),
+        ("month", "invalid month(s)", bad_month, "not a month (expected YYYY-MM, e.g. 2020-03)"),
+        ("hours", "invalid hours", bad_hours, "not a number (expected hours such as 3 or 2.5)"),
+        ("hours", "hours out of range", out_of_range, f"hours must lie between 0 and {MAX_HOURS_PER_MONTH:g} a month"),
+        ("month", "month(s) outside every episode", outside, periods),
+        ("month", "duplicate month(s)", duplicate,
+         lambda position: f"duplicate: {person[position]} already has hours for this month in row "
+                          f"{first_of[position]} (expected one row per person and month)"),
+    ]
+    failed = is_id.copy()
+    for _, _, mask, _ in kinds:
+        failed |= mask
+    return _SupervisionChecks(kinds, ~failed, month, hours)
 
 
 def load_supervision(dataset_dir, episodes) -> pd.DataFrame:
@@ -496,9 +559,8 @@ def supervision_fidelity(
                                        "min_cell": min_cell})
     per_month_promise = promised_hours_per_month * promised_months_per_year / 12
     if supervision.empty:
-        message = "no supervision table (supervision.csv/.xlsx) in the dataset: fidelity not estimable"
-        result.add_note(message, warn=False)
-        warnings.warn(message, NotEstimableWarning, stacklevel=2)
+        note = result.add_note("pathway_no_supervision", warn=False)
+        warnings.warn(str(note), NotEstimableWarning, stacklevel=2)
         return result
     months = pd.date_range(supervision["month"].min(), supervision["month"].max(), freq="MS")
     result.params["window"] = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
@@ -526,8 +588,7 @@ def supervision_fidelity(
     per_episode["fidelity"] = per_episode["delivered_hours"] / per_episode["promised_hours"]
     no_data = int((~episodes["person_id"].isin(people)).sum())
     if no_data:
-        result.add_note(f"{no_data} episode(s) of people absent from the supervision table are left out (no data)",
-                        warn=False)
+        result.add_note("pathway_supervision_absent", n=no_data, warn=False)
     result.per_episode = per_episode
     derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
     for by, name in (("cohort", "by_cohort"), ("unit", "by_unit")):
@@ -543,8 +604,7 @@ def supervision_fidelity(
         setattr(result, name, published.table)
         result.suppression_log.extend(published.log)
     if result.suppression_log:
-        result.add_note(f"groups with fewer than {min_cell} episodes are suppressed with every number derived from "
-                        "them", warn=False)
+        result.add_note("pathway_small_groups", minimum=min_cell, warn=False)
     return result
 
 
@@ -553,25 +613,57 @@ def supervision_fidelity(
 # The report section is alis_research.report.sections_costs.pathway_section.
 
 
-def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str = "nb"):
-    """Step curves of the cumulative incidence of approval per cohort; returns ``ax``."""
+def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str = "nb", min_cell: int | None = None,
+                            show_ci: bool = True, at_risk_times=None):
+    """Step curves of the cumulative incidence of approval per cohort, with 95 % CI bands and the
+    numbers at risk under the figure (as the retention figure); returns ``ax``.
+
+    Numbers at risk from 1 to ``min_cell − 1`` are printed as ``<min_cell``.
+    """
     from . import figures
 
-    texts = {"nb": ("Kumulativ andel godkjent spesialist", "År siden oppstart"),
-             "en": ("Cumulative proportion approved specialist", "Years since start")}
-    if language not in texts:
-        raise AlisError(f"figure language must be one of {', '.join(texts)}, got {language!r}")
+    texts = figures.figure_labels(language, "figure.pathway")
+    curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
+    episodes = result.episodes if result.episodes is not None else pd.DataFrame(columns=["cohort", "time"])
     with figures.house_style():
         ax = figures.new_axes(ax)
-        curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])
-        for cohort, part in curves[curves["cause"] == "approved"].groupby("cohort", sort=True):
-            ax.step(np.r_[0.0, part["time"]], np.r_[0.0, part["cumulative_incidence"]], where="post",
-                    color=figures.colour(cohort), label=figures.label(cohort, language))
+        approved = curves[curves["cause"] == "approved"]
+        for cohort, part in approved.groupby("cohort", sort=True):
+            colour = figures.colour(cohort)
+            times = np.r_[0.0, part["time"].to_numpy(float)]
+            ax.step(times, np.r_[0.0, part["cumulative_incidence"]], where="post", color=colour,
+                    label=figures.label(cohort, language), linewidth=1.6)
+            if show_ci and {"ci_lower", "ci_upper"} <= set(part.columns):
+                # 0 before the first approval has no interval: the band is the curve itself there
+                cif = part["cumulative_incidence"].to_numpy(float)
+                lower = np.where(np.isnan(part["ci_lower"].to_numpy(float)), cif, part["ci_lower"].to_numpy(float))
+                upper = np.where(np.isnan(part["ci_upper"].to_numpy(float)), cif, part["ci_upper"].to_numpy(float))
+                ax.fill_between(times, np.r_[0.0, lower], np.r_[0.0, upper], step="post", color=colour, alpha=0.18,
+                                linewidth=0)
         ax.axvline(NORMED_TRAINING_YEARS, color="grey", linestyle=":", linewidth=1)
         ax.set_ylim(0, 1)
-        ax.set_ylabel(texts[language][0])
-        ax.set_xlabel(texts[language][1])
+        ax.set_ylabel(texts["approved"])
+        ax.set_xlabel(texts["years"])
+        if len(episodes):
+            if at_risk_times is None:
+                at_risk_times = np.arange(0, int(np.floor(episodes["time"].max())) + 1)
+            ax.set_xlim(0, max(float(episodes["time"].max()), max(at_risk_times, default=0)) * 1.02 or 1)
+            ax.set_xticks(list(at_risk_times))
         figures.decimal_axes(ax, language)
-        if len(curves):
-            ax.legend()
+        if len(approved):
+            ax.legend(loc="upper left")
+        if len(episodes):
+            figures.at_risk_table(ax, at_risk_curves(episodes), at_risk_times, language, min_cell)
     return ax
+
+
+def at_risk_curves(outcomes: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(cohort, curve)`` with ``time`` and ``at_risk`` (episodes with time ≥ it) for the numbers at risk."""
+    groups = []
+    for cohort in config.CONTRACT_TYPES:
+        times = np.sort(outcomes.loc[outcomes["cohort"] == cohort, "time"].to_numpy(float))
+        if len(times):
+            unique = np.unique(times)
+            at_risk = len(times) - np.searchsorted(times, unique, side="left")
+            groups.append((cohort, pd.DataFrame({"time": unique, "at_risk": at_risk})))
+    return groups

@@ -24,6 +24,7 @@ tests check the statistics against ``retention.logrank`` and
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 import warnings
@@ -32,7 +33,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from . import config
 from .errors import AlisError, NotEstimableWarning
@@ -70,8 +71,13 @@ def _parse_date(value, name: str) -> pd.Timestamp:
         raise AlisError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+@functools.lru_cache(maxsize=16)
 def _follow_up_sampler(accrual, follow_up_end, n_total: int):
-    """A function rng, simulations -> potential follow-up (years) per simulated person."""
+    """A function rng, simulations -> potential follow-up (years) per simulated person, and its summary.
+
+    Cached (the detectable-effect search asks ~50 times for the same design); the summary
+    array is read-only.
+    """
     end = _parse_date(follow_up_end, "follow_up_end")
     if isinstance(accrual, tuple) and len(accrual) == 2 and n_total != 2:
         first, last = _parse_date(accrual[0], "accrual start"), _parse_date(accrual[1], "accrual end")
@@ -80,15 +86,29 @@ def _follow_up_sampler(accrual, follow_up_end, n_total: int):
         if last >= end:
             raise AlisError(f"accrual must end before follow_up_end ({end.date()}), got {last.date()}")
         longest, shortest = _to_years([first], end)[0], _to_years([last], end)[0]
-        return lambda rng, s: rng.uniform(shortest, longest, size=(s, n_total)), (shortest, longest)
+        return _FollowUpSampler(("window", n_total, shortest, longest),
+                                lambda rng, s: rng.uniform(shortest, longest, size=(s, n_total))), (shortest, longest)
     starts = [_parse_date(d, "start date") for d in accrual]
     if len(starts) != n_total:
         raise AlisError(f"give either an accrual window (first, last) or one start date per person "
                         f"({n_total}); got {len(starts)} dates")
     follow_up = _to_years(starts, end)
+    follow_up.flags.writeable = False
     if (follow_up <= 0).any():
         raise AlisError(f"every start date must lie before follow_up_end ({end.date()})")
-    return lambda rng, s: np.broadcast_to(follow_up, (s, n_total)), follow_up
+    return _FollowUpSampler(("dates", tuple(follow_up.tolist())),
+                            lambda rng, s: np.broadcast_to(follow_up, (s, n_total))), follow_up
+
+
+@dataclass(frozen=True)
+class _FollowUpSampler:
+    """``sampler(rng, simulations)`` -> potential follow-up per simulated person; ``design`` says which."""
+
+    design: tuple
+    draw: Any
+
+    def __call__(self, rng, simulations):
+        return self.draw(rng, simulations)
 
 
 def _statistics(time_: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -115,10 +135,10 @@ def _statistics(time_: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict[str
     d = event_sorted.astype(float)
     observed_1 = (d * x_sorted).sum(axis=1)
 
-    def score_information(beta):
+    def score_information(beta, rows=slice(None)):
         r = np.exp(beta)[:, None]
-        p = at_risk_1 * r / (at_risk_0 + at_risk_1 * r)
-        return observed_1 - (d * p).sum(axis=1), (d * p * (1 - p)).sum(axis=1)
+        p = at_risk_1[rows] * r / (at_risk_0[rows] + at_risk_1[rows] * r)
+        return observed_1[rows] - (d[rows] * p).sum(axis=1), (d[rows] * p * (1 - p)).sum(axis=1)
 
     score0, info0 = score_information(np.zeros(len(time_)))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -127,13 +147,17 @@ def _statistics(time_: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict[str
     active = info0 > 0
     converged = np.zeros(len(time_), dtype=bool)
     for _ in range(NEWTON_ITERATIONS):
-        score, info = score_information(beta)
+        # Only the simulations still iterating: the others' step would be 0 (the same numbers, less work).
+        rows = np.flatnonzero(active)
+        if not len(rows):
+            break
+        score, info = score_information(beta[rows], rows)
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(active & (info > 0), score / info, 0.0)
+            step = np.where(info > 0, score / info, 0.0)
         step = np.clip(step, -2.0, 2.0)  # bounded steps: the likelihood is concave, this only slows a runaway
-        beta = beta + step
-        converged |= active & (np.abs(step) < 1e-9)
-        active &= ~converged & (np.abs(beta) < DIVERGENCE_LIMIT)
+        beta[rows] = beta[rows] + step
+        converged[rows] |= np.abs(step) < 1e-9
+        active[rows] = ~converged[rows] & (np.abs(beta[rows]) < DIVERGENCE_LIMIT)
     _, info = score_information(beta)
     estimable = converged & (np.abs(beta) < DIVERGENCE_LIMIT) & (info > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -142,16 +166,37 @@ def _statistics(time_: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict[str
             "events": d.sum(axis=1), "events_naering": observed_1}
 
 
+_DRAWS: dict = {}
+
+
+def _random_draws(n_total, follow_up_of, dropout_per_year, simulations, seed):
+    """Follow-up, standard exponentials and drop-out times of every simulated person (read-only arrays).
+
+    Drawn in a fixed order from ``seed``, so one seed gives the same people under every hazard
+    ratio; the last design's draws are kept, since a detectable-effect search asks for them at
+    some fifty hazard ratios (``follow_up_of`` is compared by its design, see :func:`_follow_up_sampler`).
+    """
+    key = (n_total, follow_up_of.design, float(dropout_per_year), int(simulations), seed)
+    draws = _DRAWS.get(key)
+    if draws is None:  # (a local result: another thread clearing the cache cannot take it away)
+        rng = np.random.default_rng(seed)
+        follow_up = follow_up_of(rng, simulations)
+        exponential = rng.standard_exponential((simulations, n_total))
+        dropout = (rng.standard_exponential((simulations, n_total)) / dropout_per_year
+                   if dropout_per_year > 0 else np.full((simulations, n_total), np.inf))
+        for array in (follow_up, exponential, dropout):
+            array.flags.writeable = False
+        draws = (follow_up, exponential, dropout)
+        _DRAWS.clear()
+        _DRAWS[key] = draws
+    return draws
+
+
 def _simulate_statistics(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, follow_up_of,
                          dropout_per_year, simulations, seed) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
     n_total = n_fastlonn + n_naering
     x = np.r_[np.zeros(n_fastlonn, dtype=np.int8), np.ones(n_naering, dtype=np.int8)]
-    # draws in a fixed order, so one seed gives the same people under every hazard ratio
-    follow_up = follow_up_of(rng, simulations)
-    exponential = rng.standard_exponential((simulations, n_total))
-    dropout = (rng.standard_exponential((simulations, n_total)) / dropout_per_year
-               if dropout_per_year > 0 else np.full((simulations, n_total), np.inf))
+    follow_up, exponential, dropout = _random_draws(n_total, follow_up_of, dropout_per_year, simulations, seed)
     scale = baseline_median / np.log(2.0) ** (1.0 / shape)
     hazard = np.where(x == 1, hazard_ratio, 1.0)[None, :]
     exit_time = scale * (exponential / hazard) ** (1.0 / shape)
@@ -182,6 +227,9 @@ def _check_design(n_fastlonn, n_naering, hazard_ratio, baseline_median, shape, s
 
 # --------------------------------------------------------------------------- analytic approximation
 
+#: Gauss-Legendre rule of :func:`expected_events` (computed once: the search calls it ~50 times).
+_GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(60)
+
 
 def expected_events(*, n_fastlonn, n_naering, hazard_ratio, baseline_median=BASELINE_MEDIAN, shape=1.0,
                     follow_up=(5.0, 5.0), dropout_per_year=0.0) -> float:
@@ -198,7 +246,7 @@ def expected_events(*, n_fastlonn, n_naering, hazard_ratio, baseline_median=BASE
     else:
         follow_up = np.asarray(follow_up, float)
         per_person = {0: follow_up[:n_fastlonn], 1: follow_up[n_fastlonn:]}
-    nodes, weights = np.polynomial.legendre.leggauss(60)
+    nodes, weights = _GAUSS_NODES, _GAUSS_WEIGHTS
 
     def probability(h, c):
         # P(T <= min(c, D)) = int_0^c f_h(t) exp(-d t) dt, T Weibull with hazard multiplier h
@@ -216,9 +264,11 @@ def schoenfeld_power(events: float, hazard_ratio: float, *, share_naering: float
     :math:`\\delta = \\sqrt{D\\,\\pi(1-\\pi)}\\,|\\log HR|` with :math:`D` expected exits,
     :math:`\\pi` the næring share and :math:`z = z_{1-\\alpha/2}`; equals ``alpha`` at HR = 1.
     """
-    z = stats.norm.ppf(1 - alpha / 2)
+    # scipy.special's ndtr/ndtri are what stats.norm.cdf/ppf compute, without their argument handling
+    # (the detectable-effect search calls this ~100 times)
+    z = special.ndtri(1 - alpha / 2)
     delta = np.sqrt(events * share_naering * (1 - share_naering)) * abs(np.log(hazard_ratio))
-    return float(stats.norm.cdf(delta - z) + stats.norm.cdf(-delta - z))
+    return float(special.ndtr(delta - z) + special.ndtr(-delta - z))
 
 
 # --------------------------------------------------------------------------- results
@@ -234,10 +284,11 @@ class PowerResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("power",)
 
     def at(self, hazard_ratio: float, test: str = "log-rank") -> float:
-        rows = self.power[np.isclose(self.power["hazard_ratio"], hazard_ratio) & (self.power["test"] == test)]
-        if rows.empty:
+        table = self.power
+        match = np.isclose(table["hazard_ratio"].to_numpy(float), hazard_ratio) & (table["test"].to_numpy() == test)
+        if not match.any():
             raise AlisError(f"no power computed for hazard ratio {hazard_ratio} and test {test!r}")
-        return float(rows["power"].iloc[0])
+        return float(table["power"].to_numpy()[np.argmax(match)])
 
 
 def simulate_power(
@@ -319,14 +370,11 @@ def simulate_power(
                          "mean_events": float(sim["events"].mean()), "expected_events": analytic_events,
                          "schoenfeld_power": analytic})
             if missing.any():
-                result.add_note(f"HR {hr:g}, {test}: {int(missing.sum())} of {simulations} simulated cohorts not "
-                                "estimable (no exits, or all exits in one cohort so the Cox estimate runs off to "
-                                "infinity); counted as no rejection", warn=False)
+                result.add_note("power_not_estimable", hr=float(hr), test=test, failed=int(missing.sum()),
+                                simulations=simulations, warn=False)
     result.params["seconds"] = round(time.perf_counter() - started, 3)
     result.power = pd.DataFrame(rows)
-    result.add_note(f"time to exit: Weibull (shape {shape:g}) with median {baseline_median:g} years in the fastlønn "
-                    "cohort, proportional hazards; real exits also depend on municipality size and centrality, "
-                    "which this design ignores", warn=False)
+    result.add_note("power_design", shape=float(shape), median=float(baseline_median), warn=False)
     return result
 
 
@@ -413,8 +461,8 @@ def minimal_detectable_hazard_ratio(
             grid = np.linspace(0.0, top, MDE_GRID_POINTS + 1)[1:-1]
             reached = [g for g in grid if run(g).at(float(np.exp(sign * g)), test) >= power]
             if not reached:
-                result.add_note(f"{test}: {power:.0%} power is not reached for hazard ratios up to "
-                                f"{np.exp(sign * top):.3g}", warn=False)
+                result.add_note("power_not_reached", test=test, power=float(power), hr=float(np.exp(sign * top)),
+                                warn=False)
                 warnings.warn(f"{test}: minimal detectable hazard ratio not found", NotEstimableWarning,
                               stacklevel=2)
                 rows.append({"test": test, "hazard_ratio": np.nan, "power_at_hazard_ratio": np.nan,
@@ -437,8 +485,8 @@ def minimal_detectable_hazard_ratio(
     effects = pd.DataFrame(rows)
     effects["schoenfeld_hazard_ratio"] = analytic
     result.effects = effects
-    result.add_note(f"simulations per step: {first.params['simulations']}; the hazard ratio is found to within "
-                    f"a factor {np.exp(tolerance):.3f} but is itself uncertain by Monte-Carlo error", warn=False)
+    result.add_note("power_precision", simulations=int(first.params["simulations"]), factor=float(np.exp(tolerance)),
+                    warn=False)
     return result
 
 
@@ -486,8 +534,8 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
                      sizes: tuple[str, str] | None = None) -> str:
     """The sentence the report's limitations section quotes about the minimal detectable effect.
 
-    The wording lives in :mod:`alis_research.report.text` (keys ``lim_mde``,
-    ``lim_mde_down``, ``lim_mde_none``), the one home of report texts.
+    The wording lives in the message catalogue (``report.lim_mde``, ``report.lim_mde_down``,
+    ``report.lim_mde_none`` in ``alis_research/messages/*.toml``), the one home of published text.
 
     Parameters
     ----------
@@ -503,7 +551,10 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
         published report, so they are protected with every other count.
     """
     from .disclosure import format_count
-    from .report.text import T, fmt_number, fmt_percent
+    from .messages import fmt_number, fmt_percent, message
+
+    def T(key, language, **values):
+        return message(f"report.{key}", language, **values)
 
     row = effect.effects.set_index("test").loc["log-rank"]
     p = effect.params
@@ -523,7 +574,7 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
         if np.isfinite(lower):
             down = T("lim_mde_down", language, hr=fmt_number(lower, 2, language))
     schoenfeld = row["schoenfeld_hazard_ratio"]
-    return T("lim_mde", language, end=str(p["follow_up_end"]), alpha=fmt_percent(p["alpha"], language),
+    return T("lim_mde", language, end=p["follow_up_end"], alpha=fmt_percent(p["alpha"], language),
              hr=fmt_number(hr, 2, language), down=down, b=fmt_number(p["simulations"], 0, language),
              median=fmt_number(p["baseline_median"], 1, language),
              hr_s=fmt_number(schoenfeld, 2, language) if np.isfinite(schoenfeld) else "–", **common)

@@ -32,12 +32,14 @@ import pandas as pd
 from . import io
 from .config import DAYS_PER_YEAR, SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS, dataset_dir as _resolve_dataset_dir
 from .errors import AlisError, DataValidationError
+from .identity import NATIONAL_ID_MASK, cells_with_national_id
 from .validate import (
+    NATIONAL_ID_IN_CELL_PROBLEM,
     Problem,
-    national_id_mask,
     canonical_contract_type,
     column_problems,
     mask_national_id,
+    metadata_identity_problems,
     parse_bool,
     print_problems,
     without_file_prefix,
@@ -207,6 +209,7 @@ def read_register_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     else:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             raw = io.decode_text(raw, path).encode("utf-8")
+    io.check_text(raw[: 1 << 20].decode("utf-8", errors="ignore"), path)  # binary data: one line, not garbage rows
     first_line = raw[:65536].split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
     separator = io.sniff_separator(first_line)
     header = _read_header(first_line, separator, path.name)
@@ -398,7 +401,7 @@ def _parse_sex_and_birth_year(problems, file, rows, table: pd.DataFrame):
 
 def _check_identity_numbers(problems, file, rows, column: _Column, name: str) -> np.ndarray:
     """Refuse identity numbers (vectorised over distinct values); return the row mask."""
-    is_id = national_id_mask(pd.Series(column.values, dtype=object)).to_numpy(dtype=bool)
+    is_id = cells_with_national_id(column.values)
     if not is_id.any():
         return np.zeros(len(column.codes), dtype=bool)
     mask = is_id[column.codes]
@@ -458,6 +461,14 @@ def _read_checked(problems: _Problems, path: Path, required, optional):
         return None
     if not _check_columns(problems, file, list(table.columns), required, optional):
         return None
+    # an identity number in any other column (known or not) is refused too; doctor_id has its own check
+    for name in table.columns:
+        if name == "doctor_id":
+            continue
+        hits = cells_with_national_id(table[name])
+        if hits.any():
+            problems.rows(file, rows[hits], name, np.full(int(hits.sum()), NATIONAL_ID_MASK, dtype=object),
+                          NATIONAL_ID_IN_CELL_PROBLEM)
     return table, rows
 
 
@@ -665,6 +676,7 @@ def validate_register(dataset_dir) -> tuple[list[Problem], pd.DataFrame | None]:
             metadata = io.read_dataset_metadata(folder)
         except AlisError as exc:
             problems.add(io.METADATA_FILE, None, None, None, without_file_prefix(str(exc), io.METADATA_FILE))
+        problems.items.extend(metadata_identity_problems(metadata))
     synthetic = parse_bool(metadata.get("synthetic", False))
     if synthetic is None:
         problems.add(io.METADATA_FILE, None, "synthetic", str(metadata.get("synthetic")),

@@ -1,8 +1,9 @@
 """The common shape of every analysis result.
 
 A result holds tidy DataFrames (one row per group/time/term), the
-parameters it was computed with, and plain-language notes on caveats
-(not estimable, unstable, extrapolated).  It renders itself as text and
+parameters it was computed with, and notes on caveats (not estimable,
+unstable, extrapolated) recorded as data: a catalogue code plus values
+(:class:`~alis_research.messages.note.Note`), which read as English text.  It renders itself as text and
 in a notebook.  Subclasses add the tables they need as attributes and
 list them in ``_tables``.
 """
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, Sequence
 import pandas as pd
 
 from .errors import AlisError, AlisWarning
+from .messages.note import Note
 
 
 @dataclass
@@ -23,17 +25,24 @@ class AnalysisResult:
     """Base class: ``params`` and ``notes`` plus the tables named in ``_tables``."""
 
     params: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     title: ClassVar[str] = "Result"
     _tables: ClassVar[tuple[str, ...]] = ()
 
-    def add_note(self, message: str, *, warn: bool = True) -> None:
-        """Record a caveat in the result and, by default, emit it as an AlisWarning."""
-        if message not in self.notes:
-            self.notes.append(message)
+    def add_note(self, code: "str | Note", /, *, warn: bool = True, **values) -> Note:
+        """Record a caveat as data and, by default, emit it as an AlisWarning.
+
+        ``code`` names a message of the catalogue's ``note`` table (``alis_research/messages/en.toml``)
+        and ``values`` fill it, e.g. ``add_note("cox_unstable", events=3, coefficients=2, minimum=10)``;
+        a :class:`~alis_research.messages.note.Note` (passed on from another analysis) is recorded as it is.
+        """
+        note = code if isinstance(code, Note) else Note(code, **values)
+        if note not in self.notes:
+            self.notes.append(note)
         if warn:
-            warnings.warn(message, AlisWarning, stacklevel=3)
+            warnings.warn(str(note), AlisWarning, stacklevel=3)
+        return note
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in self._tables if getattr(self, name) is not None}

@@ -176,10 +176,109 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
         "cox": cox_rows,
         "notes": _notes(kaplan_meier=km, logrank=lr, rmst=rm, turnover=rates, rate_ratio=irr, cox=cox),
     }
+    document["robustness"] = robustness_entries(prepared, alpha=alpha, tau=tau)
+    document["notes"] = list(dict.fromkeys(document["notes"] + document["robustness"].pop("notes")))
+    _small_cohort_robustness(document, prepared, alpha=alpha)
     if comparison is not None:  # a register extract is present (issue 5)
         document.update(comparison.results_entries())
         document["notes"] = list(dict.fromkeys(document["notes"] + comparison.notes()))
     return document
+
+
+def robustness_entries(prepared, *, alpha: float = config.DEFAULT_ALPHA,
+                       tau: float = config.DEFAULT_RMST_HORIZON) -> dict:
+    """The ``robustness`` block of the results document (issue 14; ``docs/methods.md``, *Robustness*).
+
+    ``confounding``: the propensity covariates used, ``estimable`` and ``reason``, the crude and
+    inverse-probability-weighted Cox hazard ratio of the cohorts (robust SE clustered by person),
+    the RMST per cohort and their difference (næring − fastlønn) at ``tau``, weighted survival at
+    the report's time points, the largest absolute standardised mean difference before and after
+    weighting, and the effective sample size per cohort. ``e_value``: the E-values of the weighted
+    hazard ratio and its confidence limit closest to 1, with the approximation used. ``pooled``:
+    the programmes, the hazard ratio per programme, stratified by programme, and the fixed- and
+    DerSimonian–Laird random-effects pooled hazard ratios with Q, I² and τ² (``estimable`` false
+    with one programme). ``null`` wherever an estimate does not exist. (w14-exact adds ``firth``,
+    ``exact_logrank`` and ``competing_exits``.) The key ``notes`` is moved into the document's notes.
+    """
+    from .robustness import confounding_analysis, e_value_analysis, pooled_programmes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlisWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        confounding = confounding_analysis(prepared.episodes, tau=tau, alpha=alpha)
+        evalue = e_value_analysis(confounding, data=prepared.episodes)
+        pooled = pooled_programmes(prepared, alpha=alpha)
+    hr_columns = {"coef": "coef", "robust_se": "robust_se", "hr": "hr", "ci_lower": "ci_lower",
+                  "ci_upper": "ci_upper", "p_value": "p_value"}
+    cox = {} if confounding.cox is None else {
+        row["weighting"]: _records(pd.DataFrame([row]), hr_columns)[0] for _, row in confounding.cox.iterrows()}
+    rmst = {}
+    if confounding.rmst is not None:
+        for weighting, part in confounding.rmst.groupby("weighting", sort=True):
+            rmst[weighting] = {row["group"]: _records(pd.DataFrame([row]), {
+                "rmst": "estimate", "se": "se", "ci_lower": "ci_lower", "ci_upper": "ci_upper", "p_value": "p_value"})[0]
+                for _, row in part.iterrows()}
+    survival = [] if confounding.survival is None else _records(
+        confounding.survival[confounding.survival["weighting"] == "ipw"],
+        {"cohort": "cohort", "time": "time", "survival": "survival", "ci_lower": "ci_lower", "ci_upper": "ci_upper"})
+    balance = confounding.balance
+    fit = confounding.propensity_fit
+    e = evalue.evalue
+    heterogeneity = pooled.heterogeneity.iloc[0] if pooled.heterogeneity is not None else None
+    pooled_rows = {} if pooled.pooled is None else {row["model"]: _records(pd.DataFrame([row]), {
+        "hr": "hr", "ci_lower": "ci_lower", "ci_upper": "ci_upper", "p_value": "p_value"})[0]
+        for _, row in pooled.pooled.iterrows()}
+    stratified = None if pooled.stratified is None else _records(pooled.stratified, hr_columns)[0]
+    return {
+        "confounding": {
+            "estimable": bool(confounding.estimable),
+            "reason": confounding.reason or None,
+            "propensity_covariates": list(fit.used),
+            "cox": {"crude": cox.get("crude"), "ipw": cox.get("ipw")},
+            "rmst": {"tau": float(tau), "crude": rmst.get("crude"), "ipw": rmst.get("ipw")},
+            "survival_ipw": survival,
+            "max_abs_smd": {"unweighted": _number(balance["smd_unweighted"].abs().max()) if len(balance) else None,
+                            "weighted": _number(balance["smd_weighted"].abs().max()) if len(balance) else None},
+            "effective_sample_size": {} if confounding.weights is None else {
+                row["cohort"]: _number(row["ess"]) for _, row in confounding.weights.iterrows()},
+        },
+        "e_value": {
+            "estimable": e is not None,
+            "rare_outcome": bool(evalue.params["rare_outcome"]),
+            "approximation": evalue.params["approximation"],
+            "hr": None if e is None else _number(e.hr),
+            "rr": None if e is None else _number(e.rr),
+            "e_value": None if e is None else _number(e.e_value),
+            "e_value_ci": None if e is None else _number(e.e_value_ci),
+            "ci_limit": None if e is None else e.limit,
+        },
+        "pooled": {
+            "estimable": bool(pooled.estimable),
+            "programmes": list(pooled.programmes),
+            "per_programme": _records(pooled.per_programme, {"programme": "programme", "hr": "hr",
+                                                             "ci_lower": "ci_lower", "ci_upper": "ci_upper",
+                                                             "p_value": "p_value"}),
+            "stratified": stratified,
+            "fixed_effect": pooled_rows.get("fixed"),
+            "random_effects": pooled_rows.get("random"),
+            "heterogeneity": None if heterogeneity is None else {
+                key: _number(heterogeneity[key]) for key in ("q", "q_p_value", "i_squared", "tau_squared")}
+                | {"q_df": int(heterogeneity["q_df"])},
+        },
+        "notes": _notes(confounding=confounding, e_value=evalue, pooled=pooled),
+    }
+
+
+def _small_cohort_robustness(document: dict, prepared, *, alpha: float) -> None:
+    """Add ``robustness.firth``, ``.exact_logrank`` and ``.competing_exits`` (issue 14) and their notes."""
+    from .small_cohorts import results_entries, small_cohort_analyses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlisWarning)
+        warnings.simplefilter("ignore", NotEstimableWarning)
+        result = small_cohort_analyses(prepared, alpha=alpha)
+    document.setdefault("robustness", {}).update(results_entries(result))
+    document["notes"] = list(dict.fromkeys(document["notes"] + _notes(small_cohorts=result)))
 
 
 def dumps(document: dict) -> str:
@@ -276,12 +375,72 @@ def format_results(document: dict) -> str:
         else:
             lines.append(f"  {row['term']}: HR {fmt(row['hr'])}{interval(row['ci_lower'], row['ci_upper'])}, "
                          f"p = {fmt(row['p_value'], 3)}")
+    if "robustness" in document:
+        lines.extend(_format_robustness(document["robustness"], fmt, interval))
+        lines.extend(_format_small_cohorts(document["robustness"], fmt, interval))
     if "abelsen" in document:
         lines.extend(_format_register(document, fmt, interval))
     if document.get("notes"):
         lines.append("\nNotes:")
         lines.extend(f"  - {note}" for note in document["notes"])
     return "\n".join(lines)
+
+
+def _format_robustness(block: dict, fmt, interval) -> list[str]:
+    """Terminal lines for the ``robustness`` block (confounding, E-value, pooled programmes)."""
+    lines = ["\nRobustness (docs/methods.md, Robustness):"]
+    confounding = block.get("confounding") or {}
+    for weighting, label in (("crude", "crude"), ("ipw", "IPW")):
+        hr = (confounding.get("cox") or {}).get(weighting)
+        rmst = ((confounding.get("rmst") or {}).get(weighting) or {}).get("difference")
+        if hr is None or hr.get("hr") is None:
+            reason = confounding.get("reason") or "not estimable"
+            lines.append(f"  {label:<5} HR næring vs fastlønn (cohort at start): not estimable ({reason})")
+            continue
+        lines.append(f"  {label:<5} HR næring vs fastlønn (cohort at start): {fmt(hr['hr'])}"
+                     f"{interval(hr['ci_lower'], hr['ci_upper'])}; RMST difference to "
+                     f"{fmt(confounding['rmst']['tau'], 0)} yr: {fmt(rmst and rmst['estimate'])}"
+                     f"{interval(rmst and rmst['ci_lower'], rmst and rmst['ci_upper'])}")
+    smd = confounding.get("max_abs_smd") or {}
+    if smd.get("weighted") is not None:
+        lines.append(f"  largest |SMD| {fmt(smd['unweighted'])} before, {fmt(smd['weighted'])} after weighting")
+    e = block.get("e_value") or {}
+    if e.get("estimable"):
+        lines.append(f"  E-value {fmt(e['e_value'])} (CI limit: {fmt(e['e_value_ci'])}; {e['approximation']})")
+    else:
+        lines.append("  E-value: not estimable")
+    pooled = block.get("pooled") or {}
+    if pooled.get("estimable"):
+        re = pooled["random_effects"]
+        het = pooled["heterogeneity"]
+        lines.append(f"  pooled HR over {', '.join(pooled['programmes'])} (random effects): {fmt(re['hr'])}"
+                     f"{interval(re['ci_lower'], re['ci_upper'])}, I² {fmt(100 * het['i_squared'], 0)} %, "
+                     f"tau² {fmt(het['tau_squared'], 3)}")
+    else:
+        lines.append(f"  pooled programmes: not estimable ({', '.join(pooled.get('programmes') or []) or 'none'})")
+    return lines
+
+
+def _format_small_cohorts(block: dict, fmt, interval) -> list[str]:
+    """Terminal lines for ``firth``, ``exact_logrank`` and ``competing_exits`` (docs/methods.md, Small cohorts)."""
+    if "exact_logrank" not in block:
+        return []
+    lines = ["Small cohorts (per dataset and area; docs/methods.md, Small cohorts):"]
+    for row in block["exact_logrank"]:
+        error = f" ± {fmt(row['mc_std_error'], 3)}" if row["method"] == "monte_carlo" else ""
+        lines.append(f"  {row['scope']:<10} permutation log-rank p = {fmt(row['p_value'], 3)}{error} "
+                     f"({row['method'] or 'not estimable'})")
+    for row in block["firth"]:
+        value = ("not estimable" if row["hr"] is None else
+                 f"{fmt(row['hr'])}{interval(row['ci_lower'], row['ci_upper'])}, p = {fmt(row['p_value'], 3)}"
+                 + ("  (ordinary Cox: monotone)" if row["ordinary_monotone"] else ""))
+        lines.append(f"  {row['scope']:<10} Firth HR næring vs fastlønn: {value}")
+    for row in block["competing_exits"]["fine_gray"]:
+        if row["scope"] == "all":
+            value = ("not estimable" if row["shr"] is None else
+                     f"{fmt(row['shr'])}{interval(row['ci_lower'], row['ci_upper'])}, p = {fmt(row['p_value'], 3)}")
+            lines.append(f"  Fine–Gray SHR næring vs fastlønn, {row['cause']}: {value}")
+    return lines
 
 
 def _format_register(document: dict, fmt, interval) -> list[str]:

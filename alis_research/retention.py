@@ -14,8 +14,9 @@ against R's ``survival`` package (``tests/reference/retention.R``):
   ``print(survfit, rmean = tau)`` reports — lifelines' ``return_variance`` is the
   variance of the restricted survival *time*, not of the estimate.
 
-lifelines' ``KaplanMeierFitter`` objects are fitted too and kept on the result
-for plotting and further use; the tests check that their curves agree with ours.
+lifelines' ``KaplanMeierFitter`` objects are available on the result (``fitters``, fitted
+when first asked for: lifelines takes a second to import) for plotting and further use; the
+tests check that their curves agree with ours.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from scipy import stats
 
 from . import config
@@ -91,8 +91,8 @@ def _with_strata(episodes: pd.DataFrame, strata: str | None, result: AnalysisRes
     missing = episodes[strata].isna()
     if missing.any():
         ids = episodes.loc[missing, "episode_id"] if "episode_id" in episodes.columns else episodes.index[missing]
-        result.add_note(f"{int(missing.sum())} episode(s) without a value of {strata} left out of the stratified "
-                        f"analysis: {', '.join(map(str, list(ids)[:10]))}")
+        # the ids stay in the note's values for the researcher; the published text does not name them
+        result.add_note("strata_missing", n=int(missing.sum()), variable=strata, ids=[str(i) for i in list(ids)[:10]])
     return episodes.loc[~missing]
 
 
@@ -238,10 +238,26 @@ class KaplanMeierResult(AnalysisResult):
     survival: pd.DataFrame | None = None
     median: pd.DataFrame | None = None
     curves: pd.DataFrame | None = None
-    fitters: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: label -> (durations, exits, alpha) of each curve, for :attr:`fitters`
+    fitter_inputs: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     title: ClassVar[str] = "Kaplan–Meier retention (log-log 95 % CI)"
     _tables: ClassVar[tuple[str, ...]] = ("survival", "median")
+
+    @property
+    def fitters(self) -> dict[str, Any]:
+        """lifelines ``KaplanMeierFitter`` per curve, fitted when first asked for.
+
+        Lazily: importing lifelines costs about a second, and a report never needs it.
+        """
+        fitted = self.__dict__.get("_fitters")
+        if fitted is None:
+            from lifelines import KaplanMeierFitter
+
+            fitted = {label: KaplanMeierFitter(alpha=alpha).fit(durations, exits, label=label)
+                      for label, (durations, exits, alpha) in self.fitter_inputs.items()}
+            self.__dict__["_fitters"] = fitted
+        return fitted
 
 
 def kaplan_meier(
@@ -288,7 +304,7 @@ def kaplan_meier(
         label = _label(group_value, stratum_value)
         key = {"group": group_value} | ({"stratum": stratum_value} if strata else {})
         table = product_limit_table(durations, exits, alpha=alpha)
-        result.fitters[label] = KaplanMeierFitter(alpha=alpha).fit(durations, exits, label=label)
+        result.fitter_inputs[label] = (np.array(durations, copy=True), np.array(exits, copy=True), alpha)
         start = pd.DataFrame([{"time": 0.0, "at_risk": len(durations), "events": 0, "censored": 0,
                                "survival": 1.0, "greenwood": 0.0, "std_err": 0.0,
                                "ci_lower": 1.0, "ci_upper": 1.0}])
@@ -300,10 +316,7 @@ def kaplan_meier(
             s = _step_value(table, "survival", t, 1.0)
             estimable = t <= last_time or s == 0
             if not estimable:
-                result.add_note(
-                    f"{label}: survival at {t:g} years not estimable: no one followed that long "
-                    f"(longest follow-up {last_time:.2f} years)"
-                )
+                result.add_note("km_beyond_follow_up", label=label, time=float(t), follow_up=float(last_time))
             events_to_t = int(exits[durations <= t].sum())
             survival_rows.append(key | {
                 "time": t,
@@ -326,9 +339,9 @@ def kaplan_meier(
         })
         _small_sample_notes(result, label, int(exits.sum()))
         if np.isnan(median):
-            result.add_note(f"{label}: median retention not reached (survival stays above 0.5)", warn=False)
+            result.add_note("km_median_not_reached", label=label, warn=False)
         elif np.isnan(median_rows[-1]["ci_upper"]):
-            result.add_note(f"{label}: upper confidence limit of the median not reached", warn=False)
+            result.add_note("km_median_upper", label=label, warn=False)
     result.survival = pd.DataFrame(survival_rows)
     result.median = pd.DataFrame(median_rows)
     result.curves = pd.concat(curves, ignore_index=True)[
@@ -341,12 +354,9 @@ def kaplan_meier(
 
 def _small_sample_notes(result: AnalysisResult, label: str, events: int) -> None:
     if events == 0:
-        result.add_note(
-            f"{label}: no events (no one has left): survival is 1 throughout, it has no confidence "
-            "interval, and the median is not reached"
-        )
+        result.add_note("km_no_events", label=label)
     elif events < MIN_STABLE_EVENTS:
-        result.add_note(f"{label}: only {events} event(s): estimates are unstable")
+        result.add_note("km_few_events", label=label, events=events)
 
 
 # ---------------------------------------------------------------- log-rank
@@ -385,8 +395,8 @@ def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRan
     levels = sorted(episodes[group].unique())
     k = len(levels)
     if k < 2:
-        return _logrank_not_estimable(
-            result, f"only one {group} ({levels[0] if levels else 'none'}), nothing to compare", strata)
+        return _logrank_not_estimable(result, strata, "logrank_one_group", variable=group,
+                                      level=str(levels[0]) if levels else "none")
     observed, expected, covariance = np.zeros(k), np.zeros(k), np.zeros((k, k))
     parts = [episodes] if strata is None else [p for _, p in episodes.groupby(strata, sort=True, observed=True)]
     for part in parts:
@@ -407,10 +417,10 @@ def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRan
                                 "observed": observed, "expected": expected})
     if observed.sum() == 0 or used.sum() < 2:
         # R's survdiff would print a chi-square of 0 on -1 or 0 df here: there is no test.
-        reason = ("no exits in any group" if observed.sum() == 0 else
-                  f"no exit while more than one {group} was at risk")
         result.groups = group_table
-        return _logrank_not_estimable(result, reason, strata)
+        if observed.sum() == 0:
+            return _logrank_not_estimable(result, strata, "logrank_no_exits")
+        return _logrank_not_estimable(result, strata, "logrank_one_at_risk", variable=group)
     difference = (observed - expected)[used]
     statistic = float(difference @ np.linalg.pinv(covariance[np.ix_(used, used)]) @ difference)
     df = int(used.sum()) - 1
@@ -424,11 +434,11 @@ def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRan
     return result
 
 
-def _logrank_not_estimable(result: LogRankResult, reason: str, strata: str | None) -> LogRankResult:
-    """Mark the test not estimable: NaN statistic and p-value, 0 df, the reason as a note."""
+def _logrank_not_estimable(result: LogRankResult, strata: str | None, code: str, **values) -> LogRankResult:
+    """Mark the test not estimable: NaN statistic and p-value, 0 df, the reason as a note (``code``, ``values``)."""
     result.statistic, result.df, result.p_value = float("nan"), 0, float("nan")
     result.test = pd.DataFrame([{"statistic": np.nan, "df": 0, "p_value": np.nan, "strata": strata or ""}])
-    result.add_note(f"log-rank test not estimable: {reason}")
+    result.add_note(code, **values)
     return result
 
 
@@ -472,11 +482,8 @@ def rmst(
         rows.append({"group": group_value, "tau": tau, "rmst": mean, "se": se,
                      "ci_lower": mean - z * se, "ci_upper": mean + z * se, "p_value": np.nan})
         if durations.max() < tau and not (exits[durations == durations.max()] == 1).all():
-            result.add_note(
-                f"{group_value}: tau = {tau:g} years is beyond the longest follow-up "
-                f"({durations.max():.2f} years); the survival curve is held at its last value "
-                "up to tau (as R's survival package does), so the RMST assumes no exits after follow-up ends"
-            )
+            result.add_note("rmst_beyond_follow_up", label=group_value, tau=float(tau),
+                            follow_up=float(durations.max()))
         _small_sample_notes(result, str(group_value), int(exits.sum()))
     levels = [r["group"] for r in rows]
     pair = None

@@ -23,6 +23,13 @@ import numpy as np
 import pandas as pd
 
 from . import io
+from .identity import (
+    NATIONAL_ID_MASK,
+    contains_national_id,
+    is_national_id,
+    mask_national_ids,
+    values_with_national_id,
+)
 from .config import DEFAULT_PROGRAMME, END_REASONS, EVENT_TYPES, dataset_dir as _resolve_dataset_dir
 from .errors import AlisError, DataValidationError
 
@@ -98,8 +105,15 @@ _BOOLEAN_WORDS = {"ja": True, "j": True, "yes": True, "y": True, "true": True, "
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_ID_WEIGHTS_1 = np.array([3, 7, 6, 1, 8, 9, 4, 5, 2])
-_ID_WEIGHTS_2 = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
+
+#: Problems listed per file, column and kind of problem; the rest are counted in one more problem.
+MAX_PROBLEMS_PER_KIND = 20
+#: Problems listed in all (a hostile file could otherwise make millions of kinds x rows).
+MAX_PROBLEMS_LISTED = 1000
+#: Events paired with their person's episodes per slice (bounds the memory of the join).
+EVENTS_PER_JOIN = 200_000
+#: Longest value echoed in a problem; a longer one is cut, with its length said.
+MAX_VALUE_ECHO = 200
 
 
 # --------------------------------------------------------------------------- problems and results
@@ -116,11 +130,26 @@ class Problem:
     column: str | None
     value: str | None
     message: str
+    #: For a line that stands for problems not listed: how many it stands for (0 for an ordinary problem).
+    more: int = 0
+
+    def __post_init__(self) -> None:
+        # identity numbers are never echoed, whatever check found the value; huge cells are cut short
+        value = self.value
+        if isinstance(value, str) and len(value) > MAX_VALUE_ECHO:
+            value = f"{value[:MAX_VALUE_ECHO]}… ({len(value):,} characters)"
+        object.__setattr__(self, "value", mask_national_ids(value))
+        object.__setattr__(self, "message", mask_national_ids(self.message))
+        object.__setattr__(self, "column", mask_national_ids(self.column))
 
     def to_dict(self) -> dict:
-        """The problem as a JSON-ready dict with keys file, row, column, value, message."""
-        return {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
-                "message": self.message}
+        """The problem as a JSON-ready dict with keys file, row, column, value, message (and ``more``
+        for a line standing for problems not listed)."""
+        result = {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
+                  "message": self.message}
+        if self.more:
+            result["more"] = self.more
+        return result
 
     def __str__(self) -> str:
         where = self.file
@@ -216,63 +245,142 @@ def is_norwegian_national_id(text) -> bool:
     """Whether ``text`` is 11 digits whose two mod-11 check digits are valid.
 
     This covers the fødselsnummer, the D-number (day + 40) and the H-number
-    (month + 40), since all share the check-digit rule. The date part is
-    deliberately not checked: refusing every checksum-valid number errs on the
-    side of privacy.
+    (month + 40), since all share the check-digit rule, written plain or with a
+    hyphen or space after the date part. The date part is deliberately not
+    checked: refusing every checksum-valid number errs on the side of privacy.
+    See :mod:`alis_research.identity`.
     """
-    digits = re.sub(r"\s", "", str(text)) if text is not None else ""
-    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
-        return False
-    return bool(national_id_mask(pd.Series([digits])).iloc[0])
+    return is_national_id(text)
 
 
 def national_id_mask(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`is_norwegian_national_id` over a Series of strings."""
-    compact = values.astype(str).str.replace(r"\s", "", regex=True)
-    candidate = compact.str.fullmatch(r"[0-9]{11}")
-    result = pd.Series(False, index=values.index)
-    if not candidate.any():
-        return result
-    digits = np.array([list(map(int, s)) for s in compact[candidate]], dtype=np.int64)
-    check1 = 11 - (digits[:, :9] @ _ID_WEIGHTS_1) % 11
-    check1 = np.where(check1 == 11, 0, check1)
-    check2 = 11 - (np.column_stack([digits[:, :9], check1]) @ _ID_WEIGHTS_2) % 11
-    check2 = np.where(check2 == 11, 0, check2)
-    valid = (check1 != 10) & (check2 != 10) & (check1 == digits[:, 9]) & (check2 == digits[:, 10])
-    result[candidate] = valid
-    return result
+    """Vectorised :func:`is_norwegian_national_id` over a Series of strings (whole cells, once per distinct value)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    hits = np.array([is_national_id(u) for u in uniques], dtype=bool)
+    mask = np.zeros(len(values), dtype=bool)
+    known = codes >= 0
+    if hits.any():
+        mask[known] = hits[codes[known]]
+    return pd.Series(mask, index=values.index)
 
 
 def mask_national_id(text: str) -> str:
-    """Show only the first six digits of an identity number: ``'010190*****'``."""
-    digits = re.sub(r"\s", "", str(text))
-    return digits[:6] + "*" * (len(digits) - 6)
+    """An identity number as shown anywhere: :data:`~alis_research.identity.NATIONAL_ID_MASK`
+    (nothing of the number kept); identity numbers inside longer text are masked alike."""
+    return NATIONAL_ID_MASK if is_national_id(text) else mask_national_ids(str(text))
 
 
 # --------------------------------------------------------------------------- checking one table
 class _Table:
     """One raw table being checked: its stripped cells, file name and the problems found."""
 
-    def __init__(self, frame: pd.DataFrame, file: str, problems: list[Problem]):
-        self.cells = frame.rename_axis(None)  # cells arrive stripped; the index is the spreadsheet row
+    def __init__(self, frame: pd.DataFrame, file: str, problems: list[Problem],
+                 coded: dict[str, io.CodedColumn] | None = None):
+        self.cells = frame.rename_axis(None, copy=False)  # cells arrive stripped; the index is the spreadsheet row
+        self._coded = dict(coded or {})
         self.file = file
         self.problems = problems
         self.id_rows = pd.Series(False, index=frame.index)  # rows whose person_id is an identity number
+        # per column, the cells holding an identity number: reported once, and by no other check
+        self.id_cells: dict[str, np.ndarray] = {}
+        self._id_cell_set: set[tuple[int, str]] = set()
+        self.hidden: dict[tuple[str | None, str], int] = {}  # problems beyond the cap, per (column, kind)
+        self._shown: dict[tuple[str | None, str], int] = {}
         self._people: dict | None = None
         self._id_row_set: set = set()
 
     def has(self, column: str) -> bool:
         return column in self.cells.columns
 
-    def add(self, row, column, value, message) -> None:
+    def coded(self, column: str) -> io.CodedColumn:
+        """The column as codes into its distinct values (from the reader, or factorised once here)."""
+        if column not in self._coded:
+            codes, values = pd.factorize(self.cells[column].to_numpy(dtype=object))
+            self._coded[column] = io.CodedColumn(codes, np.asarray(values, dtype=object))
+        return self._coded[column]
+
+    def per_value(self, column: str, function) -> tuple[np.ndarray, io.CodedColumn]:
+        """``function`` applied once per distinct non-empty value (``None`` for empty cells), and the codes:
+        ``result[coded.codes]`` spreads it over the rows."""
+        coded = self.coded(column)
+        return np.array([None if value == "" else function(value) for value in coded.values] + [None],
+                        dtype=object)[:-1], coded
+
+    def filled(self, column: str) -> pd.Series:
+        """Which cells of a column are not empty (all False for a missing column)."""
+        if not self.has(column):
+            return pd.Series(False, index=self.cells.index)
+        return pd.Series(self.coded(column).nonempty(), index=self.cells.index)
+
+    def series(self, values: np.ndarray, dtype=None) -> pd.Series:
+        return pd.Series(values, index=self.cells.index, dtype=dtype)
+
+    def add(self, row, column, value, message, *, kind: str | None = None) -> None:
+        """Add a problem; with ``kind``, only the first :data:`MAX_PROBLEMS_PER_KIND` of that
+        column and kind are kept and the rest counted (see :meth:`finish`)."""
+        if row is not None and (int(row), column) in self._id_cell_set:
+            return  # the cell holds an identity number: that is its one problem
+        if kind is not None:
+            key = (column, kind)
+            if self._shown.get(key, 0) >= MAX_PROBLEMS_PER_KIND:
+                self.hidden[key] = self.hidden.get(key, 0) + 1
+                return
+            self._shown[key] = self._shown.get(key, 0) + 1
         self.problems.append(Problem(self.file, None if row is None else int(row), column,
                                      None if value is None else str(value), message))
 
     def flag(self, mask: pd.Series, column: str, message, *, value_from: str | None = None) -> None:
-        """Add one problem per row where ``mask`` holds; ``message`` may be a function of the value."""
+        """Add one problem per row where ``mask`` holds; ``message`` may be a function of the value.
+
+        At most :data:`MAX_PROBLEMS_PER_KIND` rows are listed (the first ones); the
+        rest are counted in one more problem. Cells holding an identity number
+        are left out (they have their own problem).
+        """
+        selected = (mask.fillna(False).to_numpy(dtype=bool) if isinstance(mask, pd.Series)
+                    else np.asarray(mask, dtype=bool))
+        if column in self.id_cells:
+            selected = selected & ~self.id_cells[column]
+        if not selected.any():
+            return
         source = self.cells[value_from or column]
-        for row, value in source[mask.fillna(False).astype(bool)].items():
+        positions = np.flatnonzero(selected)
+        for row, value in source.iloc[positions[:MAX_PROBLEMS_PER_KIND]].items():
             self.add(row, column, value, message(value) if callable(message) else message)
+        hidden = len(positions) - MAX_PROBLEMS_PER_KIND
+        if hidden > 0:
+            first = source.iloc[positions[0]]
+            text = message(first) if callable(message) else message
+            self.problems.append(Problem(
+                self.file, None, column, None,
+                f"… and {hidden:,} more row(s) with the same problem ({text}); {len(positions):,} row(s) in all, "
+                f"the first {MAX_PROBLEMS_PER_KIND} listed above", more=hidden))
+
+    def add_capped(self, rows, column, kind: str, describe) -> None:
+        """Problems for ``rows`` (first ones first), ``describe(row)`` giving ``(value, message)``;
+        only the listed ones are described, the rest are counted."""
+        rows = list(rows)
+        for row in rows[:MAX_PROBLEMS_PER_KIND]:
+            value, message = describe(row)
+            self.add(row, column, value, message, kind=kind)
+        if len(rows) > MAX_PROBLEMS_PER_KIND:
+            self.count_more(column, kind, len(rows) - MAX_PROBLEMS_PER_KIND)
+
+    def count_more(self, column, kind: str, count: int) -> None:
+        """Count ``count`` problems of a kind without listing them (reported by :meth:`finish`)."""
+        if count > 0:
+            key = (column, kind)
+            self._shown.setdefault(key, 0)
+            self.hidden[key] = self.hidden.get(key, 0) + count
+
+    def finish(self) -> None:
+        """One problem per capped kind, counting the problems not listed."""
+        for (column, kind), hidden in self.hidden.items():
+            shown = self._shown[(column, kind)]
+            self.problems.append(Problem(
+                self.file, None, column, None,
+                f"… and {hidden:,} more {kind}; {hidden + shown:,} in all, the first {shown} listed above",
+                more=hidden))
+        self.hidden.clear()
 
     def person_label(self, row) -> str:
         """The person_id of a row for use in a message, masked if it is an identity number."""
@@ -320,7 +428,7 @@ def _check_columns(table: _Table, required: tuple[str, ...], optional: tuple[str
 def _check_nonempty(table: _Table, columns: tuple[str, ...]) -> None:
     for column in columns:
         if table.has(column):
-            table.flag(table.cells[column] == "", column, "empty cell; a value is required")
+            table.flag(~table.coded(column).nonempty(), column, "empty cell; a value is required")
 
 
 #: Why a person_id that is an identity number is refused (episodes, events, supervision.csv).
@@ -329,49 +437,93 @@ NATIONAL_ID_PROBLEM = ("looks like a Norwegian national identity number (fødsel
                        "--key-env VAR` first")
 
 
-def _check_person_ids(table: _Table) -> None:
-    if not table.has("person_id"):
-        return
-    table.id_rows = national_id_mask(table.cells["person_id"])
-    for row in table.id_rows[table.id_rows].index:
-        table.add(row, "person_id", mask_national_id(table.cells.at[row, "person_id"]), NATIONAL_ID_PROBLEM)
+#: Why any other cell holding an identity number is refused (free text such as a note included).
+NATIONAL_ID_IN_CELL_PROBLEM = (
+    "holds a Norwegian national identity number (fødselsnummer/D-number, shown masked); identity numbers "
+    "must never enter the analysis data: delete it from the cell, or run `alis-research pseudonymise IN OUT "
+    "--key-env VAR`, which replaces it by its pseudonym")
+
+
+def _check_identity_numbers(table: _Table) -> None:
+    """Refuse an identity number in any cell of any column (known or not), written plain or with a
+    separator after the date part, alone or inside text; the value is shown masked."""
+    for column in table.cells.columns:
+        coded = table.coded(column)
+        per_value = values_with_national_id(coded.values)
+        if not per_value.any():
+            continue
+        hits = per_value[coded.codes]
+        message = NATIONAL_ID_PROBLEM if column == "person_id" else NATIONAL_ID_IN_CELL_PROBLEM
+        # through flag, so the listing is capped like every other kind of problem
+        table.flag(pd.Series(hits, index=table.cells.index), column, message)
+        table.id_cells[column] = hits
+        rows = table.cells.index.to_numpy()[hits]
+        table._id_cell_set.update((int(row), column) for row in rows)
+        if column == "person_id":
+            table.id_rows = pd.Series(hits, index=table.cells.index)
 
 
 def _parse_dates(table: _Table, column: str) -> pd.Series:
-    """Parse a date column (cached per distinct value); flag the unparseable non-empty cells."""
+    """Parse a date column (once per distinct value); flag the unparseable non-empty cells."""
     if not table.has(column):
         return pd.Series(pd.NaT, index=table.cells.index, dtype="datetime64[ns]")
-    raw = table.cells[column]
-    lookup = {text: parse_date(text) for text in raw.unique() if text != ""}
-    parsed = pd.to_datetime(raw.map(lookup), errors="coerce").astype("datetime64[ns]")
-    table.flag((raw != "") & parsed.isna(), column, f"not a valid date ({DATE_EXPECTED})")
-    return parsed
+    coded = table.coded(column)
+    dates = _parse_distinct_dates(coded.values)
+    bad = (coded.values != "") & np.isnat(dates)
+    table.flag(bad[coded.codes], column, f"not a valid date ({DATE_EXPECTED})")
+    return table.series(dates[coded.codes], "datetime64[ns]")
+
+
+def _parse_distinct_dates(values: np.ndarray) -> np.ndarray:
+    """:func:`parse_date` over distinct texts as datetime64[ns] (NaT where invalid or empty).
+
+    Plain ``YYYY-MM-DD`` texts, nearly all of a large extract, are parsed in one vectorised
+    call; the rest (Norwegian dates, times, single digits) one by one.
+    """
+    texts = pd.Series(values, dtype=object)
+    iso = texts.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(dtype=bool)
+    dates = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if iso.any():
+        fast = pd.to_datetime(texts[iso], format="%Y-%m-%d", errors="coerce")
+        in_range = fast.dt.year.between(*DATE_YEAR_RANGE).fillna(False).to_numpy(dtype=bool)
+        dates[np.flatnonzero(iso)[in_range]] = fast.to_numpy(dtype="datetime64[ns]")[in_range]
+    for position in np.flatnonzero(~iso):
+        parsed = parse_date(values[position]) if values[position] != "" else None
+        if parsed is not None:
+            dates[position] = np.datetime64(parsed.to_datetime64(), "ns")
+    return dates
 
 
 def _map_values(table: _Table, column: str, canonical, message) -> pd.Series:
-    """Map a column through ``canonical`` (per distinct value); flag unknown non-empty cells."""
+    """Map a column through ``canonical`` (once per distinct value); flag unknown non-empty cells."""
     if not table.has(column):
         return pd.Series(pd.NA, index=table.cells.index, dtype=object)
-    raw = table.cells[column]
-    lookup = {text: canonical(text) for text in raw.unique() if text != ""}
-    mapped = raw.map(lookup).astype(object)
-    table.flag((raw != "") & mapped.isna(), column, message)
-    return mapped.where(mapped.notna(), pd.NA)
+    mapped, coded = table.per_value(column, canonical)
+    unknown = (coded.values != "") & pd.isna(mapped)
+    table.flag(unknown[coded.codes], column, message)
+    mapped = np.where(pd.isna(mapped), pd.NA, mapped).astype(object)
+    return table.series(mapped[coded.codes], object)
+
+
+def _whole_number(text: str) -> int | None:
+    compact = re.sub(r"[\s\u00a0]", "", text)
+    # more than 18 digits cannot be a count or a year (and would overflow int64)
+    return int(compact) if re.fullmatch(r"[0-9]{1,18}", compact) else None
 
 
 def _parse_integers(table: _Table, column: str, *, low: int | None, high: int | None, expected: str) -> pd.Series:
     if not table.has(column):
         return pd.Series(pd.NA, index=table.cells.index, dtype="Int64")
-    raw = table.cells[column]
-    compact = raw.str.replace(r"[\s\u00a0]", "", regex=True)
-    numbers = pd.to_numeric(compact.where(compact.str.fullmatch(r"[0-9]+")), errors="coerce").astype("Int64")
-    bad = (raw != "") & numbers.isna()
+    parsed, coded = table.per_value(column, _whole_number)
+    missing = pd.isna(parsed)
+    numbers = np.where(missing, 0, parsed).astype(np.int64)
+    bad = (coded.values != "") & missing
     if low is not None:
-        bad |= numbers.lt(low).fillna(False)
+        bad |= ~missing & (numbers < low)
     if high is not None:
-        bad |= numbers.gt(high).fillna(False)
-    table.flag(bad, column, f"not {expected}")
-    return numbers.where(~bad, pd.NA)
+        bad |= ~missing & (numbers > high)
+    table.flag(bad[coded.codes], column, f"not {expected}")
+    return table.series(pd.arrays.IntegerArray(numbers[coded.codes], (missing | bad)[coded.codes]), "Int64")
 
 
 def _check_duplicates(table: _Table) -> pd.Series:
@@ -379,12 +531,30 @@ def _check_duplicates(table: _Table) -> pd.Series:
     cells = table.cells
     if cells.empty or not len(cells.columns):
         return pd.Series(False, index=cells.index)
-    duplicated = cells.duplicated(keep="first")
+    # Candidates first: rows equal in the two columns with the most distinct values (person_id and a
+    # date, typically) are few; only those are compared in every column. Integer codes, no string hashing.
+    by_variety = sorted(cells.columns, key=lambda column: -len(table.coded(column).values))
+    group = np.zeros(len(cells), dtype=np.int64)
+    candidates = np.ones(len(cells), dtype=bool)
+    for step, column in enumerate(by_variety):
+        codes = table.coded(column).codes.astype(np.int64)
+        if step == 2:
+            candidates = pd.Series(group).duplicated(keep=False).to_numpy()
+            if not candidates.any():
+                break
+        if candidates.all():
+            group = pd.factorize(group * (int(codes.max()) + 1) + codes)[0].astype(np.int64)
+        else:
+            sub = group[candidates] * (int(codes.max()) + 1) + codes[candidates]
+            group = group.copy()
+            group[candidates] = pd.factorize(sub)[0] + len(cells)  # apart from the non-candidates' groups
+    if not candidates.any():
+        return pd.Series(False, index=cells.index)
+    duplicated = pd.Series(group, index=cells.index).duplicated(keep="first")
     if duplicated.any():
-        group = cells.groupby(list(cells.columns), sort=False, dropna=False).ngroup()
         first_row = pd.Series(cells.index, index=cells.index).groupby(group).transform("min")
-        for row in duplicated[duplicated].index:
-            table.add(row, None, None, f"exact duplicate of row {first_row[row]}; delete one of them")
+        table.add_capped(duplicated[duplicated].index, None, "exact duplicate row(s)",
+                         lambda row: (None, f"exact duplicate of row {first_row[row]}; delete one of them"))
     return duplicated
 
 
@@ -395,32 +565,33 @@ def _resolve_municipalities(table: _Table) -> tuple[pd.Series, pd.Series]:
     index = table.cells.index
     if not table.has("municipality"):
         return pd.Series(pd.NA, index=index, dtype=object), pd.Series(pd.NA, index=index, dtype=object)
-    raw = table.cells["municipality"]
-    codes: dict[str, str] = {}
-    names: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for text in raw.unique():
-        if text == "":
-            continue
+    def resolve(text: str):
         try:
             match = resolve_municipality(text)
         except AlisError as exc:
-            errors[text] = str(exc)
-            continue
-        codes[text], names[text] = match.code_2024, match.name
-    for row, text in raw[raw.isin(list(errors))].items():
-        table.add(row, "municipality", text, errors[text])
-    code = raw.map(codes).astype(object)
-    name = raw.map(names).astype(object)
-    return code.where(code.notna(), pd.NA), name.where(name.notna(), pd.NA)
+            return str(exc)
+        return match.code_2024, match.name
+
+    resolved, coded = table.per_value("municipality", resolve)
+    failed = np.array([isinstance(result, str) for result in resolved], dtype=bool)
+    code = np.array([result[0] if isinstance(result, tuple) else pd.NA for result in resolved] + [None],
+                    dtype=object)[:-1]
+    name = np.array([result[1] if isinstance(result, tuple) else pd.NA for result in resolved] + [None],
+                    dtype=object)[:-1]
+    if failed.any():
+        rows = table.cells.index[failed[coded.codes]]
+        row_codes = pd.Series(coded.codes, index=table.cells.index)
+        table.add_capped(rows, "municipality", "municipalities not recognised",
+                         lambda row: (coded.values[row_codes[row]], resolved[row_codes[row]]))
+    return table.series(code[coded.codes], object), table.series(name[coded.codes], object)
 
 
 # --------------------------------------------------------------------------- episodes
 def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.Series]:
     """Check the episodes table; return the parsed frame and a mask of rows fit for cross-row checks."""
     _check_columns(table, EPISODE_REQUIRED_COLUMNS, EPISODE_OPTIONAL_COLUMNS)
+    _check_identity_numbers(table)
     _check_nonempty(table, EPISODE_NONEMPTY)
-    _check_person_ids(table)
     cells = table.cells
     index = cells.index
     code, name = _resolve_municipalities(table)
@@ -440,9 +611,10 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
     list_size = _parse_integers(table, "list_size", low=0, high=None,
                                 expected="a non-negative whole number of patients")
     if table.has("programme"):
-        raw_programme = cells["programme"]
-        programme = raw_programme.map(lambda t: _KNOWN_PROGRAMMES.get(_normalise_word(t).replace(" ", "-"), t))
-        programme = programme.where(raw_programme != "", DEFAULT_PROGRAMME).astype(object)
+        spelled, coded = table.per_value("programme",
+                                         lambda t: _KNOWN_PROGRAMMES.get(_normalise_word(t).replace(" ", "-"), t))
+        spelled = np.where(coded.values == "", DEFAULT_PROGRAMME, spelled).astype(object)
+        programme = table.series(spelled[coded.codes], object)
     else:
         programme = pd.Series(DEFAULT_PROGRAMME, index=index, dtype=object)
 
@@ -453,13 +625,12 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
     table.flag(end_before_start & ~same_day, "end_date", "end_date is before start_date "
                                                          "(expected a date after start_date)")
     if table.has("end_reason") and table.has("end_date"):
-        raw_end = cells["end_date"]
-        table.flag((raw_end == "") & (cells["end_reason"] != ""), "end_reason",
+        table.flag(~table.filled("end_date") & table.filled("end_reason"), "end_reason",
                    "end_reason given for an ongoing episode (end_date is empty); fill in end_date or "
                    "clear end_reason")
         if as_of is not None:
             ended = end.notna() & (end <= as_of)
-            table.flag(ended & (cells["end_reason"] == ""), "end_reason",
+            table.flag(ended & ~table.filled("end_reason"), "end_reason",
                        f"empty end_reason for an episode that ended on or before the as-of date "
                        f"{as_of.date().isoformat()} (expected one of {', '.join(END_REASONS)})")
 
@@ -478,16 +649,19 @@ def _check_episodes(table: _Table, as_of: pd.Timestamp | None) -> tuple[pd.DataF
         "birth_year": birth_year,
         "list_size": list_size,
         "scheme": scheme,
-    }, index=index)
+    }, index=index, copy=False)  # no copy into one block: a million rows make that a costly step
     # rows whose person and dates are sound take part in the overlap and event checks
-    usable = (parsed["person_id"] != "") & start.notna() & ~duplicated & ~end_before_start
+    usable = table.filled("person_id") & start.notna() & ~duplicated & ~end_before_start
     if table.has("end_date"):
-        usable &= (cells["end_date"] == "") | end.notna()
-    _check_overlaps(table, parsed[usable])
+        usable &= ~table.filled("end_date") | end.notna()
+    if usable.any():
+        person_codes = table.coded("person_id").codes[usable.to_numpy()]
+        _check_overlaps(table, parsed.loc[usable, ["source_row", "person_id", "start_date", "end_date"]], person_codes)
+    table.finish()
     return parsed, usable
 
 
-def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
+def _check_overlaps(table: _Table, episodes: pd.DataFrame, person_codes: np.ndarray) -> None:
     """Flag an episode starting before an earlier episode of the same person has ended.
 
     Episodes that touch (one ends the day the next starts) do not overlap; an
@@ -495,25 +669,36 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
     """
     if episodes.empty:
         return
-    ordered = episodes.sort_values(["person_id", "start_date", "source_row"], kind="mergesort")
+    # sorted by the person's code (not the text: integers sort many times faster), start, row
+    order = np.lexsort((episodes["source_row"].to_numpy(), episodes["start_date"].to_numpy().view(np.int64),
+                        person_codes))
+    ordered = episodes[["person_id", "start_date", "end_date"]].iloc[order]
+    person = person_codes[order]
     open_end = ordered["end_date"].fillna(pd.Timestamp.max.normalize())
-    running_end = open_end.groupby(ordered["person_id"], sort=False).cummax()
-    previous_end = running_end.groupby(ordered["person_id"], sort=False).shift(1)
+    running_end = open_end.groupby(person, sort=False).cummax()
+    previous_end = running_end.groupby(person, sort=False).shift(1)
     overlapping = ordered["start_date"] < previous_end
     if not overlapping.any():
         return
     # name the earlier episode: walk only the people concerned, in start order
     concerned = ordered["person_id"].isin(set(ordered.loc[overlapping, "person_id"]))
     earlier_episodes: dict[str, list[tuple[pd.Timestamp, int]]] = {}
+    total, listed = int(overlapping.sum()), 0
     for row, person, start, end, flagged in zip(ordered.index[concerned], ordered.loc[concerned, "person_id"],
                                                 ordered.loc[concerned, "start_date"], open_end[concerned],
                                                 overlapping[concerned]):
+        if listed == MAX_PROBLEMS_PER_KIND:
+            # the rest are counted, not walked (one person with a million overlapping rows would be quadratic)
+            table.count_more("start_date", "overlapping episode(s)", total - listed)
+            break
         seen = earlier_episodes.setdefault(person, [])
         if flagged:
             earlier_row = next(source for other_end, source in seen if other_end > start)
             table.add(row, "start_date", table.cells.at[row, "start_date"],
                       f"episode of person {table.person_label(row)} overlaps the episode in row {earlier_row} "
-                      "(expected one position at a time: a start_date on or after the earlier end_date)")
+                      "(expected one position at a time: a start_date on or after the earlier end_date)",
+                      kind="overlapping episode(s)")
+            listed += 1
         seen.append((end, row))
 
 
@@ -521,8 +706,8 @@ def _check_overlaps(table: _Table, episodes: pd.DataFrame) -> None:
 def _check_events(table: _Table, episodes: pd.DataFrame | None, episodes_usable: pd.Series | None) -> pd.DataFrame:
     """Check the events table against itself and (when readable) the episodes."""
     _check_columns(table, EVENT_REQUIRED_COLUMNS, EVENT_OPTIONAL_COLUMNS)
+    _check_identity_numbers(table)
     _check_nonempty(table, EVENT_NONEMPTY)
-    _check_person_ids(table)
     cells = table.cells
     index = cells.index
     date = _parse_dates(table, "date")
@@ -555,6 +740,7 @@ def _check_events(table: _Table, episodes: pd.DataFrame | None, episodes_usable:
     usable_pairs = (person != "") & date.notna() & ~duplicated & parsed["event"].notna()
     _check_pairs(table, parsed[usable_pairs], "hospital_year_start", "hospital_year_end")
     _check_pairs(table, parsed[usable_pairs], "leave_start", "leave_end")
+    table.finish()
     return parsed
 
 
@@ -567,87 +753,106 @@ def _check_events_against_episodes(table: _Table, events: pd.DataFrame, episodes
     so one typing error in episodes does not cascade into events problems.
     """
     unknown = ~events["person_id"].isin(set(episodes["person_id"]))
-    for row in unknown[unknown].index:
-        table.add(row, "person_id", table.person_label(row),
-                  "person not found in the episodes table (expected the person_id of an episode)")
+    table.add_capped(unknown[unknown].index, "person_id", "event(s) of people not in the episodes table",
+                     lambda row: (table.person_label(row),
+                                  "person not found in the episodes table (expected the person_id of an episode)"))
     unsure = set(episodes.loc[~episodes_usable, "person_id"])
     events = events[~unknown & ~events["person_id"].isin(unsure)]
-    episodes = episodes[episodes_usable]
+    episodes = episodes.loc[episodes_usable, ["person_id", "start_date", "end_date", "contract_type", "source_row"]]
     if events.empty:
         return
-    spans = episodes[["person_id", "start_date", "end_date", "contract_type", "source_row"]].rename(
-        columns={"source_row": "episode_row"})
-    pairs = events[["source_row", "person_id", "date"]].merge(spans, on="person_id", how="inner")
-    inside = (pairs["date"] >= pairs["start_date"]) & (pairs["end_date"].isna() | (pairs["date"] <= pairs["end_date"]))
-    within = pairs[inside].drop_duplicates("source_row", keep="first").set_index("source_row")
+    # each event against its person's episodes, joined on integer codes of the person (not the text)
+    codes = pd.factorize(np.concatenate([episodes["person_id"].to_numpy(dtype=object),
+                                         events["person_id"].to_numpy(dtype=object)]))[0]
+    spans = pd.DataFrame({"person": codes[:len(episodes)], "start_date": episodes["start_date"].to_numpy(),
+                          "end_date": episodes["end_date"].to_numpy(), "episode_row": episodes["source_row"].to_numpy()})
+    asked = pd.DataFrame({"source_row": events["source_row"].to_numpy(), "person": codes[len(episodes):],
+                          "date": events["date"].to_numpy()})
+    pieces = []
+    for first in range(0, len(asked), EVENTS_PER_JOIN):  # in slices: a person has several episodes to pair with
+        pairs = asked.iloc[first:first + EVENTS_PER_JOIN].merge(spans, on="person", how="inner")
+        inside = (pairs["date"] >= pairs["start_date"]) & (pairs["end_date"].isna() | (pairs["date"] <= pairs["end_date"]))
+        pieces.append(pairs.loc[inside, ["source_row", "episode_row", "start_date"]]
+                      .drop_duplicates("source_row", keep="first"))
+        del pairs, inside
+    within = pd.concat(pieces).set_index("source_row").join(episodes.set_index("source_row")["contract_type"], on="episode_row")
     outside = ~events["source_row"].isin(within.index)
-    for row in outside[outside].index:
-        table.add(row, "date", table.cells.at[row, "date"],
-                  f"date outside every episode of person {table.person_label(row)} "
-                  "(expected a date between an episode's start_date and end_date)")
+    table.add_capped(outside[outside].index, "date", "event(s) outside every episode",
+                     lambda row: (table.cells.at[row, "date"],
+                                  f"date outside every episode of person {table.person_label(row)} "
+                                  "(expected a date between an episode's start_date and end_date)"))
     _check_switches(table, events[~outside], within)
 
 
 def _check_switches(table: _Table, events: pd.DataFrame, within: pd.DataFrame) -> None:
-    """A switch must change the contract type current at its date, and not on the episode's first day."""
+    """A switch must change the contract type current at its date, and not on the episode's first day.
+
+    The type current at a switch is the new type of the episode's previous switch (a switch on the
+    first day, already a problem, does not count), else the episode's own contract type; an episode
+    whose own type is unknown (already a problem) is not checked. One vectorised pass.
+    """
     switches = events[events["event"].eq("contract_switch").fillna(False) & events["new_contract_type"].notna()]
     if switches.empty:
         return
     switches = switches.join(within[["episode_row", "start_date", "contract_type"]], on="source_row")
     switches = switches.sort_values(["episode_row", "date", "source_row"], kind="mergesort")
-    current: dict[int, str] = {}
-    columns = ["episode_row", "date", "start_date", "contract_type", "new_contract_type"]
-    for row, episode_row, date, start_date, contract_type, new_type in zip(
-            switches.index, *(switches[column] for column in columns)):
-        if date == start_date:
-            table.add(row, "date", table.cells.at[row, "date"],
-                      f"contract_switch on the first day of the episode in row {episode_row} of the episodes "
-                      "table (expected a date after its start_date; put the contract type at start in "
-                      "episodes.contract_type instead)")
-            continue
-        type_now = current.get(episode_row, contract_type)
-        if pd.isna(type_now):
-            continue  # the episode's own contract type is already reported as unknown
-        if new_type == type_now:
-            table.add(row, "new_contract_type", table.cells.at[row, "new_contract_type"],
-                      f"switch to {type_now}, which is already the current contract type "
-                      f"(episode in row {episode_row} of the episodes table); expected the other type")
-        current[episode_row] = new_type
+    first_day = (switches["date"] == switches["start_date"]).to_numpy()
+    table.add_capped(switches.index[first_day], "date", "switch(es) on an episode's first day",
+                     lambda row: (table.cells.at[row, "date"],
+                                  f"contract_switch on the first day of the episode in row "
+                                  f"{switches.at[row, 'episode_row']} of the episodes table (expected a date after "
+                                  "its start_date; put the contract type at start in episodes.contract_type instead)"))
+    rest = switches[~first_day]
+    previous = rest.groupby("episode_row", sort=False)["new_contract_type"].shift(1)
+    type_now = previous.where(previous.notna(), rest["contract_type"])
+    same = (rest["contract_type"].notna() & (rest["new_contract_type"] == type_now)).fillna(False).to_numpy(dtype=bool)
+    table.add_capped(rest.index[same], "new_contract_type", "switch(es) to the current contract type",
+                     lambda row: (table.cells.at[row, "new_contract_type"],
+                                  f"switch to {type_now[row]}, which is already the current contract type "
+                                  f"(episode in row {rest.at[row, 'episode_row']} of the episodes table); expected "
+                                  "the other type"))
 
 
 def _check_pairs(table: _Table, events: pd.DataFrame, start_event: str, end_event: str) -> None:
-    """Pair start/end events per person in date order: an end needs an open start before it."""
+    """Pair start/end events per person in date order: an end needs an open start before it.
+
+    In date order (on one day a start before an end, so a same-day end finds its start) a start is
+    open exactly when the person's previous event is a start, whatever came before; so one pass
+    over the sorted events, comparing each with the one before, finds every problem.
+    """
     pairs = events[events["event"].isin([start_event, end_event])]
     if pairs.empty:
         return
-    # on one day a start sorts before an end, so a same-day end finds its start
-    pairs = pairs.assign(_is_end=pairs["event"].eq(end_event))
-    pairs = pairs.sort_values(["person_id", "date", "_is_end", "source_row"], kind="mergesort")
-    open_start: dict[str, tuple[int, pd.Timestamp]] = {}
-    starts: dict[str, list[tuple[pd.Timestamp, int]]] = {}
-    for row, pid, date, is_end in zip(pairs.index, pairs["person_id"], pairs["date"], pairs["_is_end"]):
-        if not is_end:
-            starts.setdefault(pid, []).append((date, row))
-    for row, pid, date, is_end in zip(pairs.index, pairs["person_id"], pairs["date"], pairs["_is_end"]):
-        if not is_end:
-            if pid in open_start:
-                table.add(row, "event", start_event,
-                          f"{start_event} while the one in row {open_start[pid][0]} has no {end_event} yet "
-                          f"(expected a {end_event} in between)")
-            open_start[pid] = (row, date)
-            continue
-        if pid not in open_start:
-            later = [start_row for start_date, start_row in starts.get(pid, []) if start_date > date]
-            hint = f"; the {start_event} in row {later[0]} is dated after it" if later else ""
-            table.add(row, "event", end_event,
-                      f"{end_event} on {date.date().isoformat()} without an earlier {start_event} of this person"
-                      f"{hint} (expected the end after its start)")
-            continue
-        start_row, start_date = open_start.pop(pid)
-        if date == start_date:
-            table.add(row, "date", table.cells.at[row, "date"],
-                      f"{end_event} on the same day as the {start_event} in row {start_row} "
-                      "(expected a date after the start)")
+    person = pd.factorize(pairs["person_id"].to_numpy(dtype=object))[0]
+    is_end = pairs["event"].eq(end_event).to_numpy(dtype=bool)
+    dates = pairs["date"].to_numpy(dtype="datetime64[ns]")
+    rows = pairs.index.to_numpy()
+    order = np.lexsort((pairs["source_row"].to_numpy(), is_end, dates.view(np.int64), person))
+    person, is_end, dates, rows = person[order], is_end[order], dates[order], rows[order]
+    after_start = np.zeros(len(rows), dtype=bool)
+    after_start[1:] = (person[1:] == person[:-1]) & ~is_end[:-1]
+    previous_row = dict(zip(rows[1:], rows[:-1]))
+    position_of = {row: position for position, row in enumerate(rows)}
+
+    table.add_capped(rows[~is_end & after_start], "event", f"repeated {start_event}(s)",
+                     lambda row: (start_event, f"{start_event} while the one in row {previous_row[row]} has no "
+                                               f"{end_event} yet (expected a {end_event} in between)"))
+
+    def orphan(row):
+        position = position_of[row]
+        later = np.flatnonzero((person == person[position]) & ~is_end & (dates > dates[position]))
+        hint = f"; the {start_event} in row {rows[later[0]]} is dated after it" if len(later) else ""
+        day = pd.Timestamp(dates[position]).date().isoformat()
+        return end_event, (f"{end_event} on {day} without an earlier {start_event} of this person{hint} "
+                           "(expected the end after its start)")
+
+    table.add_capped(rows[is_end & ~after_start], "event", f"{end_event}(s) without a start", orphan)
+    same_day = np.zeros(len(rows), dtype=bool)
+    same_day[1:] = is_end[1:] & after_start[1:] & (dates[1:] == dates[:-1])
+    table.add_capped(rows[same_day], "date", f"{end_event}(s) on the start day",
+                     lambda row: (table.cells.at[row, "date"],
+                                  f"{end_event} on the same day as the {start_event} in row {previous_row[row]} "
+                                  "(expected a date after the start)"))
 
 
 # --------------------------------------------------------------------------- the whole dataset
@@ -660,15 +865,25 @@ def _parse_as_of(as_of) -> pd.Timestamp | None:
     return parsed
 
 
+def read_table_or_problem(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    """:func:`alis_research.io.read_table`, or ``None`` with the reason added to ``problems``
+    (one problem naming the file, and the row and column where known)."""
+    return _read(path, problems)
+
+
 def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    return _read_coded(path, problems)[0]
+
+
+def _read_coded(path: Path, problems: list[Problem]) -> tuple[pd.DataFrame | None, dict]:
     try:
-        return io.read_table(path)
+        return io.read_table_coded(path)
     except io.TableFormatError as exc:
         problems.append(Problem(path.name, exc.row, exc.column, None, exc.detail))
-        return None
+        return None, {}
     except AlisError as exc:
         problems.append(Problem(path.name, None, None, None, without_file_prefix(str(exc), path.name)))
-        return None
+        return None, {}
 
 
 def without_file_prefix(message: str, file: str) -> str:
@@ -720,6 +935,7 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
             metadata = io.read_dataset_metadata(folder)
         except AlisError as exc:
             problems.append(Problem(io.METADATA_FILE, None, None, None, without_file_prefix(str(exc), io.METADATA_FILE)))
+        problems.extend(metadata_identity_problems(metadata))
     synthetic = parse_bool(metadata.get("synthetic", False))
     if synthetic is None:
         problems.append(Problem(io.METADATA_FILE, None, "synthetic", str(metadata.get("synthetic")),
@@ -732,23 +948,24 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
                                     "missing required file (expected episodes.csv or episodes.xlsx)"))
     else:
         input_files[episodes_path.name] = io.sha256_file(episodes_path)
-        frame = _read(episodes_path, problems)
+        frame, coded = _read_coded(episodes_path, problems)
         if frame is not None:
-            episode_table = _Table(frame, episodes_path.name, problems)
+            episode_table = _Table(frame, episodes_path.name, problems, coded)
+            del frame, coded
             episodes, episodes_usable = _check_episodes(episode_table, as_of_date)
 
     events = None
     if events_path is not None:
         input_files[events_path.name] = io.sha256_file(events_path)
-        frame = _read(events_path, problems)
+        frame, coded = _read_coded(events_path, problems)
         if frame is not None:
             # cross-checks only against an episodes table whose key columns could be read
             comparable = episodes is not None and {"person_id", "start_date"} <= set(episode_table.cells.columns)
-            events = _check_events(_Table(frame, events_path.name, problems),
+            events = _check_events(_Table(frame, events_path.name, problems, coded),
                                    episodes if comparable else None, episodes_usable)
 
     if problems:
-        return _sorted(problems, episodes_path, events_path), None
+        return capped(_sorted(problems, episodes_path, events_path)), None
     if events is None:
         events = _empty_events()
     data = ValidatedData(dataset_dir=folder, episodes=_finish_episodes(episodes), events=_finish_events(events),
@@ -756,16 +973,57 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
     return [], data
 
 
+def metadata_identity_problems(metadata, file: str = io.METADATA_FILE) -> list[Problem]:
+    """Identity numbers in ``dataset.json`` (any key or string or whole number, at any depth),
+    one problem each naming the key path, the value masked."""
+    found: list[Problem] = []
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if contains_national_id(str(key)):
+                    found.append(Problem(file, None, where, str(key), NATIONAL_ID_IN_CELL_PROBLEM))
+                walk(value, where)
+        elif isinstance(node, list):
+            for position, value in enumerate(node):
+                walk(value, f"{path}[{position}]")
+        elif isinstance(node, (str, int)) and not isinstance(node, bool) and contains_national_id(str(node)):
+            found.append(Problem(file, None, path or None, str(node), NATIONAL_ID_IN_CELL_PROBLEM))
+
+    walk(metadata, "")
+    return found
+
+
+def capped(problems: list[Problem]) -> list[Problem]:
+    """At most :data:`MAX_PROBLEMS_LISTED` problems, and one more counting the rest."""
+    if len(problems) <= MAX_PROBLEMS_LISTED:
+        return problems
+    rest = problems[MAX_PROBLEMS_LISTED:]
+    hidden = sum(p.more or 1 for p in rest)
+    return problems[:MAX_PROBLEMS_LISTED] + [Problem(
+        rest[0].file, None, None, None,
+        f"… and {hidden:,} more problem(s) not listed; fix the ones above and validate again", more=hidden)]
+
+
+def problem_count(problems: list[Problem]) -> int:
+    """How many problems a (capped) list stands for: listed ones plus those counted in ``more``."""
+    return sum(p.more if p.more else 1 for p in problems)
+
+
 def _sorted(problems: list[Problem], *paths: Path | None) -> list[Problem]:
     """Order problems by file (episodes, events, other), then row; stable within a row."""
     rank = {path.name: position for position, path in enumerate(paths) if path is not None}
-    return sorted(problems, key=lambda p: (rank.get(p.file, len(rank)), p.file, p.row or 0))
+    # a line counting problems not listed comes after the listed ones of its file
+    return sorted(problems, key=lambda p: (rank.get(p.file, len(rank)), p.file, p.more > 0, p.row or 0))
 
 
 def _finish_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
-    result = episodes.reset_index(drop=True)
+    # the parsed frame is this module's own: relabel its rows instead of copying a million of them
+    result = episodes.copy(deep=False)
+    result.index = pd.RangeIndex(len(result))
     for column in ("person_id", "municipality_code", "municipality_name", "contract_type", "programme"):
-        result[column] = result[column].astype(object)
+        result[column] = result[column].astype(object, copy=False)
     return result
 
 
@@ -789,10 +1047,10 @@ def load_validated(dataset_dir, *, as_of=None) -> ValidatedData:
     problems, data = validate_dataset(dataset_dir, as_of=as_of)
     if problems:
         lines = "\n".join(f"  {problem}" for problem in problems[:50])
-        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        more = f"\n  … and {len(problems) - 50} more line(s)" if len(problems) > 50 else ""
         raise DataValidationError(
             problems,
-            f"{len(problems)} problem(s) in {dataset_dir}:\n{lines}{more}\n"
+            f"{problem_count(problems)} problem(s) in {dataset_dir}:\n{lines}{more}\n"
             f"Run `alis-research validate {dataset_dir}"
             + (f" --as-of {_parse_as_of(as_of):%Y-%m-%d}" if _parse_as_of(as_of) is not None else "")
             + "` for the full list.",
@@ -809,7 +1067,10 @@ def print_problems(problems: list[Problem], folder, *, as_json: bool) -> int | N
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) found in {folder}")
+        total = problem_count(problems)
+        listed = sum(1 for p in problems if not p.more)
+        shown = f" ({listed} listed, the rest counted above)" if listed < total else ""
+        print(f"{total} problem(s) found in {folder}{shown}")
         return 1
     return None
 

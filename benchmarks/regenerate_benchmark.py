@@ -1,11 +1,16 @@
 """Time ``alis-research regenerate`` on the demo matrix (10 reports: 5 areas × nb/en).
 
-Prints the wall-clock time of
+Prints the wall-clock time of, in one run and each as a fresh ``alis-research``
+process (as the user sees it):
 
-1. a full run (``--force --jobs 2``: every report built), with the per-report
+1. one report (``alis-research report`` on the demo data, area ``all``, nb);
+2. a full run (``--force --jobs 2``: every report built), with the per-report
    build times and the builder's own timings read back from the run's log;
-2. a run with nothing changed (every report skipped), the figure issue 4 caps
-   at 3 s — timed as the user sees it, as a fresh ``alis-research`` process.
+3. a run with nothing changed (every report skipped);
+
+and the ratios issue 15 sets beside their targets: the matrix at most 3× one
+report, a no-op run at most 0.3 s. The machine may be shared: compare the
+ratios of one run, not seconds across runs.
 
 The reports go to a temporary folder (``--out`` to keep them), never into
 ``reports/``.  ``--no-change-only`` skips the full run and times the skip path
@@ -31,6 +36,10 @@ from alis_research import config
 from alis_research.report.regenerate import load_matrix
 
 BIN = Path(sys.executable).parent / "alis-research"
+#: Issue 15: the demo matrix (10 reports, --jobs 2) in at most this many times one report.
+TARGET_MATRIX_OVER_ONE = 3.0
+#: Issue 15: a run with nothing to do, in seconds.
+TARGET_NO_OP_SECONDS = 0.3
 LINE = re.compile(r"^\S+ (?P<status>BUILT|FAILED|SKIPPED) (?P<name>[^\s:]+)(?=\s)(?: (?P<seconds>[\d.]+) s)?(?P<rest>.*)$")
 
 
@@ -56,9 +65,9 @@ def timed_run(config_path: Path, *extra: str) -> tuple[float, int, str]:
 
 
 def log_lines(out_dir: Path) -> list[re.Match]:
-    from alis_research.report.build import restricted_root
+    from alis_research.config import restricted_dir_for
 
-    text = (restricted_root(out_dir) / "logs" / "latest.log").read_text(encoding="utf-8")
+    text = (restricted_dir_for(out_dir) / "logs" / "latest.log").read_text(encoding="utf-8")
     return [m for m in map(LINE.match, text.splitlines()) if m]
 
 
@@ -89,20 +98,37 @@ def main() -> int:
     config_path = write_config(out_dir)
     print(f"demo matrix: 10 reports, jobs={args.jobs}, output {out_dir}")
 
+    matrix_seconds = one_seconds = None
     if args.no_change_only:
         fake_reports(config_path)
         print("full run: not timed (--no-change-only: fake report folders with the real inputs keys)")
     else:
-        seconds, status, output = timed_run(config_path, "--force", "--jobs", str(args.jobs))
-        print(f"full run (--force --jobs {args.jobs}): {seconds:.1f} s, exit status {status}")
+        demo = load_matrix(config_path).reports[0]
+        started = time.perf_counter()
+        done = subprocess.run([str(BIN), "report", str(demo.dataset_path), "--as-of", demo.as_of,
+                               "--out", str(out_dir / "one")], capture_output=True, text=True)
+        one_seconds = time.perf_counter() - started
+        print(f"one report (alis-research report, all, nb): {one_seconds:.1f} s, exit status {done.returncode}")
+        matrix_seconds, status, output = timed_run(config_path, "--force", "--jobs", str(args.jobs))
+        print(f"full run (--force --jobs {args.jobs}): {matrix_seconds:.1f} s, exit status {status}")
         if status != 0:
             print(output)
         for match in log_lines(out_dir):
             print(f"  {match['status']:<8} {match['name']:<28} {match['seconds'] or '':>7} s {match['rest'].strip()}")
 
+    no_op = []
     for attempt in (1, 2, 3):
         seconds, status, output = timed_run(config_path, "--jobs", str(args.jobs))
+        no_op.append(seconds)
         print(f"no-change run #{attempt}: {seconds:.2f} s, exit status {status} -- {output.splitlines()[0]}")
+    print()
+    if matrix_seconds is not None:
+        ratio = matrix_seconds / one_seconds
+        print(f"matrix (10 reports, --jobs {args.jobs}) / one report: {ratio:.2f}× "
+              f"(target ≤ {TARGET_MATRIX_OVER_ONE:.0f}×: {'met' if ratio <= TARGET_MATRIX_OVER_ONE else 'NOT met'})")
+    best = min(no_op)
+    print(f"no-op regeneration: {best:.2f} s (best of 3; target ≤ {TARGET_NO_OP_SECONDS} s: "
+          f"{'met' if best <= TARGET_NO_OP_SECONDS else 'NOT met'})")
     return 0
 
 

@@ -158,6 +158,10 @@ def evaluation_report() -> nbformat.NotebookNode:
         *_section("turnover", "turnover_section"),
         ("markdown", "## Contract duration"),
         *_section("duration", "contract_duration_section"),
+        ("markdown", "## Robustness: confounding-adjusted contrasts, E-value, pooled programmes"),
+        *_section("robustness", "robustness_section"),
+        ("markdown", "## Small cohorts: exact log-rank, Firth-penalised Cox, competing exits"),
+        *_section("small_cohorts", "small_cohorts_section"),
         ("markdown", "## Comparison groups (only when a GP-register extract is present)"),
         ("code", COMPARISON_SECTION),
         ("markdown", "## What a retained GP costs"),
@@ -167,15 +171,18 @@ def evaluation_report() -> nbformat.NotebookNode:
         ("markdown", "## Limitations (quotes the minimal detectable hazard ratio of the design)"),
         *_section("limitations", "limitations_section"),
         ("markdown", "## Summary of findings (written from the numbers above)"),
-        ("code", "facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, costs, pathway,\n"
-                 "                             limitations, *[s for s in [comparison_groups] if s])\n"
+        ("code", "facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, robustness, costs,\n"
+                 "                             pathway, limitations, *[s for s in [comparison_groups] if s])\n"
                  "summary = report.summary_section(prepared, facts, language=language, min_cell=min_cell)\n"
                  "report.write_section(output_dir, summary)\nsummary"),
+        *_section("references", "references_section"),
         ("markdown", "## Appendix: provenance and the suppression applied"),
-        ("code", "suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration, costs,\n"
-                 "                                         pathway, *[s for s in [comparison_groups] if s])\n"
+        ("code", "suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration,\n"
+                 "                                         robustness, costs, pathway,\n"
+                 "                                         *[s for s in [comparison_groups] if s])\n"
                  "appendix = report.appendix_section(prepared, dataset=dataset, area=area, language=language,\n"
-                 "                                   min_cell=min_cell, suppression=suppression)\n"
+                 "                                   min_cell=min_cell, suppression=suppression,\n"
+                 "                                   comparison=comparison)\n"
                  "report.write_section(output_dir, appendix)\nappendix"),
         ("markdown", "## Machine-readable results (internal: unsuppressed, `publishable: false`)"),
         ("code", "from alis_research.results import build_results\n\n"

@@ -446,6 +446,7 @@ def _cohorts(draw):
     return people, str(as_of)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_cohorts())
 def test_split_intervals_properties(case):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -170,7 +171,7 @@ def test_not_estimable_paths():
         result = costs.cost_per_retained_year(episodes, method="parametric", bootstrap=0)
     assert result.estimates["cost_per_retained_year"].isna().all()
     only_f = episodes[episodes["cohort"] == "fastlønn"]
-    with pytest.warns(NotEstimableWarning, match="næring: not estimable \\(no episodes\\)"):
+    with pytest.warns(NotEstimableWarning, match=r"self-employed \(næring\): not estimable \(no episodes\)"):
         result = costs.cost_per_retained_year(only_f, bootstrap=0)
     assert result.estimates.set_index("cohort").loc["fastlønn", "retained_years"] > 0
     for kwargs, message in (({"horizon": 7}, "horizon must be"), ({"horizon": 0}, "horizon must be"),
@@ -237,5 +238,98 @@ def test_cost_figure_on_the_demo():
     fig, ax = plt.subplots()
     costs.plot_cost_per_retained_year(result, ax=ax, language="en")
     assert len(ax.patches) == 2  # one bar per cohort
-    assert ax.get_ylabel() == "Cost per retained GP-year (NOK, 2019)"
+    assert ax.get_ylabel() == "Cost per retained GP-year (NOK, 2019 prices)"
     plt.close(fig)
+
+
+def test_assumption_sensitivity_by_hand():
+    # The hand-computed cohorts of test_cost_per_retained_year_by_hand: fastlønn 711,500 a year in
+    # post (RMST 3.5), næring 500,000 once + 450,625 a year (RMST 3.125).
+    episodes = _episodes([1, 3, 6, 6], [1, 1, 0, 0], [0.5, 2, 6, 6], [1, 1, 0, 0])
+    table = costs.assumption_sensitivity(episodes, patients=800, horizon=5).set_index(["assumption", "setting"])
+    naering_base = (500_000 + 450_625 * 3.125) / 3.125
+    assert table.loc[("base", "base"), "fastlønn"] == pytest.approx(711_500)
+    assert table.loc[("base", "base"), "næring"] == pytest.approx(naering_base)
+    # salary is paid only under fastlønn, every year in post: ±25 % of 1,150,000 moves it by 287,500
+    assert table.loc[("salary", "high"), "fastlønn"] == pytest.approx(711_500 + 287_500)
+    assert table.loc[("salary", "low"), "næring"] == pytest.approx(naering_base)
+    assert table.loc[("salary", "low"), "value"] == pytest.approx(862_500)
+    # practice income the municipality collects under fastlønn: 900 × 800 × 25 % = 180,000 a year
+    assert table.loc[("fee_income_per_patient", "low"), "fastlønn"] == pytest.approx(711_500 + 180_000)
+    # the programme grant (200,000 a year to both models) moves both and leaves the difference
+    assert table.loc[("programme_grant", "none"), "næring"] == pytest.approx(naering_base + 200_000)
+    assert table.loc[("programme_grant", "none"), "difference"] == pytest.approx(naering_base - 711_500)
+    assert table.loc[("salary", "low"), "difference"] == pytest.approx(naering_base - (711_500 - 287_500))
+    assert list(table.index[:1]) == [("base", "base")] and len(table) == 1 + 6 * 2 + 1
+    with pytest.raises(AlisError, match="unknown cost assumption"):
+        costs.assumption_sensitivity(episodes, fields=("rent",))
+
+
+#: costs.cost_per_retained_year(demo as of 2024-12-31) with the replicate loop (commit 08f04b1).
+DEMO_BOOTSTRAP_BEFORE_VECTORISING = {
+    'fastlønn': {
+        'ci_lower': 711499.9999999999,
+        'ci_upper': 711500.0000000001,
+        'retained_years_ci_lower': 2.929092432207849,
+        'retained_years_ci_upper': 4.0531227219915,
+        'expected_cost_ci_lower': 2084049.2655158844,
+        'expected_cost_ci_upper': 2883796.816696952,
+    },
+    'næring': {
+        'ci_lower': 560888.5443310179,
+        'ci_upper': 602635.1681915708,
+        'retained_years_ci_lower': 3.289253820265638,
+        'retained_years_ci_upper': 4.534590318349322,
+        'expected_cost_ci_lower': 1982220.002757203,
+        'expected_cost_ci_upper': 2543399.7622061633,
+    },
+}
+
+
+def _bootstrap_inputs(prepared_or_episodes, cohort, horizon):
+    episodes = prepared_or_episodes.episodes if hasattr(prepared_or_episodes, "episodes") else prepared_or_episodes
+    part = episodes[episodes["cohort"] == cohort]
+    running, one_off = costs._cohort_costs(costs.yearly_costs(800), costs.COHORT_MODEL[cohort], math.ceil(horizon))
+    return part["duration"].to_numpy(float), part["exit"].to_numpy(int), part["person_id"].to_numpy(), running, one_off
+
+
+@pytest.mark.parametrize("chunk_cells", [costs.BOOTSTRAP_CELLS_PER_CHUNK, 100])
+def test_vectorised_bootstrap_equals_the_replicate_loop_number_for_number(demo_dataset, monkeypatch, chunk_cells):
+    # The report's bootstrap (1,000 person-level resamples of the Kaplan-Meier cost per retained
+    # year) runs all replicates at once; it must draw the same persons and give exactly the loop's
+    # numbers: on the demo data, on tied durations with several episodes per person, with a
+    # horizon beyond the longest follow-up, and when the replicates are drawn in chunks.
+    from alis_research.cohort import prepare_dataset
+
+    monkeypatch.setattr(costs, "BOOTSTRAP_CELLS_PER_CHUNK", chunk_cells)
+    prepared = prepare_dataset(demo_dataset, as_of="2024-12-31")
+    rng = np.random.default_rng(7)
+    tied = pd.DataFrame({"cohort": "næring", "duration": np.round(rng.exponential(3, 40), 1),
+                         "exit": rng.integers(0, 2, 40), "person_id": rng.integers(0, 25, 40).astype(str)})
+    cases = [(prepared, c, 5.0, 0.0, 1000) for c in ("fastlønn", "næring")]
+    cases += [(tied, "næring", 3.5, 100_000.0, 300),
+              (tied.assign(duration=tied["duration"].clip(upper=2.5)), "næring", 5.0, 0.0, 300)]
+    for data, cohort, horizon, per_exit, replicates in cases:
+        durations, exits, persons, running, one_off = _bootstrap_inputs(data, cohort, horizon)
+        loop_rng, km_rng = np.random.default_rng(2019), np.random.default_rng(2019)
+        loop = costs.bootstrap_loop(durations, exits, persons, horizon, "rmst", running, one_off, per_exit,
+                                    replicates, loop_rng)
+        vectorised = costs.bootstrap_km(durations, exits, persons, horizon, "rmst", running, one_off, per_exit,
+                                        replicates, km_rng)
+        np.testing.assert_array_equal(vectorised, loop)
+        assert loop_rng.integers(0, 10**9) == km_rng.integers(0, 10**9)  # the stream continues alike
+
+
+def test_demo_cost_per_retained_year_as_before_vectorising():
+    # The demo's report numbers (seed 2019, 1,000 resamples) as the replicate loop gave them before
+    # the bootstrap was vectorised (issue 15): the intervals to the last digit printed by repr.
+    from alis_research.cohort import prepare_dataset
+    from alis_research.config import DATA_RAW
+
+    if not (DATA_RAW / "synthetic" / "episodes.csv").exists():
+        pytest.skip("demo dataset not generated")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimates = costs.cost_per_retained_year(prepare_dataset(DATA_RAW / "synthetic", as_of="2024-12-31")).estimates
+    got = estimates.set_index("cohort")[list(DEMO_BOOTSTRAP_BEFORE_VECTORISING["næring"])]
+    assert got.to_dict("index") == DEMO_BOOTSTRAP_BEFORE_VECTORISING

@@ -20,6 +20,7 @@ import pytest  # noqa: E402
 
 from alis_research import duration  # noqa: E402
 from alis_research.errors import AlisError, AlisWarning, NotEstimableWarning  # noqa: E402
+from alis_research.messages.note import Note  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 RESULTS = REFERENCE / "results"
@@ -201,8 +202,9 @@ def test_cox_table_columns_and_references():
     result = _quiet(duration.cox_model, _load("handmade_cox", "intervals"), covariates=["sex", "size_class"])
     assert list(result.coefficients.columns) == ["term", "coef", "se", "robust_se", "hr", "ci_lower", "ci_upper", "p_value"]
     assert result.coefficients["term"].tolist()[:2] == ["næring", "sex=M"]
-    assert "reference level for sex: K" in result.notes
-    assert "reference level for size_class: <2000" in result.notes
+    assert "reference level for sex: women" in result.notes
+    assert "reference level for municipality size: under 2,000" in result.notes
+    assert Note("cox_reference", variable="sex", level="K") in result.notes
     assert "unstable" in " ".join(result.notes)  # 24 exits for 6 coefficients
 
 
@@ -249,7 +251,7 @@ def test_separation_all_exits_in_one_group_is_not_estimable():
 
 def test_no_contract_variation_is_not_estimable():
     frame = _tiny_intervals().assign(contract_type="fastlønn")
-    with pytest.warns(NotEstimableWarning, match="no variation in næring"):
+    with pytest.warns(NotEstimableWarning, match=r"no variation in self-employed \(næring\)"):
         result = duration.cox_model(frame)
     assert result.coefficients["coef"].isna().all()
 
@@ -316,7 +318,7 @@ def test_ph_test_note_when_hazard_ratio_changes_over_time():
         "municipality_code": [str(1800 + i % 7) for i in range(40)],
     })
     cox = _quiet(duration.cox_model, frame)
-    with pytest.warns(AlisWarning, match="hazard ratio for næring seems to change over time"):
+    with pytest.warns(AlisWarning, match=r"hazard ratio for self-employed \(næring\) seems to change over time"):
         ph = duration.proportional_hazards_test(cox)
     assert ph.table.set_index("term").loc["næring", "p_value"] < 0.05
     assert ph.table["term"].tolist() == ["næring", "GLOBAL"]

@@ -228,13 +228,17 @@ def test_notes_with_numbers_are_not_published(capsys):
     from alis_research.report.content import Section
     from alis_research.report.sections import _notes
 
+    from alis_research.messages.note import Note
+
     class Result:
-        notes = ["Næring: 2 avgang(er) (trenger minst 3)", "Konfidensintervallet bruker log-log"]
+        notes = [Note("parametric_few_exits", level="næring", events=2, minimum=3),
+                 Note("km_median_not_reached", label="næring")]
 
     section = Section("retention", "Retention")
     _notes(section, Result(), "nb", 5)
     text = str(section)
-    assert "trenger" not in text and "2 avgang" not in text
+    assert "trenger" not in text and "2 avgang" not in text and "avgang(er)" not in text
+    assert "median bli-tid er ikke nådd" in text  # a note without a count is published
     assert "kept out" in capsys.readouterr().err
 
 

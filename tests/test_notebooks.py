@@ -88,6 +88,7 @@ def kernel() -> str:
     return resolve_kernel()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TOPICS)
 def test_topic_notebook_runs_with_the_papermill_command_on_the_demo(name, kernel, demo_dataset, tmp_path):
     out = tmp_path / "out"
@@ -111,6 +112,7 @@ SMALL_RUNS = [(name, SMALL) for name in sorted(EXPECTED)] + [("evaluation_report
 
 @pytest.mark.parametrize(("name", "dataset"), SMALL_RUNS,
                          ids=[f"{n.removesuffix('.ipynb')}-{d.name}" for n, d in SMALL_RUNS])
+@pytest.mark.slow
 def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_path):
     if not (dataset / "episodes.csv").exists():
         pytest.skip(f"fixture {dataset.name} not present")
@@ -127,5 +129,6 @@ def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_
     if name == "evaluation_report.ipynb":
         keys = [s["key"] for s in content["sections"]]
         assert keys == ["summary", "methods", "data_quality", "cohort_description", "retention", "turnover",
-                        "contract_duration", "costs", "pathway", "limitations", "appendix"]
+                        "contract_duration", "robustness", "small_cohorts", "costs", "pathway", "limitations",
+                        "references", "appendix"]
         assert (out / "results.json").is_file()

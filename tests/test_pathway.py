@@ -74,7 +74,7 @@ def test_ties_of_both_causes_enter_in_one_step():
 def test_not_estimable_paths_for_approval(data):
     validated, prepared = data
     only_fastlonn = prepared.episodes[prepared.episodes["cohort"] == "fastlønn"]
-    with pytest.warns(NotEstimableWarning, match="næring: no episodes"):
+    with pytest.warns(NotEstimableWarning, match=r"self-employed \(næring\): no episodes"):
         result = pathway.time_to_specialist(only_fastlonn, validated)
     assert np.isnan(_estimate(result, "næring", "approved", 1)["cumulative_incidence"])
     no_events = validated.events.iloc[0:0]
@@ -114,7 +114,7 @@ def test_hospital_year_not_yet_known_and_ongoing(data):
     per = result.episodes.set_index("episode_id")
     assert per.loc["E001", "outcome"] == "not_yet_known"
     assert per.loc["E004", "outcome"] == "ongoing"
-    with pytest.warns(NotEstimableWarning, match="fastlønn: no completed hospital year"):
+    with pytest.warns(NotEstimableWarning, match=r"salaried \(fastlønn\): no completed hospital year"):
         result = pathway.hospital_year_summary(early, events)
     assert np.isnan(result.summary.set_index("cohort").loc["fastlønn", "returned_share"])
 

@@ -191,3 +191,23 @@ def test_mde_accepts_a_list_window_as_simulate_power_does():
     effect = power.minimal_detectable_hazard_ratio(accrual=["2019-08-01", "2019-12-31"], simulations=200, seed=1)
     same = power.minimal_detectable_hazard_ratio(accrual=("2019-08-01", "2019-12-31"), simulations=200, seed=1)
     pd.testing.assert_frame_equal(effect.effects, same.effects)
+
+
+#: The demo's detectable effects (report.detectable_effect: 1,000 simulations, seed 2019) as the search
+#: gave them before the Newton steps skipped finished simulations and the draws were kept (issue 15).
+DEMO_EFFECTS_BEFORE_ISSUE_15 = {
+    "increase": {"test": ["log-rank", "Cox Wald"], "hazard_ratio": [2.6105749746478373, 2.633587679435251],
+                 "power_at_hazard_ratio": [0.802, 0.804], "mc_se": [0.012601428490452976, 0.01255324659201754],
+                 "schoenfeld_hazard_ratio": [2.7019562933684984, 2.7019562933684984]},
+    "decrease": {"test": ["log-rank", "Cox Wald"], "hazard_ratio": [0.22823316976654603, 0.18542599897717038],
+                 "power_at_hazard_ratio": [0.8, 0.8], "mc_se": [0.012649110640673518, 0.012649110640673518],
+                 "schoenfeld_hazard_ratio": [0.2723467398467962, 0.2723467398467962]},
+}
+
+
+def test_demo_detectable_effect_unchanged_by_the_speed_ups(demo_prepared):
+    from alis_research.report import detectable_effect
+
+    up, down = detectable_effect(demo_prepared)
+    assert up.effects.to_dict("list") == DEMO_EFFECTS_BEFORE_ISSUE_15["increase"]
+    assert down.effects.to_dict("list") == DEMO_EFFECTS_BEFORE_ISSUE_15["decrease"]

@@ -23,8 +23,8 @@ import pytest
 
 from alis_research import config
 from alis_research.errors import AlisError
-from alis_research.io import atomic_output_dir
 from alis_research.report import regenerate as regen
+from alis_research.report.publish import staged_output
 from alis_research.report.regenerate import (
     EXIT_LOCKED,
     RegenerationLocked,
@@ -67,7 +67,9 @@ def fake_build(dataset, *, as_of, area="all", language="nb", min_cell=5, out_dir
     """Write ``<out_dir>/<dataset>_<area>_<language>/`` atomically, as the real builder does.
 
     ``<dataset>/control.json`` steers it: ``fail`` (report names that raise half-way,
-    after writing report.html into the temporary folder) and ``sleep`` (seconds).
+    after writing report.html into the temporary folder), ``sleep`` (seconds), ``die``
+    (report names whose build process kills itself with SIGKILL) and ``hold`` (report
+    names whose first build writes ``pid-<name>`` and waits to be killed).
     Every call appends ``name start end`` to ``<dataset>/calls.log``.
     """
     dataset = Path(dataset)
@@ -76,12 +78,17 @@ def fake_build(dataset, *, as_of, area="all", language="nb", min_cell=5, out_dir
     final = Path(out_dir) / name
     started = time.time()
     try:
-        with atomic_output_dir(final) as tmp:
+        with staged_output(final) as tmp:
             (tmp / "report.html").write_text(f"<h1>{name}</h1>")
             time.sleep(control.get("sleep", 0))
             if control.get("chatter"):  # a kernel inherits the worker's stderr and writes to it
                 subprocess.run([sys.executable, "-c", f"import sys; sys.stderr.write('[kernel] chatter {name}\\n')"],
                                check=True)
+            if name in control.get("die", []):  # as the out-of-memory killer would, on every attempt
+                os.kill(os.getpid(), signal.SIGKILL)
+            if name in control.get("hold", []) and not (dataset / f"pid-{name}").exists():
+                (dataset / f"pid-{name}").write_text(str(os.getpid()))  # first attempt: wait to be killed
+                time.sleep(60)
             if name in control.get("fail", []):
                 kept = Path(out_dir) / f"{name}.failed"
                 kept.mkdir(exist_ok=True)
@@ -319,6 +326,7 @@ def test_at_most_jobs_builds_run_at_once(project):
     assert peak == 3  # ran in parallel, never more than --jobs
 
 
+@pytest.mark.slow
 def test_process_workers_build_and_carry_failures_back(project, capfd):
     (project.dataset / "control.json").write_text(json.dumps({"fail": ["demo_Nordland_nb"], "chatter": True}))
     result = run(project, jobs=2, executor="process")
@@ -331,6 +339,47 @@ def test_process_workers_build_and_carry_failures_back(project, capfd):
     log = result.log_path.read_text()
     assert all(f"[kernel] chatter demo_{area}_nb" in log for area in AREAS)
     assert log.splitlines()[-1].split(" ", 1)[1].startswith("END FAILED demo_Nordland_nb")
+
+
+# --------------------------------------------------------------------------- dead workers (issue 12, item 6)
+def test_a_worker_killed_with_kill_9_mid_run_is_retried_in_a_fresh_worker_and_the_others_complete(project):
+    import threading
+
+    (project.dataset / "control.json").write_text(json.dumps({"hold": ["demo_UNN_nb"]}))
+    pid_file = project.dataset / "pid-demo_UNN_nb"
+
+    def kill_the_worker():
+        deadline = time.time() + 60
+        while not pid_file.exists() and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    result = run(project, jobs=2, executor="process")
+    killer.join()
+    assert (result.count("built"), result.count("failed")) == (10, 0), result.summary()
+    log = result.log_path.read_text()
+    assert "RETRY demo_UNN_nb: its build process died (killed by SIGKILL)" in log
+    assert log.count("RETRY") == 1
+    assert (project.reports / "demo_UNN_nb" / "manifest.json").is_file()
+
+
+def test_a_report_whose_worker_dies_twice_fails_alone(project):
+    (project.dataset / "control.json").write_text(json.dumps({"die": ["demo_Nordland_en"]}))
+    result = run(project, jobs=2, executor="process")
+    assert (result.count("built"), result.count("failed")) == (9, 1), result.summary()
+    (failed,) = result.failed
+    assert failed.spec.name == "demo_Nordland_en"
+    assert "the build process died (killed by SIGKILL) on each of 2 attempts" in failed.message
+    assert result.log_path.read_text().count("RETRY demo_Nordland_en") == 1
+    assert result.exit_status == 1
+    assert not (project.reports / "demo_Nordland_en").exists()
+    # the killed builds' staging folders are removed by the next run (their owner is gone)
+    (project.dataset / "control.json").unlink()
+    assert run(project).count("built") == 1
+    assert not [p.name for p in project.reports.iterdir() if ".tmp-" in p.name]
 
 
 # --------------------------------------------------------------------------- failures
@@ -415,6 +464,7 @@ def test_a_second_run_while_one_is_busy_exits_with_status_75(project, capsys, mo
     assert run(project).count("built") == 10  # the lock is free once the holder is gone
 
 
+@pytest.mark.slow
 def test_cli_prints_summary_and_returns_status(project, capsys, monkeypatch):
     from alis_research.cli import main
 
@@ -469,6 +519,7 @@ regenerate(load_matrix(sys.argv[1]), builder=slow_build, key_fn=fake_key, execut
 """
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_build_leaves_every_previous_report_intact(project):
     run(project)
     before = {p.relative_to(project.reports): p.read_bytes()
@@ -520,6 +571,7 @@ def test_young_temporary_folders_are_kept(tmp_path):
     assert not young.exists() and messages == ["CLEANED .r_all_nb.tmp-abc123: temporary folder of an interrupted build"]
 
 
+@pytest.mark.slow
 def test_sigterm_stops_workers_and_removes_their_temporary_folders(project, tmp_path):
     helper = tmp_path / "helper_builders.py"
     helper.write_text(textwrap.dedent("""
@@ -574,6 +626,7 @@ def _real_builder_available() -> bool:
 
 @pytest.mark.skipif(not _real_builder_available(),
                     reason="alis_research.report.build_report (or the demo data) is not available yet")
+@pytest.mark.slow
 def test_end_to_end_one_real_report_then_nothing_to_do(tmp_path):
     path = tmp_path / "reports.toml"
     path.write_text(textwrap.dedent(f"""\

@@ -6,6 +6,7 @@ The PDF's text is extracted with ``pypdf`` when installed, else with
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -53,9 +54,7 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
-@pytest.fixture(scope="module")
-def demo_report(demo_dataset, tmp_path_factory):
-    return build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("reports"))
+# demo_report and small_report: the session's shared reports (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- number style
@@ -119,6 +118,115 @@ def test_inputs_key_changes_with_parameters(demo_dataset):
     assert base != report_inputs_key(demo_dataset, as_of="2023-12-31")
 
 
+def test_inputs_key_changes_with_a_byte_of_the_package_code(monkeypatch, tmp_path, demo_dataset):
+    """Issue 12 item 8: a fix to an analysis or to disclosure control rebuilds the reports."""
+    from alis_research.report import inputs
+
+    copy = tmp_path / "alis_research"
+    shutil.copytree(inputs.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(inputs, "PACKAGE_DIR", copy)
+    base = report_inputs_key(demo_dataset, as_of=AS_OF)
+    for changed in (copy / "disclosure.py", copy / "report" / "templates" / "report.typ"):
+        original = changed.read_bytes()
+        changed.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # one byte, same size
+        assert report_inputs_key(demo_dataset, as_of=AS_OF) != base, changed.name
+        changed.write_bytes(original)
+        assert report_inputs_key(demo_dataset, as_of=AS_OF) == base
+    (copy / "report" / "__pycache__").mkdir(exist_ok=True)
+    (copy / "report" / "__pycache__" / "build.cpython-311.pyc").write_bytes(b"compiled")
+    assert report_inputs_key(demo_dataset, as_of=AS_OF) == base  # compiled files follow from the sources
+
+
+def test_executed_notebook_records_the_published_folder(demo_report):
+    """Issue 12 item 9: not the staging folder it ran in, which no longer exists."""
+    executed = demo_report.path / "notebooks" / "evaluation_report.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    (injected,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert f"output_dir = {json.dumps(str(demo_report.path))}" in injected.source
+    assert nb.metadata.papermill.parameters.output_dir == str(demo_report.path)
+    assert nb.metadata.alis_research.output_dir == str(demo_report.path)
+    assert ".tmp-" not in executed.read_text(encoding="utf-8")
+    manifest = json.loads(demo_report.manifest.read_text(encoding="utf-8"))
+    assert manifest["notebooks"]["evaluation_report.ipynb"]["executed_sha256"] == hashlib.sha256(
+        executed.read_bytes()).hexdigest()
+
+
+def test_next_report_recovers_what_a_killed_report_left(tmp_path, monkeypatch):
+    """Issue 12 item 7: killed between its two renames, the next ``report`` puts the previous one back
+    and removes the dead build's staging folder (before running anything)."""
+    from test_publish import killed_publish, previous_report
+
+    from alis_research.report import build
+
+    previous_report(tmp_path)
+    killed_publish(tmp_path, "between-renames")
+    assert not (tmp_path / "r_all_nb").exists()
+
+    def stop(*args, **kwargs):
+        raise AlisError("stopped before the kernel (test)")
+
+    monkeypatch.setattr(build, "execute_notebook", stop)
+    with pytest.raises(AlisError, match="stopped before the kernel"):
+        build_report(SMALL, as_of=AS_OF, out_dir=tmp_path)
+    assert (tmp_path / "r_all_nb" / "report.pdf").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r_all_nb"]
+
+
+def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_dataset, tmp_path):
+    """Reports built one after another on one kernel (as a regenerate worker does) come out byte for byte
+    as on a fresh kernel: the namespace is reset and the package keeps no state between reports."""
+    from alis_research.report.build import shutdown_warm_kernel
+
+    try:
+        first = build_report(SMALL, as_of=AS_OF, area="UNN", language="en", out_dir=tmp_path, reuse_kernel=True)
+        again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
+    finally:
+        shutdown_warm_kernel()
+    assert first.timings["kernel_start"] > again.timings["kernel_start"]
+    for name in ("results.json", "report.html", "report.pdf"):
+        assert (again.path / name).read_bytes() == (demo_report.path / name).read_bytes(), name
+    for sub in ("figures", "tables"):
+        for path in (demo_report.path / sub).iterdir():
+            assert (again.path / sub / path.name).read_bytes() == path.read_bytes(), f"{sub}/{path.name}"
+    nb = nbformat.read(again.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))  # a fresh execution counter, like a fresh kernel
+
+
+def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
+    """kill -9 of the warm kernel while a cell runs: the builder notices (no hang), starts a fresh
+    kernel once and builds the report from nothing."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from alis_research.report import build
+
+    killed = []
+
+    def kill_the_kernel_mid_run():
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            kernel = next(iter(build.running_warm_kernels()), None)
+            if kernel is not None and list(tmp_path.glob(".report_small_all_nb.tmp-*/content.json")):
+                os.kill(kernel.manager.provisioner.process.pid, signal.SIGKILL)
+                killed.append(kernel)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_kernel_mid_run)
+    killer.start()
+    try:
+        outcome = build_report(SMALL, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
+        assert killed and build.running_warm_kernels()[0] is not killed[0]  # a fresh kernel built it
+    finally:
+        killer.join()
+        build.shutdown_warm_kernel()
+    assert (outcome.path / "report.pdf").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report_small_all_nb"]
+
+
 def test_demo_pdf_text(demo_report):
     pages = pdf_pages(demo_report.pdf)
     assert len(pages) >= 5
@@ -128,8 +236,8 @@ def test_demo_pdf_text(demo_report):
     assert " år" in text
     assert re.search(r"\d,\d\d", text), "no decimal comma in the Norwegian report"
     assert not re.search(r"\b0\.\d\d\b", text), "a decimal point in the Norwegian report"
-    for heading in ("Innhold", "Sammendrag", "Metode", "Bli-tid", "Turnover", "Avtalevarighet", "Begrensninger",
-                    "Vedlegg"):
+    for heading in ("Innhold", "Sammendrag", "Metode", "Hvor lenge legene blir", "Turnover", "Avtalevarighet",
+                    "Forbehold og begrensninger", "Vedlegg"):
         assert heading in text
     assert "Side 2" in text or "Side 2 /" in text.replace("\u2009", " ")
     assert "import " not in text and "report." not in text, "code shown in the PDF"
@@ -164,6 +272,7 @@ def test_demo_html_has_the_same_content(demo_report):
     assert page.count("<svg") == len(list((demo_report.path / "figures").glob("*.svg")))
 
 
+@pytest.mark.slow
 def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
     again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
     first, second = demo_report.path, again.path
@@ -181,11 +290,6 @@ def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
 
 
 # --------------------------------------------------------------------------- small cells and leaks
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    return build_report(SMALL, as_of=AS_OF, out_dir=tmp_path_factory.mktemp("small"), min_cell=5)
-
-
 def test_small_cells_do_not_leak(small_report):
     episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
     identifiers = episodes["person_id"].tolist()
@@ -290,7 +394,7 @@ def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dat
     cohort = cohort_section(prepared, language="nb", min_cell=3)
     summary = summary_section(prepared, {"cohort_description": cohort.facts}, language="nb", min_cell=3)
     items = _published_items(cohort, summary, min_cell=3)
-    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5000 innbyggere; " \
+    assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5\u202f000 innbyggere; " \
            "les derfor de justerte anslagene." in items
 
 
@@ -299,9 +403,30 @@ def test_real_data_report_has_no_synthetic_banner(small_report):
     assert "SYNTETISKE" not in text
 
 
-def test_area_with_too_few_episodes_gives_an_honest_report(tmp_path):
-    outcome = build_report(SMALL, as_of=AS_OF, area="Finnmark", language="en", out_dir=tmp_path)
-    text = "\n".join(pdf_pages(outcome.pdf))
+@pytest.fixture(scope="module")
+def finnmark_by_cli(tmp_path_factory):
+    """``alis-research report`` on the small fixture for Finnmark in English: (exit code, stdout, folder).
+
+    One build for the CLI test and the few-episodes test.
+    """
+    import contextlib
+    import io
+
+    from alis_research.cli import main
+
+    out = tmp_path_factory.mktemp("finnmark")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["report", str(SMALL), "--as-of", AS_OF, "--area", "Finnmark", "--language", "en",
+                     "--out", str(out)])
+    return code, printed.getvalue(), out / "report_small_Finnmark_en"
+
+
+@pytest.mark.slow
+def test_area_with_too_few_episodes_gives_an_honest_report(finnmark_by_cli):
+    code, _, folder = finnmark_by_cli
+    assert code == 0
+    text = "\n".join(pdf_pages(folder / "report.pdf"))
     assert "Finnmark" in text
     assert "not estimable" in text or "left out" in text
     assert re.search(r"\d\.\d\d", text) and "SYNTHETIC" not in text
@@ -318,6 +443,7 @@ def test_user_errors_raise_before_any_kernel(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, monkeypatch, small_report):
     out = small_report.path.parent
     before = (small_report.path / "report.pdf").read_bytes()
@@ -338,13 +464,13 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
     assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
 
 
-def test_cli_report(tmp_path, capsys):
+@pytest.mark.slow
+def test_cli_report(finnmark_by_cli, tmp_path):
     from alis_research.cli import main
 
-    code = main(["report", str(SMALL), "--as-of", AS_OF, "--language", "en", "--out", str(tmp_path)])
-    output = capsys.readouterr().out
+    code, output, folder = finnmark_by_cli
     assert code == 0
-    assert str(tmp_path / "report_small_all_en") in output and "timings" in output
+    assert str(folder) in output and "timings" in output
     assert main(["report", str(tmp_path / "missing"), "--as-of", AS_OF, "--out", str(tmp_path)]) == 1
 
 
@@ -367,7 +493,7 @@ def test_demo_pdf_has_costs_pathway_and_the_minimal_detectable_effect(demo_repor
     # the limitations quote power.py's minimal detectable hazard ratio for the data's design
     up, down = detectable_effect(load_for_report(demo_dataset, as_of=AS_OF))
     hr = up.effects.set_index("test").loc["log-rank", "hazard_ratio"]
-    limitations = text[text.rindex("Begrensninger"):]
+    limitations = text[text.rindex("Forbehold og begrensninger"):]
     assert f"hasardratioen er minst {hr:.2f}".replace(".", ",") in _plain(limitations).replace("\n", " ")
     assert json.loads((demo_report.restricted / "content.json").read_text(encoding="utf-8"))[
         "facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
@@ -392,3 +518,24 @@ def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
     assert ":" in [c for row in hospital["rows"] for c in row]  # the one hospital year is withheld
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text
+
+
+def test_bokmal_report_text_has_no_english_abbreviations_or_iso_dates(demo_report):
+    """Issue 13: the running text of the bokmål demo report (paragraphs, lists, captions, table notes, column
+    headings) has no English abbreviation without its Norwegian form and writes dates as Norwegians do."""
+    from alis_research.report.content import read_content
+
+    from test_messages import ENGLISH_ABBREVIATIONS
+
+    content = read_content(demo_report.path)
+    parts = []
+    for section in content["sections"]:
+        for block in section["blocks"]:
+            parts += [block.get("text") or "", *block.get("items", []), block.get("caption") or "",
+                      *block.get("notes", []), *block.get("columns", [])]
+    text = "\n".join(parts)
+    assert "31. desember 2024" in text
+    abbreviation = re.compile(r"(?<![\w-])(" + "|".join(ENGLISH_ABBREVIATIONS) + r")(?![\w-])")
+    assert abbreviation.findall(text) == []
+    assert re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text) == []
+    assert "Følgeevaluering" in (demo_report.path / "report.html").read_text(encoding="utf-8")

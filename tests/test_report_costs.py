@@ -99,9 +99,9 @@ def test_cost_per_retained_year_checked_by_hand(demo, demo_costs):
     assert facts["fastlønn"]["estimate"] == pytest.approx(711_500)
     assert facts["næring"]["ci_lower"] < expected_naering < facts["næring"]["ci_upper"]
     rows = {r["Kohort"]: r for r in _rows(demo_costs, "cost_retained")}
-    shown = rows["næring"]["Per beholdt legeår, 1000 kr (95 % KI)"]
+    shown = rows["næring"]["Per beholdt legeår, 1\u202f000 kr (2019-kroner, 95 % KI)"]
     assert shown.startswith(nb(round(expected_naering / 1000)) + " (")
-    assert rows["fastlønn"]["Per beholdt legeår, 1000 kr (95 % KI)"] == "712"  # no interval: no data in it
+    assert rows["fastlønn"]["Per beholdt legeår, 1\u202f000 kr (2019-kroner, 95 % KI)"] == "712"  # no interval: no data in it
     assert rows["næring"]["År i stillingen av 5 (95 % KI)"].startswith(f"{tau['næring']:.2f}".replace(".", ","))
     assert any(b["type"] == "figure" for b in demo_costs.blocks)
 
@@ -247,7 +247,9 @@ def test_summary_and_methods_mention_costs_and_pathway(demo, demo_costs):
     # 711,500 (by hand, see above) to the nearest thousand
     assert f"koster et beholdt legeår de første 5 årene kommunen anslagsvis {nb(712_000)} kroner med fastlønn" in text
     share = pathway.facts["approved_within_5_years"]["næring"]
-    # the share is published unless a count behind it must be withheld (then ":")
-    assert f"{100 * share:.0f}\u00a0% i næring" in text or ": i næring" in text
+    lower, upper = pathway.facts["approved_within_5_years_ci"]["næring"]
+    # the share with its 95 % CI, unless a count behind it must be withheld (then ":")
+    assert (f"{100 * share:.0f}\u00a0% ({100 * lower:.0f}\u00a0%–{100 * upper:.0f}\u00a0%) i næring") in text \
+        or ": i næring" in text
     methods = _text(methods_section(demo, language="en", min_cell=5))
     assert "cost per retained GP-year" in methods and "80% power" in methods

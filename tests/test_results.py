@@ -28,7 +28,8 @@ def document():
 
 def test_document_has_exactly_the_published_shape(document):
     # the published keys, plus "notes" (caveats and not-estimable reasons; issue 3 allows other keys)
-    assert set(document) == {"schema", "as_of", "dataset", "retention", "turnover", "cox", "notes"}
+    assert set(document) == {"schema", "as_of", "dataset", "retention", "turnover", "cox", "robustness", "notes"}
+    assert {"confounding", "e_value", "pooled", "firth", "exact_logrank", "competing_exits"} <= set(document["robustness"])  # issue 14
     assert all(isinstance(note, str) for note in document["notes"])
     assert document["schema"] == "alis-research/results/1"
     assert document["as_of"] == "2024-12-31"
@@ -214,16 +215,16 @@ def test_one_cohort_keeps_the_shape_with_nulls_and_says_why(tmp_path, capsys, do
                                               "rate_per_100": None, "ci_lower": None, "ci_upper": None}
     assert result["turnover"]["irr"]["estimate"] is None and result["cox"][0]["hr"] is None
     notes = " | ".join(result["notes"])
-    assert "logrank: log-rank test not estimable: only one cohort (fastlønn)" in notes
-    assert "rate_ratio: rate ratio not estimable: no person-time under næring" in notes
-    assert "cox: not estimable: no variation in næring" in notes
+    assert "logrank: log-rank test not estimable: only one contract type at start (salaried (fastlønn))" in notes
+    assert "rate_ratio: rate ratio not estimable: no person-time under self-employed (næring)" in notes
+    assert "cox: not estimable: no variation in self-employed (næring)" in notes
     # the fastlønn numbers are still there: S(1) = 1 (first exit at 1.42 years), S(2) = 2/3
     fast = {r["time"]: r for r in result["retention"]["km"] if r["cohort"] == "fastlønn"}
     assert fast[1]["survival"] == 1.0 and fast[2]["survival"] == pytest.approx(2 / 3)
     assert main(["analyse", str(folder), "--as-of", "2024-12-31"]) == 0
     text = capsys.readouterr().out
-    assert "Log-rank: log-rank test not estimable: only one cohort" in text
-    assert "næring: not estimable: no variation in næring" in text
+    assert "Log-rank: log-rank test not estimable: only one contract type at start" in text
+    assert "næring: not estimable: no variation in self-employed (næring)" in text
 
 
 def test_no_exits_at_all_is_not_estimable_not_a_chi_square_of_zero(tmp_path, capsys):
@@ -269,6 +270,7 @@ def test_no_episode_left_is_a_clean_error(tmp_path, capsys):
         in captured.err
 
 
+@pytest.mark.slow
 def test_json_is_byte_identical_under_other_hash_seeds():
     import os
     import subprocess

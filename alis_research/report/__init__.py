@@ -8,44 +8,55 @@ the HTML from what it wrote; ``cli_report`` is ``alis-research report``.
 """
 from __future__ import annotations
 
-from .build import (
-    ReportFailed,
-    ReportOutcome,
-    build_report,
-    report_inputs_key,
-    report_name,
-    resolve_kernel,
-)
-from .content import Section, read_content, write_meta, write_results, write_section
-from .render import render_html, render_pdf
-from .sections import (
-    appendix_section,
-    cohort_section,
-    contract_duration_section,
-    data_quality_section,
-    limitations_section,
-    load_for_report,
-    methods_section,
-    report_meta,
-    retention_section,
-    select_area,
-    summary_section,
-    turnover_section,
-)
-from .sections_register import comparison_groups_section, load_comparison
-from .sections_costs import (
-    PathwayInputs,
-    costs_section,
-    design_from_data,
-    detectable_effect,
-    load_pathway_inputs,
-    pathway_section,
-)
+import importlib
+
+# Public names -> the submodule defining them. Imported on first use (PEP 562), so that
+# ``regenerate`` with nothing to do, and ``alis-research --help``, do not load pandas,
+# matplotlib, lifelines or Jupyter.
+_EXPORTS = {
+    **dict.fromkeys(("ReportFailed", "ReportOutcome", "build_report", "resolve_kernel"), ".build"),
+    **dict.fromkeys(("report_inputs_key", "report_name"), ".inputs"),
+    **dict.fromkeys(("Section", "read_content", "write_meta", "write_results", "write_section"), ".content"),
+    **dict.fromkeys(("render_html", "render_pdf"), ".render"),
+    **dict.fromkeys(("appendix_section", "cohort_section", "contract_duration_section", "data_quality_section",
+                     "limitations_section", "load_for_report", "methods_section", "references_section", "report_meta",
+                     "retention_section", "select_area", "summary_section", "turnover_section"), ".sections"),
+    **dict.fromkeys(("Publication", "publication_from_mapping"), ".publication"),
+    **dict.fromkeys(("comparison_groups_section", "load_comparison"), ".sections_register"),
+    "robustness_section": ".sections_robustness",
+    "small_cohorts_section": ".sections_small_cohorts",
+    **dict.fromkeys(("PathwayInputs", "costs_section", "design_from_data", "detectable_effect",
+                     "load_pathway_inputs", "pathway_section"), ".sections_costs"),
+}
+
+
+#: Submodules reachable as attributes (``report.sections_costs.COST_PATIENTS`` in the costs notebook).
+_SUBMODULES = frozenset({"build", "content", "inputs", "notes", "publication", "publish", "regenerate", "render",
+                         "sections",
+                         "sections_costs", "sections_register", "sections_robustness", "sections_small_cohorts",
+                         "text"})
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
-    "ReportFailed", "ReportOutcome", "Section", "appendix_section", "build_report", "cli_report",
+    "Publication", "ReportFailed", "ReportOutcome", "Section", "publication_from_mapping", "appendix_section", "build_report", "cli_report",
     "cohort_section", "collect_facts", "collect_suppression", "contract_duration_section",
     "data_quality_section", "limitations_section", "load_for_report", "methods_section", "read_content",
+    "references_section",
     "render_html", "render_pdf", "report_inputs_key", "report_meta", "report_name", "resolve_kernel",
     "retention_section", "select_area", "summary_section", "turnover_section", "write_meta",
     "write_results", "write_section",
@@ -54,6 +65,10 @@ __all__ = [
     # costs, pathway and precision (sections_costs)
     "PathwayInputs", "costs_section", "design_from_data", "detectable_effect", "load_pathway_inputs",
     "pathway_section",
+    # robustness: IPW, E-value, pooled programmes (sections_robustness)
+    "robustness_section",
+    # exact tests, Firth Cox and competing exits for small cohorts (sections_small_cohorts)
+    "small_cohorts_section",
 ]
 
 
@@ -69,8 +84,21 @@ def collect_suppression(*sections: Section) -> list[dict]:
 
 def cli_report(args) -> int:
     """``alis-research report DIR --as-of DATE [--area] [--language] [--min-cell] [--out]``."""
+    from .build import build_report
+    from .publication import publication_from_mapping
+
+    publication = publication_from_mapping({
+        key: value for key, value in (
+            ("institution", getattr(args, "institution", None)), ("authors", getattr(args, "authors", None)),
+            ("commissioner", getattr(args, "commissioner", None)), ("status", getattr(args, "status", None)),
+            ("version", getattr(args, "report_version", None)),
+        ) if value is not None
+    })
     outcome = build_report(args.dataset, as_of=args.as_of, area=args.area, language=args.language,
-                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None))
+                           min_cell=args.min_cell, out_dir=args.out, register=getattr(args, "register", None),
+                           publication=publication)
+    for line in outcome.repairs:
+        print(line)
     print(f"report written to {outcome.path}")
     for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("record", outcome.output_check),
                         ("manifest", outcome.manifest), ("restricted", outcome.restricted)):

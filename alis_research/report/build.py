@@ -26,13 +26,14 @@ notebook and the cell, and the executed notebook is kept in
 """
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
 import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,13 +41,21 @@ from pathlib import Path
 from .. import __version__, config
 from .. import io as alis_io
 from ..errors import AlisError
+from .inputs import (  # noqa: F401  (report_inputs_key, report_name, notebook_path: public here too)
+    KEY_NOTEBOOKS,
+    REPORT_NOTEBOOK,
+    notebook_path,
+    report_inputs_key,
+    report_name,
+    report_parameters,
+    sha256_bytes,
+)
+from .publish import recover_interrupted, staged_output
+from .publication import Publication
 from .render import render_html, render_pdf, template_files
 from .sections import check_area
 from .text import check_language
 
-REPORT_NOTEBOOK = "evaluation_report.ipynb"
-#: Notebooks whose contents are part of a report's inputs key.
-KEY_NOTEBOOKS = (REPORT_NOTEBOOK,)
 MANIFEST_SCHEMA = "alis-research/report-manifest/1"
 EXECUTED_DIR = "notebooks"
 KERNEL_START_TIMEOUT = 60
@@ -77,73 +86,17 @@ class ReportOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     restricted: Path | None = None
     output_check: Path | None = None
+    #: What this run repaired of earlier killed runs (``RESTORED …``, ``CLEANED …`` lines).
+    repairs: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
         return f"report in {self.path} ({steps})"
 
 
-# --------------------------------------------------------------------------- names and keys
-def report_name(dataset, area: str, language: str) -> str:
-    """Folder name of a report: ``<dataset>_<area>_<language>``."""
-    return f"{Path(str(dataset)).resolve().name}_{area}_{language}"
-
-
-def notebook_path(name: str = REPORT_NOTEBOOK) -> Path:
-    path = config.NOTEBOOKS / name
-    if not path.exists():
-        raise AlisError(f"notebook {path} not found; it ships with the project in notebooks/")
-    return path
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _dataset_files(dataset_dir: Path) -> dict[str, str]:
-    """SHA-256 of every (non-hidden) file in the dataset folder, by relative name."""
-    files = {}
-    for path in sorted(dataset_dir.rglob("*")):
-        relative = path.relative_to(dataset_dir)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            files[relative.as_posix()] = alis_io.sha256_file(path)
-    return files
-
-
-def _parameters(dataset_dir: Path, *, as_of, area, language, min_cell) -> dict:
-    return {"dataset": dataset_dir.resolve().name, "as_of": str(as_of), "area": area,
-            "language": language, "min_cell": int(min_cell)}
-
-
-def report_inputs_key(dataset, *, as_of, area: str = "all", language: str = "nb",
-                      min_cell: int = config.DEFAULT_MIN_CELL, register=None) -> str:
-    """SHA-256 over everything a report depends on, computed without running anything.
-
-    Covers the dataset folder's files (the data fingerprint), the parameters,
-    the package version, the report notebook's contents and the PDF
-    template's contents. Equal keys mean the report would come out the same,
-    so ``regenerate`` can skip it. A register extract inside the dataset folder
-    (``register/``) is part of the dataset's files; one given elsewhere
-    (``register``, ``--register``) is added under ``register``.
-    """
-    dataset_dir = config.dataset_dir(dataset)
-    if not Path(dataset_dir).is_dir():
-        raise AlisError(f"dataset folder {dataset_dir} does not exist")
-    outside = register is not None and not Path(register).resolve().is_relative_to(Path(dataset_dir).resolve())
-    document = {
-        "data": _dataset_files(Path(dataset_dir)),
-        "parameters": _parameters(Path(dataset_dir), as_of=as_of, area=area, language=language, min_cell=min_cell),
-        "package_version": __version__,
-        "notebooks": {name: _sha256_bytes(notebook_path(name).read_bytes()) for name in KEY_NOTEBOOKS},
-        "templates": {name: _sha256_bytes(data) for name, data in template_files().items()},
-        **({"register": _dataset_files(Path(register))} if outside else {}),
-    }
-    return _sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-
-
 # --------------------------------------------------------------------------- kernel
 def _private_jupyter_dir() -> Path:
-    tag = _sha256_bytes(sys.executable.encode("utf-8"))[:12]
+    tag = sha256_bytes(sys.executable.encode("utf-8"))[:12]
     return Path(tempfile.gettempdir()) / f"alis-research-jupyter-{tag}"
 
 
@@ -209,30 +162,168 @@ def _first_line(source: str) -> str:
     return ""
 
 
+#: Extra arguments of every kernel: ipykernel 7 warns on each start that local TCP is unencrypted,
+#: which is noise for our users.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Run in a warm kernel before each report after the first: a fresh namespace and execution
+#: counter (``InteractiveShell.reset``), figures closed. Imported modules stay loaded (the package
+#: keeps no state between reports), which is what makes a warm kernel fast.
+RESET_CODE = ("get_ipython().reset(new_session=True)\n"
+              "import sys as _sys, gc as _gc\n"
+              "if 'matplotlib.pyplot' in _sys.modules: _sys.modules['matplotlib.pyplot'].close('all')\n"
+              "_gc.collect(); del _sys, _gc")
+
+
+class WarmKernel:
+    """A Jupyter kernel we start and stop ourselves; a ``regenerate`` worker keeps one for all its reports.
+
+    Starting a kernel and importing pandas, lifelines and matplotlib in it is
+    most of a small report's time; a worker that builds several reports pays it
+    once. After each report the namespace is reset (:data:`RESET_CODE`) while
+    the worker renders the PDF; the next report waits for that reset's reply
+    and gets a fresh kernel instead if the reset failed or the kernel died.
+    """
+
+    def __init__(self, kernel_name: str, cwd: Path):
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.kernel_name, self.cwd, self.reports = kernel_name, Path(cwd), 0
+        # The asynchronous manager, as nbclient makes for itself: with a blocking one, nbclient's
+        # wait for output blocks its event loop, and a kernel killed mid-cell is never noticed.
+        self.manager = AsyncKernelManager(kernel_name=kernel_name)
+        self._run_sync = run_sync  # nbclient's own loop runner: one event loop per thread
+        # papermill's client waits until the kernel answers (start timeout, one retry)
+        run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
+        self._pending_reset = None
+        #: False from the start of a report until its reset has been confirmed
+        self.clean = True
+
+    def alive(self) -> bool:
+        try:
+            return bool(self._run_sync(self.manager.is_alive)())
+        except Exception:
+            return False
+
+    def begin_reset(self) -> None:
+        """Ask the kernel to reset its namespace, without waiting (after a report)."""
+        # A shell-only client of our own, closed once the reply is in: a client left connected
+        # with an unread IOPub queue makes the kernel drop its messages (the zmq high-water mark).
+        from jupyter_client.blocking import BlockingKernelClient
+
+        client = BlockingKernelClient()
+        client.load_connection_info(self.manager.get_connection_info())
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        self._pending_reset = (client, client.execute(RESET_CODE, silent=True, store_history=False))
+
+    def finish_reset(self) -> None:
+        """Wait for the reset asked by :meth:`begin_reset` (before the next report); raise if it failed."""
+        if self._pending_reset is None:
+            return
+        client, msg_id = self._pending_reset
+        self._pending_reset = None
+        try:
+            deadline = time.monotonic() + KERNEL_START_TIMEOUT
+            while True:
+                reply = client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
+            self.clean = True
+        finally:
+            client.stop_channels()
+
+    def shutdown(self) -> None:
+        if self._pending_reset is not None:
+            with contextlib.suppress(Exception):
+                self._pending_reset[0].stop_channels()
+            self._pending_reset = None
+        with contextlib.suppress(Exception):
+            self._run_sync(self.manager.shutdown_kernel)(now=True)
+
+
+# One warm kernel per thread (a regenerate worker has one thread; threads never share a kernel).
+_warm_kernels: dict[int, WarmKernel] = {}
+
+
+def warm_kernel(kernel_name: str, cwd: Path) -> WarmKernel:
+    """This thread's warm kernel: started on first use, reset after each report, replaced if it died."""
+    thread = threading.get_ident()
+    kernel = _warm_kernels.get(thread)
+    if kernel is not None and (kernel.kernel_name != kernel_name or kernel.cwd != Path(cwd) or not kernel.alive()):
+        shutdown_warm_kernel()
+        kernel = None
+    if kernel is not None:
+        try:
+            kernel.finish_reset()
+        except Exception:  # a kernel that does not answer is replaced
+            kernel.clean = False
+        if not kernel.clean:  # never run a report in a namespace another report left
+            shutdown_warm_kernel()
+            kernel = None
+    if kernel is None:
+        kernel = _warm_kernels[thread] = WarmKernel(kernel_name, cwd)
+    kernel.clean = False
+    return kernel
+
+
+def running_warm_kernels() -> list[WarmKernel]:
+    """The warm kernels of this process (one per thread that built a report with ``reuse_kernel``)."""
+    return list(_warm_kernels.values())
+
+
+def shutdown_warm_kernel() -> None:
+    """Stop this thread's warm kernel (a ``regenerate`` worker calls this when it ends)."""
+    kernel = _warm_kernels.pop(threading.get_ident(), None)
+    if kernel is not None:
+        kernel.shutdown()
+
+
 def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_name: str, cwd: Path,
-                     failed_dir: Path | None = None) -> None:
+                     failed_dir: Path | None = None, reuse_kernel: bool = False,
+                     published_dir: Path | None = None) -> None:
     """Run one notebook with papermill; raise :class:`ReportFailed` on a failing cell.
 
-    A kernel that fails to start is retried once. On a failing cell the
-    executed notebook is copied to ``failed_dir`` (if given) before raising.
+    A kernel that fails to start (or, with ``reuse_kernel``, a warm kernel that
+    died) is retried once with a fresh one. On a failing cell the executed
+    notebook is copied to ``failed_dir`` (if given) before raising. With
+    ``published_dir``, the executed notebook records that folder wherever the
+    parameters name the staging folder ``parameters["output_dir"]`` (see
+    :func:`record_published_path`).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    output.parent.mkdir(parents=True, exist_ok=True)
     for attempt in (1, 2):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        kernel = None
         try:
-            pm.execute_notebook(
-                str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
-                language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
-                # ipykernel 7 warns on every start that local TCP is unencrypted: noise for our users
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-            )
+            # our own kernel manager either way: papermill then neither waits for a polite
+            # shutdown nor saves the notebook after every cell (it saves it at the end, and on failure)
+            kernel = warm_kernel(kernel_name, cwd) if reuse_kernel else WarmKernel(kernel_name, cwd)
+            try:
+                pm.execute_notebook(
+                    str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
+                    language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
+                    km=kernel.manager, request_save_on_cell_execute=False,
+                )
+            finally:
+                if not reuse_kernel:
+                    kernel.shutdown()
+                elif kernel.alive():
+                    with contextlib.suppress(Exception):  # if it cannot be asked, the kernel is replaced
+                        kernel.begin_reset()  # runs while this process renders the PDF
+            kernel.reports += 1
+            if published_dir is not None:
+                record_published_path(output, str(parameters["output_dir"]), str(published_dir))
             return
         except PapermillExecutionError as exc:
+            if kernel is not None:
+                kernel.reports += 1
             kept = None
             if failed_dir is not None and output.exists():
-                with alis_io.atomic_output_dir(failed_dir) as tmp:
+                with staged_output(failed_dir) as tmp:
                     shutil.copy2(output, tmp / notebook.name)
                     (tmp / "error.txt").write_text(
                         f"cell {exc.cell_index}: {exc.ename}: {exc.evalue}\n\n" + "\n".join(exc.traceback or []),
@@ -245,10 +336,42 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
                 notebook=notebook, cell_index=exc.cell_index, kept=kept,
             ) from None
         except Exception as exc:  # kernel did not start / died: retry once
+            if reuse_kernel:  # never reuse a kernel that failed us
+                shutdown_warm_kernel()
             if attempt == 2 or type(exc).__name__ not in _RETRYABLE:
                 raise AlisError(f"could not run {notebook.name} with kernel {kernel_name!r}: "
                                 f"{type(exc).__name__}: {exc}") from exc
+            _empty_folder(parameters.get("output_dir"))  # the second attempt starts from nothing
             time.sleep(1.0)
+
+
+def _empty_folder(folder) -> None:
+    if folder and Path(folder).is_dir():
+        for entry in Path(folder).iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def record_published_path(executed: Path, staging: str, published: str) -> None:
+    """Make the executed notebook name the published folder instead of the staging folder it ran in.
+
+    The notebook writes into a staging folder that is renamed into place when
+    the report is complete, so the folder it was given no longer exists
+    afterwards. Every mention of it (papermill's injected-parameters cell, the
+    parameters in the notebook's metadata, printed output) is replaced by the
+    published folder, where those files now are; the metadata says so.
+    """
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    text = nbformat.writes(nb)
+    replaced = text.replace(json.dumps(staging)[1:-1], json.dumps(published)[1:-1])
+    nb = nbformat.reads(replaced, as_version=4)
+    nb.metadata["alis_research"] = {"output_dir": published,
+                                    "note": "written into a staging folder beside it, then renamed into place"}
+    alis_io.atomic_write_text(executed, nbformat.writes(nb))
 
 
 def notebook_timings(executed: Path, started: float) -> dict[str, float]:
@@ -281,14 +404,16 @@ def restricted_root(out_dir=None, restricted_dir=None) -> Path:
     serving the reports would serve the unprotected results too).
     """
     out = Path(out_dir) if out_dir else config.REPORTS
-    root = Path(restricted_dir) if restricted_dir else (config.RESTRICTED if not out_dir else out.parent / "restricted")
+    root = Path(restricted_dir) if restricted_dir else config.restricted_dir_for(out_dir)
     if root.resolve().is_relative_to(out.resolve()):
         raise AlisError(f"the restricted folder {root} must not lie inside the published reports folder {out}")
     return root
 
 
 def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
-                 out_dir=None, kernel_name: str | None = None, register=None, restricted_dir=None) -> ReportOutcome:
+                 out_dir=None, kernel_name: str | None = None, register=None,
+                 publication: Publication | None = None, reuse_kernel: bool = False,
+                 restricted_dir=None) -> ReportOutcome:
     """Validate, analyse and publish one report folder ``<out_dir>/<dataset>_<area>_<language>/``.
 
     Parameters
@@ -308,6 +433,13 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     register : path, optional
         GP-register extract for the comparison-groups section (``--register``); default
         ``<dataset>/register/`` when it exists, else the section is left out.
+    publication : Publication, optional
+        Institution, authors, commissioner, status and version for the title page and the
+        document metadata (default: a draft, version 0.1, nothing else stated).
+    reuse_kernel : bool
+        Run the notebook on this process's warm kernel (:func:`warm_kernel`), started
+        on first use and kept for the next report (``regenerate`` workers do this);
+        default a fresh kernel for this report only.
     restricted_dir : path, optional
         Root of the restricted working folders (default :func:`restricted_root`).
 
@@ -343,18 +475,22 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     timings["prepare"] = time.perf_counter() - t0
 
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
-                                   register=register_dir)
+                                   register=register_dir, publication=publication)
     kernel = resolve_kernel(kernel_name)
     from .protection import protect_content, write_output_check
 
     restricted = restricted_root(out_dir, restricted_dir)
-    out_dir = Path(out_dir) if out_dir else config.REPORTS
+    out_dir = Path(out_dir or config.REPORTS).absolute()
     final_dir = out_dir / report_name(dataset_dir, area, language)
     work_final = restricted / report_name(dataset_dir, area, language)
     failed_dir = work_final.with_name(work_final.name + ".failed")
     notebook = notebook_path()
 
-    with alis_io.atomic_output_dir(final_dir) as tmp, alis_io.atomic_output_dir(work_final) as work:
+    repairs: list[str] = []
+    recover_interrupted(out_dir, None, repairs.append)  # what a killed run left beside the reports
+
+    # the restricted working folder (unprotected) and the published folder (protected only)
+    with staged_output(final_dir) as tmp, alis_io.atomic_output_dir(work_final) as work:
         executed = work / EXECUTED_DIR / REPORT_NOTEBOOK
         parameters = {"dataset": str(dataset_dir), "as_of": str(as_of), "area": area, "language": language,
                       "min_cell": int(min_cell), "output_dir": str(work),
@@ -362,7 +498,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         wall = time.time()
         t1 = time.perf_counter()
         execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
-                         failed_dir=failed_dir)
+                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final)
         run_time = time.perf_counter() - t1
         split = notebook_timings(executed, wall)
         timings.update(split or {"notebook": run_time})
@@ -371,26 +507,27 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         protection = protect_content(work, tmp, min_cell=int(min_cell))
         timings["protect"] = time.perf_counter() - t_protect
         t2 = time.perf_counter()
-        render_pdf(tmp)
+        render_pdf(tmp, publication)
         timings["pdf"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        render_html(tmp)
+        render_html(tmp, publication)
         timings["html"] = time.perf_counter() - t3
         write_output_check(work, tmp, protection)
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "inputs_key": inputs_key,
-            "parameters": _parameters(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell),
+            "parameters": report_parameters(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell),
+            "publication": (publication or Publication()).as_dict(),
             "package_version": __version__,
             "data_fingerprint": prepared.fingerprint,
             "synthetic": bool(prepared.synthetic),
             "input_files": dict(prepared.manifest.get("input_files", {})),
             **({"register_input_files": dict(register_files)} if register_dir is not None else {}),
             # the executed notebook holds unprotected numbers: it stays in the restricted folder
-            "notebooks": {REPORT_NOTEBOOK: {"template_sha256": _sha256_bytes(notebook.read_bytes())}},
+            "notebooks": {REPORT_NOTEBOOK: {"template_sha256": sha256_bytes(notebook.read_bytes())}},
             "files": ["report.pdf", "report.html", "content.json", "output_check.json", "output_check.md"],
-            "templates": {name: _sha256_bytes(data) for name, data in template_files().items()},
+            "templates": {name: sha256_bytes(data) for name, data in template_files().items()},
             "kernel": kernel,
             "python": platform.python_version(),
             "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -402,4 +539,5 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         shutil.rmtree(failed_dir, ignore_errors=True)
     return ReportOutcome(path=final_dir, pdf=final_dir / "report.pdf", html=final_dir / "report.html",
                          results_json=work_final / "results.json", manifest=final_dir / "manifest.json",
-                         timings=timings, restricted=work_final, output_check=final_dir / "output_check.json")
+                         timings=timings, restricted=work_final, output_check=final_dir / "output_check.json",
+                         repairs=repairs)

@@ -51,10 +51,13 @@ SECTION_ORDER = (
     "retention",
     "turnover",
     "contract_duration",
+    "robustness",
+    "small_cohorts",
     "costs",
     "pathway",
     "comparison_groups",
     "limitations",
+    "references",
     "appendix",
 )
 

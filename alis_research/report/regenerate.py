@@ -3,29 +3,33 @@
 The matrix (datasets × health-trust areas × languages) is read from a TOML file,
 by default ``reports/reports.toml``.  For each report the cheap *inputs key*
 (:func:`alis_research.report.report_inputs_key`: SHA-256 over the data files,
-the parameters, the package version and the notebook/template contents) is
+the parameters, the package version, the package's code and templates and the
+notebook) is
 compared with the ``inputs_key`` in the published report's ``manifest.json``;
 a report whose key is unchanged and whose files are all present is skipped,
-the others are built in parallel, at most ``jobs`` at a time (each build starts
-one kernel, so at most ``jobs`` kernels run at once).
+the others are built in parallel by at most ``jobs`` long-lived worker
+processes, each keeping one kernel warm for all the reports it builds.
 
 Safe to run from cron or a systemd timer:
 
 * a non-blocking lock file (``<out>/.regenerate.lock``) makes a second run that
   starts while one is busy exit at once with status :data:`EXIT_LOCKED` (75,
   ``EX_TEMPFAIL`` of ``sysexits.h``: "try again later");
-* the builder writes each report into a temporary folder and moves it into
+* the builder writes each report into a staging folder and moves it into
   place only when complete, so a run killed at any moment leaves every
-  previous report intact; the next run puts back a report that a kill left
-  under its aside name and removes temporary folders older than
-  :data:`STALE_TEMP_SECONDS`;
+  previous report intact; the next run repairs what a kill left
+  (:func:`alis_research.report.publish.recover_interrupted`, shared with
+  ``alis-research report``);
+* a worker that dies (kill -9, the out-of-memory killer) costs only the report
+  it held: that report is started once more in a fresh worker and fails alone
+  if that one dies too;
 * one failing report does not stop the others; the exit status is 1 when any
   failed, with a summary naming the report, the notebook, the failing cell and
   the folder where the executed notebook was kept;
 * every run writes ``<restricted>/logs/regenerate-<UTC time>.log`` (per-report
   status, inputs key and timings) and points ``<restricted>/logs/latest.log`` at it;
   ``<restricted>`` is the restricted working root beside the output folder
-  (:func:`~alis_research.report.build.restricted_root`): logs name failing cells
+  (:func:`alis_research.config.restricted_dir_for`): logs name failing cells
   and errors, which may quote data, so they are never in the published folder.
 
 Relative paths in the config file are resolved against the folder holding the
@@ -34,20 +38,16 @@ jobs in the home folder).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as _dt
 import json
-import multiprocessing
 import os
 import re
-import shutil
 import signal
 import socket
 import sys
 import time
 import tomllib
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +55,14 @@ from typing import Any
 
 from .. import __version__, config
 from ..errors import AlisError
+from ..identity import mask_national_ids
+from .publish import (  # noqa: F401  (STALE_TEMP_SECONDS, recover_interrupted: shared with `report`)
+    STALE_TEMP_SECONDS,
+    recover_interrupted,
+    try_lock,
+    write_bytes_atomically,
+)
+from .publication import Publication
 
 #: Name of the report matrix file under ``config.REPORTS``.
 CONFIG_FILE_NAME = "reports.toml"
@@ -72,20 +80,15 @@ EXIT_LOCKED = 75
 EXIT_FAILED = 1
 #: Files every published report folder must hold for it to count as complete.
 REQUIRED_REPORT_FILES = ("manifest.json", "report.pdf", "report.html", "output_check.json")
-#: Temporary folders left by a killed build are removed once this old (seconds).
-STALE_TEMP_SECONDS = 3600.0
 
 AREAS = ("all", *config.HEALTH_TRUST_AREAS)
 LANGUAGES = ("nb", "en")
 
 _DEFAULTS_KEYS = {"as_of", "min_cell", "out_dir"}
-_TOP_KEYS = {"defaults", "datasets", "areas", "languages"}
-_DATASET_KEYS = {"name", "path", "as_of", "min_cell"}
+_TOP_KEYS = {"defaults", "datasets", "areas", "languages", "publication"}
+_DATASET_KEYS = {"name", "path", "as_of", "min_cell", "publication"}
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-# Folder names io.atomic_output_dir / io.atomic_replace_dir use beside a report folder.
-_TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-[0-9a-f]+$")
-_ASIDE_PATTERN = re.compile(r"^\.(?P<name>.+)\.old-[0-9a-f]+$")
 
 
 # --------------------------------------------------------------------------- errors
@@ -104,6 +107,12 @@ class ReportSpec:
     area: str
     language: str
     min_cell: int
+    publication: Publication = field(default_factory=Publication)
+
+    @property
+    def publication_options(self) -> dict:
+        """``publication=`` for the builder and the key, only when the matrix sets one."""
+        return {"publication": self.publication} if self.publication != Publication() else {}
 
     @property
     def name(self) -> str:
@@ -160,6 +169,21 @@ def _check_choices(value: Any, key: str, allowed: tuple[str, ...], problems: lis
         else:
             chosen.append(item)
     return tuple(chosen)
+
+
+def _check_publication(value: Any, where: str, base: Publication, problems: list[str]) -> Publication:
+    """A ``publication`` table (institution, authors, commissioner, status, version) over ``base``."""
+    if value is None:
+        return base
+    if not isinstance(value, dict):
+        problems.append(f"{where.strip()} = {_describe(value)}: expected a table of institution, authors, "
+                        "commissioner, status, version")
+        return base
+    try:
+        return base.merged({key: value[key] for key in value})
+    except AlisError as exc:
+        problems.append(f"{where}{exc}".replace("publication metadata: ", ""))
+        return base
 
 
 def _unknown_keys(table: dict, allowed: set[str], where: str, problems: list[str]) -> None:
@@ -224,6 +248,7 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
         else:
             problems.append(f"[defaults] out_dir = {_describe(defaults['out_dir'])}: expected a folder path as text")
 
+    shared_publication = _check_publication(document.get("publication"), "[publication] ", Publication(), problems)
     areas = _check_choices(document.get("areas"), "areas", AREAS, problems)
     languages = _check_choices(document.get("languages"), "languages", LANGUAGES, problems)
 
@@ -233,7 +258,7 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
             f"datasets = {_describe(datasets)}: expected at least one [[datasets]] table with name and path"
         )
         datasets = []
-    resolved: list[tuple[str, Path, str | None, int | None]] = []
+    resolved: list[tuple[str, Path, str | None, int | None, Publication]] = []
     seen_names: set[str] = set()
     for position, entry in enumerate(datasets, start=1):
         where = f"[[datasets]] #{position}"
@@ -271,15 +296,17 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
             if "min_cell" in entry
             else default_min_cell
         )
+        publication = _check_publication(entry.get("publication"), f"{where} publication.", shared_publication,
+                                         problems)
         if dataset_path is not None:
-            resolved.append((name, dataset_path, as_of, min_cell))
+            resolved.append((name, dataset_path, as_of, min_cell, publication))
 
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise AlisError(f"{path}: {len(problems)} problem(s) in the report matrix:\n{listing}")
     reports = tuple(
-        ReportSpec(name, dataset_path, as_of, area, language, min_cell)
-        for name, dataset_path, as_of, min_cell in resolved
+        ReportSpec(name, dataset_path, as_of, area, language, min_cell, publication)
+        for name, dataset_path, as_of, min_cell, publication in resolved
         for area in areas
         for language in languages
     )
@@ -425,22 +452,25 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
             language=spec.language,
             min_cell=spec.min_cell,
             out_dir=str(out_dir),
+            **spec.publication_options,
         )
     except _Terminated:
         # concurrent.futures would send the exception back and keep the worker
         # alive; the parent asked it to stop, so stop (the clean-up has run).
+        _stop_warm_kernel()
         os._exit(128 + signal.SIGTERM)
     except Exception as exc:  # one failing report must not stop the others
         kept = out_dir / f"{spec.name}.failed"
         return {
             "status": "failed",
             "seconds": time.perf_counter() - started,
-            "message": f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc),
+            # identity numbers never reach stderr or the log, whatever raised (AlisError masks its own)
+            "message": mask_national_ids(f"{type(exc).__name__}: {exc}" if not isinstance(exc, AlisError) else str(exc)),
             "notebook": _first_attribute(exc, ("notebook", "notebook_name")),
             "cell": _first_attribute(exc, ("cell", "cell_index", "failing_cell")),
             "kept_notebook": _first_attribute(exc, ("kept", "kept_dir", "failed_dir", "executed_notebook"))
             or (str(kept) if kept.exists() else None),
-            "traceback": None if isinstance(exc, AlisError) else traceback.format_exc(),
+            "traceback": None if isinstance(exc, AlisError) else _traceback_text(),
         }
     finally:
         _building = False
@@ -453,6 +483,13 @@ def _build_one(builder: Callable, spec: ReportSpec, out_dir: Path) -> dict:
     }
 
 
+def _traceback_text() -> str:
+    """The current traceback with national identity numbers masked (it goes to the log)."""
+    import traceback
+
+    return mask_national_ids(traceback.format_exc())
+
+
 class _Terminated(BaseException):
     """Raised in a worker on SIGTERM; a ``BaseException`` so that builders do not swallow it."""
 
@@ -463,6 +500,7 @@ _building = False  # in a worker process: is a build running right now?
 def _exit_on_sigterm(signum, frame):
     if _building:
         raise _Terminated  # unwinds the build: its with-blocks remove temporary folders, stop the kernel
+    _stop_warm_kernel()
     os._exit(128 + signum)
 
 
@@ -519,27 +557,36 @@ class _RunLog:
 
     def line(self, text: str) -> None:
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for part in text.splitlines() or [""]:
+        for part in mask_national_ids(text).splitlines() or [""]:
             self._handle.write(f"{stamp} {part}\n")
         self._handle.flush()
 
     def close(self) -> None:
         self._handle.close()
         if self._copy_latest_to is not None:
-            from ..io import atomic_write_bytes
-
-            atomic_write_bytes(self._copy_latest_to, self.path.read_bytes())
+            write_bytes_atomically(self._copy_latest_to, self.path.read_bytes())
 
 
-def _acquire_lock(out_dir: Path):
+class _RunLock:
+    """The run lock: an OS lock on ``<out>/.regenerate.lock``, freed when its holder ends however it ends."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not try_lock(self._descriptor):
+            os.close(self._descriptor)
+            raise BlockingIOError(path)
+
+    def release(self) -> None:
+        os.close(self._descriptor)  # closing frees the lock
+
+
+def _acquire_lock(out_dir: Path) -> _RunLock:
     """Take the run lock without waiting; raise :class:`RegenerationLocked` when busy."""
-    import filelock
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(out_dir / LOCK_FILE_NAME), timeout=0)
     try:
-        lock.acquire()
-    except filelock.Timeout:
+        lock = _RunLock(out_dir / LOCK_FILE_NAME)
+    except BlockingIOError:
         owner = ""
         with contextlib.suppress(OSError):
             owner = (out_dir / LOCK_OWNER_FILE_NAME).read_text(encoding="utf-8").strip()
@@ -547,56 +594,25 @@ def _acquire_lock(out_dir: Path):
             f"another regenerate run is busy with {out_dir} ({owner or 'owner unknown'}); "
             f"nothing done. The lock is {out_dir / LOCK_FILE_NAME} and is freed when that run ends."
         ) from None
-    from ..io import atomic_write_text
-
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    atomic_write_text(
-        out_dir / LOCK_OWNER_FILE_NAME, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n"
+    write_bytes_atomically(
+        out_dir / LOCK_OWNER_FILE_NAME, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n".encode()
     )
     return lock
 
 
-def recover_interrupted(out_dir: Path, names: Iterable[str], log: Callable[[str], None], *,
-                        now: float | None = None) -> None:
-    """Repair what a killed run can leave beside the report folders.
-
-    A kill between the two renames of :func:`alis_research.io.atomic_replace_dir`
-    leaves the previous report only under ``.<name>.old-<hex>``: put it back.
-    A kill during a build leaves ``.<name>.tmp-<hex>``: remove it once older
-    than :data:`STALE_TEMP_SECONDS` (a younger one may belong to a
-    ``alis-research report`` started by hand, which does not take the lock).
-    """
-    now = time.time() if now is None else now
-    wanted = set(names)
-    if not out_dir.is_dir():
-        return
-    for entry in sorted(out_dir.iterdir()):
-        aside = _ASIDE_PATTERN.match(entry.name)
-        temp = _TEMP_PATTERN.match(entry.name)
-        if aside and aside["name"] in wanted and entry.is_dir():
-            final = out_dir / aside["name"]
-            if not final.exists():
-                os.replace(entry, final)
-                log(f"RESTORED {aside['name']}: the previous report was left aside by an interrupted run")
-            elif now - entry.stat().st_mtime > STALE_TEMP_SECONDS:
-                shutil.rmtree(entry, ignore_errors=True)
-        elif temp and temp["name"] in wanted and entry.is_dir():
-            if now - entry.stat().st_mtime > STALE_TEMP_SECONDS:
-                shutil.rmtree(entry, ignore_errors=True)
-                log(f"CLEANED {entry.name}: temporary folder of an interrupted build")
-
-
 def _default_builder() -> Callable:
-    from . import build_report  # imported lazily: heavy, and only needed when something is built
+    import functools
 
-    return build_report
+    from .build import build_report  # imported lazily: heavy, and only needed when something is built
+
+    # each worker keeps one kernel warm for all the reports it builds
+    return functools.partial(build_report, reuse_kernel=True)
 
 
 def _default_key_fn() -> Callable:
-    try:
-        from . import report_inputs_key
-    except ImportError:
-        from .build import report_inputs_key
+    from .inputs import report_inputs_key  # light: no pandas, no Jupyter
+
     return report_inputs_key
 
 
@@ -662,9 +678,7 @@ def _run_locked(matrix: ReportMatrix, *, jobs: int, force: bool, progress: bool,
     started_wall = _dt.datetime.now(_dt.timezone.utc)
     started = time.perf_counter()
     out_dir = matrix.out_dir
-    from .build import restricted_root
-
-    log = _RunLog(restricted_root(out_dir) / LOG_DIR_NAME, started_wall)
+    log = _RunLog(config.restricted_dir_for(out_dir) / LOG_DIR_NAME, started_wall)
     log.line(
         f"START alis-research {__version__} regenerate config={matrix.config_path} out={out_dir} "
         f"reports={len(matrix.reports)} jobs={jobs} force={force} pid={os.getpid()} host={socket.gethostname()}"
@@ -707,7 +721,7 @@ def _check_one(spec: ReportSpec, out_dir: Path, key_fn: Callable, force: bool) -
     started = time.perf_counter()
     try:
         key = key_fn(str(spec.dataset_path), as_of=spec.as_of, area=spec.area, language=spec.language,
-                     min_cell=spec.min_cell)
+                     min_cell=spec.min_cell, **spec.publication_options)
     except Exception as exc:  # e.g. the data folder vanished: that report fails, the others go on
         return ReportStatus(spec, "failed", seconds=time.perf_counter() - started,
                             message=str(exc) if isinstance(exc, AlisError) else f"{type(exc).__name__}: {exc}")
@@ -716,22 +730,90 @@ def _check_one(spec: ReportSpec, out_dir: Path, key_fn: Callable, force: bool) -
     return ReportStatus(spec, status, seconds=time.perf_counter() - started, inputs_key=key, reason=reason or "")
 
 
-def _make_executor(kind: str, jobs: int, log_path: Path | None = None) -> concurrent.futures.Executor:
-    if kind == "thread":
-        return concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="regenerate")
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-        initargs=(str(log_path) if log_path else None,),
-    )
+#: Times a report is started when its build process dies (kill -9, the out-of-memory killer).
+BUILD_ATTEMPTS = 2
 
 
-def _terminate_workers(pool: concurrent.futures.Executor) -> None:
-    # ProcessPoolExecutor.shutdown waits for running builds; on Ctrl-C / SIGTERM stop them
-    # instead (the builder's temporary folders keep the published reports intact).
-    processes = getattr(pool, "_processes", None) or {}
-    for process in list(processes.values()):
+def _group(spec: ReportSpec) -> tuple:
+    """Reports sharing a worker's caches (prepared data, analyses): same dataset, as-of date and area."""
+    return (str(spec.dataset_path), spec.as_of, spec.area, spec.min_cell)
+
+
+def _pick_next(queue: list[ReportStatus], last: ReportSpec | None, busy_groups: set) -> ReportStatus:
+    """The next report for a free worker: the other language of what it just built, else a report of
+    an area no other worker is on (its caches are warm for it), else the first in line."""
+    if last is not None:
+        for item in queue:
+            if _group(item.spec) == _group(last):
+                return item
+    for item in queue:
+        if _group(item.spec) not in busy_groups:
+            return item
+    return queue[0]
+
+
+def _death_cause(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-exitcode).name}"
+        return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}"
+
+
+class _Worker:
+    """One build process, fed one report at a time over a pipe; it lives for the whole run, so
+    whatever it keeps warm (the kernel, the prepared dataset) serves every report it builds."""
+
+    def __init__(self, context, builder: Callable, log_path: Path | None):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, builder, str(log_path) if log_path else None),
+                                       name="regenerate-worker", daemon=True)
+        self.process.start()
+        child.close()
+        self.item: ReportStatus | None = None
+        self.last: ReportSpec | None = None
+
+    def give(self, item: ReportStatus, out_dir: Path) -> bool:
+        try:
+            self.conn.send((item.spec, str(out_dir)))
+        except (OSError, EOFError):  # died while idle
+            return False
+        self.item = item
+        return True
+
+    def stop(self, *, wait: float) -> None:
+        with contextlib.suppress(OSError, EOFError):
+            self.conn.send(None)
+        self.process.join(wait)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(wait)
+        self.conn.close()
+
+
+def _worker_main(conn, builder: Callable, log_path: str | None) -> None:
+    """A build worker: build each report it is sent until told to stop (``None``)."""
+    _init_worker(log_path)
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                break
+            if task is None:
+                break
+            spec, out_dir = task
+            conn.send(_build_one(builder, spec, Path(out_dir)))
+    finally:
+        _stop_warm_kernel()
+
+
+def _stop_warm_kernel() -> None:
+    """Shut down the kernel this worker kept warm, if the real builder started one."""
+    build = sys.modules.get("alis_research.report.build")
+    if build is not None:
         with contextlib.suppress(Exception):
-            process.terminate()
+            build.shutdown_warm_kernel()
 
 
 def _build_all(items: list[ReportStatus], out_dir: Path, *, jobs: int, progress: bool, builder: Callable,
@@ -740,28 +822,98 @@ def _build_all(items: list[ReportStatus], out_dir: Path, *, jobs: int, progress:
 
     bar = tqdm(total=len(items) + skipped, initial=skipped, unit="report", disable=not progress,
                file=sys.stderr, desc="regenerate", dynamic_ncols=True)
-    pool = _make_executor(executor, min(jobs, len(items)), log.path)
-    interrupted = True
+
+    def done(item: ReportStatus, result: dict) -> None:
+        _record(item, result, out_dir, log)
+        bar.update(1)
+        bar.set_postfix_str(f"{item.spec.name} {item.status}", refresh=True)
+
+    try:
+        if executor == "thread":
+            _build_in_threads(items, out_dir, jobs=jobs, builder=builder, done=done)
+        else:
+            _build_in_processes(items, out_dir, jobs=jobs, builder=builder, log=log, done=done)
+    finally:
+        bar.close()
+
+
+def _build_in_threads(items, out_dir: Path, *, jobs: int, builder: Callable, done: Callable) -> None:
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(jobs, len(items)), thread_name_prefix="regenerate")
     try:
         futures = {pool.submit(_build_one, builder, item.spec, out_dir): item for item in items}
         for future in concurrent.futures.as_completed(futures):
-            item = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # the worker process itself died (e.g. killed, out of memory)
-                result = {"status": "failed", "seconds": 0.0,
-                          "message": f"the build process died ({type(exc).__name__}: {exc})"}
-            _record(item, result, out_dir, log)
-            bar.update(1)
-            bar.set_postfix_str(f"{item.spec.name} {item.status}", refresh=True)
+            done(futures[future], future.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _build_in_processes(items: list[ReportStatus], out_dir: Path, *, jobs: int, builder: Callable, log: _RunLog,
+                        done: Callable) -> None:
+    """Build ``items`` in at most ``jobs`` long-lived worker processes.
+
+    The parent knows which report each worker holds, so when a worker dies (kill -9, the
+    out-of-memory killer, a kernel taking its process down) only that report is affected:
+    it is started once more in a fresh worker, and fails alone if that one dies too. The
+    other workers and their reports carry on.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("spawn")  # no lock or thread state inherited
+    queue = list(items)
+    attempts = {item.spec.name: 0 for item in items}
+    idle: list[_Worker] = []
+    busy: list[_Worker] = []
+    interrupted = True
+    try:
+        while queue or busy:
+            while queue and len(busy) < jobs:
+                worker = idle.pop() if idle else _Worker(context, builder, log.path)
+                item = _pick_next(queue, worker.last, {_group(w.item.spec) for w in busy})
+                if not worker.give(item, out_dir):
+                    worker.stop(wait=1.0)
+                    continue
+                queue.remove(item)
+                attempts[item.spec.name] += 1
+                busy.append(worker)
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for worker in list(busy):
+                if worker.conn not in ready and worker.process.sentinel not in ready:
+                    continue
+                result = None
+                with contextlib.suppress(EOFError, OSError):
+                    if worker.conn.poll():
+                        result = worker.conn.recv()
+                item, worker.item = worker.item, None
+                busy.remove(worker)
+                if result is not None:
+                    worker.last = item.spec
+                    idle.append(worker)
+                    done(item, result)
+                    continue
+                worker.process.join(5.0)
+                cause = _death_cause(worker.process.exitcode)
+                worker.stop(wait=1.0)
+                if attempts[item.spec.name] < BUILD_ATTEMPTS:
+                    log.line(f"RETRY {item.spec.name}: its build process died ({cause}); "
+                             "starting it once more in a fresh worker")
+                    queue.insert(0, item)
+                else:
+                    done(item, {"status": "failed", "seconds": 0.0,
+                                "message": f"the build process died ({cause}) on each of {BUILD_ATTEMPTS} attempts "
+                                           "(out of memory? see the run's log)"})
         interrupted = False
     finally:
-        if interrupted:
-            _terminate_workers(pool)
-            pool.shutdown(wait=False, cancel_futures=True)
-        else:
-            pool.shutdown(wait=True)
-        bar.close()
+        if interrupted:  # Ctrl-C / SIGTERM: stop the builds (their staging folders are removed)
+            for worker in busy + idle:
+                with contextlib.suppress(Exception):
+                    worker.process.terminate()
+        for worker in busy + idle:
+            worker.stop(wait=10.0 if not interrupted else 5.0)
 
 
 def _record(item: ReportStatus, result: dict, out_dir: Path, log: _RunLog) -> None:

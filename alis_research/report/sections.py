@@ -20,6 +20,7 @@ import re
 import sys
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -42,6 +43,10 @@ AREAS = ("all",) + tuple(config.HEALTH_TRUST_AREAS)
 #: Published medians of GP contract duration (Abelsen, Gaski, Brandstorp 2015), years.
 ABELSEN_MEDIANS = {"<2000": 2.75, ">=50000": 8.37}
 ABELSEN_NATIONAL_MEDIAN = 5.91
+#: Median GP contract length in Northern Norway (NSDM 2018, "Fastlegetjenesten i Nord-Norge"), years.
+NSDM_NORTH_MEDIAN = 3.8
+#: ALIS positions of ALIS-Nord (participant list confirmed June 2019: 17 fastlønn, 15 næring).
+ALIS_NORD_POSITIONS = 32
 
 
 # --------------------------------------------------------------------------- data selection
@@ -67,12 +72,32 @@ def select_area(prepared, area: str = "all"):
     return replace(prepared, episodes=episodes, intervals=intervals, exclusions=exclusions, manifest=manifest)
 
 
+# Prepared datasets of this process by folder, as-of date and the SHA-256 of every file in the folder:
+# a warm kernel or a regenerate worker building the areas and languages of one dataset prepares it once.
+_prepared_cache: dict[tuple, object] = {}
+
+
 def load_for_report(dataset, *, as_of, area: str = "all"):
-    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with)."""
+    """Validate and prepare a raw dataset folder and select the area (what every notebook starts with).
+
+    The prepared dataset is kept for the next call with the same folder
+    contents and as-of date (one entry per process); each call gets its own copy.
+    """
+    import copy
+
     from ..cohort import prepare_dataset
+    from .inputs import dataset_files
 
     check_area(area)
-    prepared = prepare_dataset(config.dataset_dir(dataset), as_of=as_of)
+    folder = Path(config.dataset_dir(dataset))
+    key = (str(folder.resolve()), str(as_of), tuple(sorted(dataset_files(folder).items())) if folder.is_dir() else ())
+    prepared = _prepared_cache.get(key)
+    if prepared is None:
+        prepared = prepare_dataset(folder, as_of=as_of)
+        _prepared_cache.clear()
+        _prepared_cache[key] = prepared
+    prepared = replace(prepared, episodes=prepared.episodes.copy(), intervals=prepared.intervals.copy(),
+                       exclusions=prepared.exclusions.copy(), manifest=copy.deepcopy(prepared.manifest))
     return select_area(prepared, area)
 
 
@@ -92,6 +117,8 @@ def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, m
         "package_version": __version__,
         "dataset": Path(str(dataset)).name,
         "made": made or _dt.date.today().isoformat(),
+        # the follow-up period's start as a year: the earliest start date is one person's date
+        "follow_up_from": int(prepared.episodes["start_year"].min()) if len(prepared.episodes) else None,
     }
 
 
@@ -142,7 +169,7 @@ def _notes(section: Section, result, language: str, min_cell: int) -> None:
     """
     if result is None or not getattr(result, "notes", None):
         return
-    notes, all_known = note_text.publish_notes(result.notes, language, 1)  # translated, nothing masked
+    notes = note_text.publish_notes(result.notes, language, 1)  # translated, nothing masked
     withheld = [n for n in notes if _INTEGER_IN_TEXT.search(n)]
     for note in withheld:
         print(f"[{section.key}] note kept out of the publication: {note}", file=sys.stderr)
@@ -151,7 +178,7 @@ def _notes(section: Section, result, language: str, min_cell: int) -> None:
         return
     if len(notes) > MAX_NOTES:
         notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
-    section.paragraph(T("analysis_notes" if all_known else "analysis_notes_untranslated", language))
+    section.paragraph(T("analysis_notes", language))
     section.items(notes)
 
 
@@ -426,11 +453,14 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
                 if not len(r):
                     continue
                 r = r.iloc[0]
-                estimate = section.derived(fmt_ci(_safe_float(r["survival"]), _safe_float(r["ci_lower"]),
-                                                  _safe_float(r["ci_upper"]), language),
+                lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
+                estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language),
                                            depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
-                share = section.derived(fmt_percent(_safe_float(r["survival"]), language), depends=depends,
-                                        label=f"{T('col_survival_ci', language)}, {name}")
+                share = section.derived(percent_ci(_safe_float(r["survival"]), lo, hi, language=language),
+                                        depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+                # restricted facts keep the numbers; the summary prints the protected reference
+                facts.setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = _safe_float(r["survival"])
+                facts.setdefault("survival_ci", {}).setdefault(cohort, {})[str(int(time))] = [lo, hi]
                 facts["display"].setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = share
                 rows.append({T("col_cohort", language): contract_label(cohort, language),
                              T("col_years", language): fmt_int(time, language),
@@ -706,7 +736,10 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
                 lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
                 if ratio_estimable(_term_exits("næring", ep), min_cell, lower=lo, upper=hi):
                     facts[f"hr_{name}"] = {"hr": _safe_float(r["hr"]), "ci_lower": lo, "ci_upper": hi,
-                                           "p_value": _safe_float(r["p_value"])}
+                                           "p_value": _safe_float(r["p_value"]),
+                                           # fewer than du.MIN_EVENTS_PER_COEFFICIENT exits per coefficient
+                                           "unstable": any(getattr(n, "code", None) == "cox_unstable"
+                                                           for n in res.notes)}
                     facts["display"][f"hr_{name}"] = cells["næring"]
         _notes(section, adjusted if adjusted is not None else crude, language, min_cell)
         ph = _attempt(section, language, T("ph_test", language), du.proportional_hazards_test,
@@ -813,7 +846,8 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
             section.table("abelsen", pd.DataFrame(rows), T("cap_abelsen", language))
         section.paragraph(T("abelsen_text", language, small=fmt_years(ABELSEN_MEDIANS["<2000"], language),
                             large=fmt_years(ABELSEN_MEDIANS[">=50000"], language),
-                            national=fmt_years(ABELSEN_NATIONAL_MEDIAN, language)))
+                            national=fmt_years(ABELSEN_NATIONAL_MEDIAN, language),
+                            north=fmt_years(NSDM_NORTH_MEDIAN, language, 1)))
         _notes(section, ab, language, min_cell)
     section.facts = facts
     return section
@@ -836,11 +870,15 @@ def _at_timepoints(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- text sections
 def methods_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """The definitions, compactly (the full text is docs/methods.md)."""
+    from ..costs import PRICE_YEAR
+    from ..duration import MIN_EVENTS_PER_COEFFICIENT
+
     section = Section("methods", T("methods", language))
-    for key in ("m_data", "m_cohort", "m_censoring", "m_km", "m_turnover", "m_cox", "m_competing", "m_parametric",
-                "m_costs", "m_pathway", "m_power", "m_disclosure"):
+    for key in ("m_data", "m_units", "m_cohort", "m_censoring", "m_km", "m_turnover", "m_cox", "m_competing",
+                "m_parametric", "m_robustness", "m_costs", "m_pathway", "m_power", "m_disclosure"):
         section.paragraph(T(key, language, m=min_cell, m1=min_cell - 1, as_of=f"{prepared.as_of:%Y-%m-%d}",
-                            tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
+                            tau=_num(config.DEFAULT_RMST_HORIZON, 0, language), year=PRICE_YEAR,
+                            positions=ALIS_NORD_POSITIONS, epv=MIN_EVENTS_PER_COEFFICIENT))
     return section
 
 
@@ -875,21 +913,43 @@ def limitations_section(prepared, *, language: str = "nb", min_cell: int = confi
         facts.update({"mde_hr": _safe_float(row["hazard_ratio"]),
                       "mde_hr_decrease": _safe_float(down.effects.set_index("test").loc["log-rank", "hazard_ratio"]),
                       "mde_schoenfeld_hr": _safe_float(row["schoenfeld_hazard_ratio"]),
-                      "mde_simulations": int(up.params["simulations"]), "mde_seed": int(up.params["seed"])})
+                      "mde_simulations": int(up.params["simulations"]), "mde_seed": int(up.params["seed"]),
+                      "mde_power": _safe_float(up.params["power"])})
     section.items(items)
     section.facts = facts
     return section
 
 
+def input_files(prepared, *, dataset=None, comparison=None) -> dict[str, str]:
+    """Every input of a report, file name -> SHA-256: the dataset's files, ``supervision.csv``
+    (when the dataset has one) and a GP-register extract's files (``register/<name>``)."""
+    from .. import io as alis_io
+    from ..pathway import SUPERVISION
+
+    files = dict(prepared.manifest.get("input_files", {}))
+    if dataset is not None:
+        folder = config.dataset_dir(dataset)
+        supervision = alis_io.find_table(folder, SUPERVISION)
+        if supervision is not None:
+            files[supervision.name] = alis_io.sha256_file(supervision)
+    register = getattr(comparison, "register", None)
+    if register is not None:
+        files.update({f"register/{name}": sha for name, sha in register.input_files.items()})
+    return dict(sorted(files.items()))
+
+
 def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
-                     suppression: list | None = None) -> Section:
-    """Provenance (inputs' SHA-256, parameters, version) and the list of suppression applied."""
+                     suppression: list | None = None, comparison=None) -> Section:
+    """Provenance (every input's SHA-256, parameters, version) and the list of suppression applied.
+
+    ``comparison`` (from :func:`~alis_research.report.load_comparison`) adds the register
+    extract's files; ``supervision.csv`` is found in ``dataset``.
+    """
     from pathlib import Path
 
     section = Section("appendix", T("appendix", language))
     section.heading(T("provenance", language))
-    files = prepared.manifest.get("input_files", {})
-    rows = [(name, sha[:16] + "…") for name, sha in sorted(files.items())]
+    rows = list(input_files(prepared, dataset=dataset, comparison=comparison).items())
     section.table("inputs", pd.DataFrame(rows, columns=[T("col_file", language), T("col_sha", language)]),
                   T("cap_inputs", language))
     params = [
@@ -912,15 +972,23 @@ def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_
 def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Plain-language summary written from the numbers in the other sections' facts.
 
-    Careful wording: an interval that includes "no difference" is said to
-    show no clear difference; few episodes are called out as such.
+    It opens with :func:`conclusion` (the answer to the evaluation's question).
+    Careful wording: an interval that includes 1 is said to show no clear
+    difference; few episodes are called out as such; shares carry their CIs.
     """
+    from ..costs import PRICE_YEAR
+    from ..duration import MIN_EVENTS_PER_COEFFICIENT
+
     section = Section("summary", T("summary", language))
     ep = prepared.episodes
     n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
     exited = ep["exit"] == 1
     everything = [section.group(episode_ids(ep, (ep["cohort"] == c) & m), label=contract_label(c, language))
                   for c in config.CONTRACT_TYPES for m in (exited, ~exited)]
+    section.heading(T("c_heading", language))
+    # the estimates in the conclusion rest on the cohorts' episodes and exits: protected with them
+    section.paragraph(" ".join(conclusion(facts, language=language, guard=lambda text, label: section.derived(
+        text, depends=everything, label=label))))
     counts = {c: section.count(episode_ids(ep, ep["cohort"] == c),
                                label=f"{T('t1_episodes', language)}, {T('total', language)}, {contract_label(c, language)}")
               for c in config.CONTRACT_TYPES}
@@ -944,8 +1012,10 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
         if hr and shown_hr and hr.get("hr") is not None and hr.get("ci_lower") is not None:
             includes_one = hr["ci_lower"] <= 1 <= hr["ci_upper"]
             direction = "s_hr_none" if includes_one else ("s_hr_higher" if hr["hr"] > 1 else "s_hr_lower")
-            points.append(section.derived(T(f"s_hr_{name}", language, hr=shown_hr) + " " + T(direction, language),
-                                          depends=everything, label=f"HR {name}"))
+            point = T(f"s_hr_{name}", language, hr=shown_hr) + " " + T(direction, language)
+            if hr.get("unstable"):
+                point += " " + T("s_hr_unstable", language, epv=MIN_EVENTS_PER_COEFFICIENT)
+            points.append(section.derived(point, depends=everything, label=f"HR {name}"))
     irr = facts.get("turnover", {}).get("display", {}).get("irr")
     if irr:
         points.append(T("s_irr", language, est=irr))
@@ -954,8 +1024,8 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
     if all(c in per_year for c in config.CONTRACT_TYPES):
         points.append(section.derived(
             T("s_costs", language, n=fmt_int(cost["patients"], language), tau=_num(cost["horizon"], 0, language),
-              f=fmt_int(round(per_year["fastlønn"]["estimate"], -3), language),
-              n_=fmt_int(round(per_year["næring"]["estimate"], -3), language)), depends=everything, label="costs"))
+              f=kroner_ci(per_year["fastlønn"], language), n_=kroner_ci(per_year["næring"], language),
+              year=PRICE_YEAR), depends=everything, label="costs"))
     approved = facts.get("pathway", {}).get("display", {}).get("approved_within_5_years", {})
     if all(c in approved for c in config.CONTRACT_TYPES):
         points.append(T("s_pathway", language, f=approved["fastlønn"], n=approved["næring"]))
@@ -970,4 +1040,100 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
 
         points += summary_points(register, language=language, min_cell=min_cell)
     section.items(points)
+    return section
+
+
+# --------------------------------------------------------------------------- the conclusion
+def percent_ci(value, lower=None, upper=None, *, language: str = "nb") -> str:
+    """``'62 % (45–76 %)'``; the share alone when it has no interval."""
+    if _is_missing(value):
+        return T("not_estimable", language)
+    if _is_missing(lower) or _is_missing(upper):
+        return fmt_percent(value, language)
+    return f"{fmt_percent(value, language)} ({fmt_percent(lower, language)}–{fmt_percent(upper, language)})"
+
+
+def kroner_ci(estimate: dict, language: str = "nb") -> str:
+    """A cost per retained GP-year, rounded to 1 000 kroner, with its bootstrap interval when it has one."""
+    def rounded(v):
+        return fmt_int(round(float(v), -3), language)
+
+    lower, upper = estimate.get("ci_lower"), estimate.get("ci_upper")
+    if _is_missing(lower) or _is_missing(upper) or abs(float(upper) - float(lower)) < 1:
+        return rounded(estimate["estimate"])  # no interval (a cost that does not depend on the data)
+    return f"{rounded(estimate['estimate'])} ({rounded(lower)}–{rounded(upper)})"
+
+
+def headline_hazard_ratio(duration_facts: dict) -> tuple[str, dict] | None:
+    """The Cox estimate the conclusion rests on: ``(model, facts)`` or ``None`` (not estimable).
+
+    The model adjusted for municipality size when it is stable, else the crude one when it is;
+    a model with fewer than ``duration.MIN_EVENTS_PER_COEFFICIENT`` exits per coefficient, or
+    without an interval, is never the headline.
+    """
+    for name in ("adjusted", "crude"):
+        hr = duration_facts.get(f"hr_{name}")
+        if (hr and not hr.get("unstable") and not _is_missing(hr.get("hr"))
+                and not _is_missing(hr.get("ci_lower")) and not _is_missing(hr.get("ci_upper"))):
+            return name, hr
+    return None
+
+
+def conclusion(facts: dict, *, language: str = "nb", guard=None) -> list[str]:
+    """The answer to the evaluation's question, as sentences: does fastlønn keep the doctors longer
+    than næring (the headline hazard ratio with its CI), how sure we can be (the simulated minimal
+    detectable hazard ratio) and what a retained GP-year costs (with the price year)."""
+    from ..costs import PRICE_YEAR
+    from ..duration import MIN_EVENTS_PER_COEFFICIENT as epv
+
+    guard = guard or (lambda text, label: text)  # a published report passes the ledger's derived numbers
+    sentences = [T("c_question", language)]
+    duration = facts.get("contract_duration", {})
+    headline = headline_hazard_ratio(duration)
+    if headline is None:
+        sentences.append(T("c_hr_not_estimable", language, epv=epv))
+    else:
+        name, hr = headline
+        if hr["ci_lower"] <= 1 <= hr["ci_upper"]:
+            key = "c_hr_none"
+        else:
+            key = "c_hr_fastlonn_keeps" if hr["hr"] > 1 else "c_hr_naering_keeps"
+        shown = (duration.get("display") or {}).get(f"hr_{name}")  # the protected reference, when there is one
+        sentences.append(guard(T(key, language, model=T(f"c_model_{name}", language),
+                                 hr=shown or fmt_ci(hr["hr"], hr["ci_lower"], hr["ci_upper"], language)),
+                               f"HR {name}"))
+        if name == "crude" and (duration.get("hr_adjusted") or {}).get("unstable"):
+            sentences.append(T("c_unstable", language, epv=epv))
+    lim = facts.get("limitations", {})
+    power = fmt_percent(lim.get("mde_power", 0.8), language)
+    if "mde_hr" not in lim:
+        sentences.append(T("c_mde_not_estimable", language))
+    elif _is_missing(lim["mde_hr"]):
+        sentences.append(T("c_mde_none", language, power=power))
+    else:
+        down = lim.get("mde_hr_decrease")
+        sentences.append(T("c_mde", language, power=power, hr=_num(lim["mde_hr"], 2, language),
+                           down="" if _is_missing(down) else T("c_mde_down", language, hr=_num(down, 2, language))))
+    cost = facts.get("costs", {})
+    per_year = cost.get("cost_per_retained_year", {})
+    if all(c in per_year for c in config.CONTRACT_TYPES):
+        sentences.append(guard(T("c_costs", language, tau=_num(cost["horizon"], 0, language), year=PRICE_YEAR,
+                                 p=fmt_int(cost["patients"], language), f=kroner_ci(per_year["fastlønn"], language),
+                                 n=kroner_ci(per_year["næring"], language)), "costs"))
+    else:
+        sentences.append(T("c_costs_not_estimable", language))
+    return sentences
+
+
+# --------------------------------------------------------------------------- references
+#: The reference list (catalogue keys ``ref_*``), in the order printed: alphabetical by first author.
+REFERENCES = ("ref_abelsen2015", "ref_alisnord2019a", "ref_alisnord2019b", "ref_alisvest", "ref_finegray1999",
+              "ref_gray1988", "ref_heinze2001", "ref_heinze2002", "ref_nsdm2018", "ref_nsdm2019", "ref_therneau",
+              "ref_vanderweele2017")
+
+
+def references_section(prepared=None, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """The reference list of the works cited in the text (before the appendix)."""
+    section = Section("references", T("references", language))
+    section.items(T(key, language) for key in REFERENCES)
     return section

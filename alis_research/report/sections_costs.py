@@ -8,8 +8,10 @@ language, as :mod:`alis_research.report.sections` does for the other sections.
 
 * :func:`costs_section` — "what a retained GP costs": the yearly municipal cost
   per contract model for one list size, the cost per retained GP-year by cohort
-  (RMST of the Kaplan–Meier curve, bootstrap intervals with a fixed seed) and the
-  sensitivity table over list size and horizon.
+  (RMST of the Kaplan–Meier curve, bootstrap intervals with a fixed seed), the
+  sensitivity table over list size and horizon, and the one-way sensitivity to the cost
+  assumptions (:func:`alis_research.costs.assumption_sensitivity`); every amount in
+  ``costs.PRICE_YEAR`` kroner, said in each caption.
 * :func:`pathway_section` — time to specialist approval with exit before
   approval as a competing risk, the share approved within the normed 5 years, the
   hospital year, and supervision fidelity when the dataset has ``supervision.csv``.
@@ -118,7 +120,8 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
     section = Section("costs", T("costs", language))
     yearly = costs.yearly_costs(patients)
     a = yearly.assumptions
-    section.paragraph(T("cost_intro", language, n=_nok(patients, language)))
+    year = costs.PRICE_YEAR  # stated in every caption and column of money
+    section.paragraph(T("cost_intro", language, n=_nok(patients, language), year=year))
 
     # -- yearly cost per model and training year
     money = ["grants", "extra_grants_vs_private", "other_costs", "programme_grant", "net_cost"]
@@ -128,7 +131,7 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
         rows.append({T("col_model", language): T(_MODEL_KEYS[model], language),
                      T("cost_col_year", language): years,
                      **{T(f"cost_col_{c}", language): _nok(r[c], language) for c in money}})
-    section.table("cost_yearly", pd.DataFrame(rows), T("cap_cost_yearly", language, n=_nok(patients, language)),
+    section.table("cost_yearly", pd.DataFrame(rows), T("cap_cost_yearly", language, n=_nok(patients, language), year=year),
                   notes=[T("cost_yearly_note", language),
                          T("cost_assumptions", language, salary=_nok(a.salary, language), office=_nok(a.office, language),
                            fee=_nok(a.fee_income_per_patient, language), hours=_num(a.supervision_hours, 1, language),
@@ -153,7 +156,7 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
     section.paragraph(T("cost_retained_intro", language, tau=tau, b=_nok(bootstrap, language), seed=seed))
     per_year = _attempt(section, language, T("cost_retained_heading", language), costs.cost_per_retained_year,
                         prepared, patients=patients, horizon=horizon, bootstrap=bootstrap, seed=seed)
-    parametric = _attempt(section, language, T("cost_col_parametric", language), costs.cost_per_retained_year,
+    parametric = _attempt(section, language, T("cost_col_parametric", language, year=year), costs.cost_per_retained_year,
                           prepared, patients=patients, horizon=horizon, method="parametric",
                           bootstrap=0) if per_year is not None else None
     if per_year is not None:
@@ -173,11 +176,11 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
                 T("cost_col_retained", language, tau=tau): ":" if withheld else guard(fmt_ci(
                     _safe_float(r["retained_years"]), _safe_float(r["retained_years_ci_lower"]),
                     _safe_float(r["retained_years_ci_upper"]), language)),
-                T("cost_col_expected", language): ":" if withheld else guard(_thousands_ci(
+                T("cost_col_expected", language, year=year): ":" if withheld else guard(_thousands_ci(
                     r["expected_cost"], r["expected_cost_ci_lower"], r["expected_cost_ci_upper"], language)),
-                T("cost_col_per_year", language): ":" if withheld else guard(_thousands_ci(
+                T("cost_col_per_year", language, year=year): ":" if withheld else guard(_thousands_ci(
                     r["cost_per_retained_year"], r["ci_lower"], r["ci_upper"], language)),
-                T("cost_col_parametric", language): ":" if withheld else guard(
+                T("cost_col_parametric", language, year=year): ":" if withheld else guard(
                     _thousands(par.get(cohort), language) if not _is_missing(par.get(cohort)) else "–"),
             })
             if not withheld and not _is_missing(r["cost_per_retained_year"]):
@@ -185,24 +188,27 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
                     "estimate": _safe_float(r["cost_per_retained_year"]), "ci_lower": _safe_float(r["ci_lower"]),
                     "ci_upper": _safe_float(r["ci_upper"]), "retained_years": _safe_float(r["retained_years"])}
         section.table("cost_retained", pd.DataFrame(rows),
-                      T("cap_cost_retained", language, tau=tau, n=_nok(patients, language)),
+                      T("cap_cost_retained", language, tau=tau, n=_nok(patients, language), year=year),
                       notes=[T("cost_retained_note", language, m=min_cell)])
         section.paragraph(T("cost_interpretation", language))
+        # the retention section's RMST is the same quantity and horizon with a Greenwood interval
+        section.paragraph(T("cost_rmst_note", language, tau=tau))
         estimable = per_year.estimates["cost_per_retained_year"].notna().all()
         if tiny or not estimable:
             section.paragraph(T("cost_fig_withheld", language, m=min_cell))
         else:
             fig, ax = plt.subplots(figsize=(5.6, 3.8))
-            if _attempt(section, language, T("cap_cost_fig", language, n=_nok(patients, language)),
+            caption = T("cap_cost_fig", language, n=_nok(patients, language), year=year)
+            if _attempt(section, language, caption,
                         costs.plot_cost_per_retained_year, per_year, ax=ax, language=language) is not None:
-                section.figure("cost_retained", fig, T("cap_cost_fig", language, n=_nok(patients, language)),
-                               depends=[d for sets in behind.values() for d in sets])
+                section.figure("cost_retained", fig, caption, depends=[d for sets in behind.values() for d in sets])
             else:
                 plt.close(fig)
         _notes(section, per_year, language, min_cell)
 
     # -- sensitivity over list size and horizon
-    sens = _attempt(section, language, T("cap_cost_sensitivity", language), costs.cost_sensitivity, prepared,
+    sens = _attempt(section, language, T("cap_cost_sensitivity", language, year=year), costs.cost_sensitivity,
+                    prepared,
                     list_sizes=SENSITIVITY_LIST_SIZES, horizons=SENSITIVITY_HORIZONS)
     if sens is not None:
         table = sens.estimates
@@ -217,10 +223,57 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
                       h=_num(h, 0, language))] = ":" if cohort in tiny else section.derived(
                           _thousands(value, language), depends=behind[cohort], label=T("cap_cost_sensitivity", language))
             rows.append(row)
-        section.table("cost_sensitivity", pd.DataFrame(rows), T("cap_cost_sensitivity", language),
+        section.table("cost_sensitivity", pd.DataFrame(rows), T("cap_cost_sensitivity", language, year=year),
                       notes=[T("cost_sensitivity_note", language)])
+    _assumption_part(section, prepared, language, tiny, patients=patients, horizon=horizon, facts=facts)
     section.facts = facts
     return section
+
+
+#: One-way change of each cost assumption in the assumption table (costs.assumption_sensitivity).
+ASSUMPTION_CHANGE = 0.25
+
+
+def _assumption_part(section: Section, prepared, language: str, tiny: set, *, patients: int, horizon: float,
+                     facts: dict) -> None:
+    """The table of costs.assumption_sensitivity and the sentence on which assumptions turn the comparison."""
+    from .. import costs
+
+    year, tau = costs.PRICE_YEAR, _num(horizon, 0, language)
+    table = _attempt(section, language, T("cap_cost_assumptions", language, tau=tau, year=year,
+                                          n=_nok(patients, language)),
+                     costs.assumption_sensitivity, prepared, patients=patients, horizon=horizon,
+                     relative_change=ASSUMPTION_CHANGE)
+    if table is None:
+        return
+    pct = fmt_percent(ASSUMPTION_CHANGE, language)
+    withheld = bool(tiny)  # a cohort of a handful of people: its cost per year is withheld everywhere
+    rows = []
+    for _, r in table.iterrows():
+        rows.append({
+            T("cost_col_assumption", language): T(f"cost_assumption_{r['assumption']}", language),
+            T("cost_col_setting", language): T(f"cost_setting_{r['setting']}", language, pct=pct),
+            T("cost_col_value", language): "–" if _is_missing(r["value"]) else _nok(r["value"], language),
+            **{contract_label(c, language): ":" if c in tiny else _thousands(r[c], language)
+               for c in config.CONTRACT_TYPES},
+            T("cost_col_difference", language): ":" if withheld else _thousands(r["difference"], language),
+        })
+    section.table("cost_assumptions", pd.DataFrame(rows),
+                  T("cap_cost_assumptions", language, tau=tau, year=year, n=_nok(patients, language)),
+                  notes=[T("cost_assumptions_note", language)],
+                  suppression=[SuppressionEntry("cost_assumptions", c, "*", "derived") for c in sorted(tiny)])
+    if withheld or table["difference"].isna().any():
+        return
+    base = float(table.loc[table["setting"] == "base", "difference"].iloc[0])
+    turning = [str(a) for a in dict.fromkeys(table["assumption"])
+               if a != "base" and (np.sign(table.loc[table["assumption"] == a, "difference"]) != np.sign(base)).any()]
+    facts["assumptions_turning_comparison"] = turning
+    if turning:
+        section.paragraph(T("cost_assumptions_turn", language,
+                            assumptions="; ".join(T(f"cost_assumption_{a}", language) for a in turning)))
+    else:
+        cheaper = "næring" if base < 0 else "fastlønn"
+        section.paragraph(T("cost_assumptions_no_turn", language, cheaper=contract_label(cheaper, language)))
 
 
 # --------------------------------------------------------------------------- pathway inputs
@@ -333,7 +386,10 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
         else:
             r = five.loc[cohort]
             depends = sets_at(cohort, pw.NORMED_TRAINING_YEARS)
-            text = section.derived(fmt_percent(r["cumulative_incidence"], language), depends=depends,
+            from .sections import percent_ci
+
+            text = section.derived(percent_ci(r["cumulative_incidence"], r["ci_lower"], r["ci_upper"],
+                                              language=language), depends=depends,
                                    label=f"{T('pw_col_approved', language)}, {label}")
             shares.append(f"{label} " + section.derived(
                 f"{fmt_percent(r['cumulative_incidence'], language)}"
@@ -341,6 +397,8 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
                    f" ({fmt_percent(r['ci_lower'], language)}–{fmt_percent(r['ci_upper'], language)})"),
                 depends=depends, label=f"{T('pw_col_approved', language)}, {label}"))
             facts.setdefault("approved_within_5_years", {})[cohort] = _safe_float(r["cumulative_incidence"])
+            facts.setdefault("approved_within_5_years_ci", {})[cohort] = [_safe_float(r["ci_lower"]),
+                                                                           _safe_float(r["ci_upper"])]
             facts.setdefault("display", {}).setdefault("approved_within_5_years", {})[cohort] = text
     section.paragraph(T("pw_share5", language, years=_num(pw.NORMED_TRAINING_YEARS, 0, language),
                         shares="; ".join(shares)))
@@ -374,9 +432,10 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
     if tiny or step_sets:  # every step of an unsmoothed curve is one or a few people
         section.paragraph(T("pw_fig_withheld", language, m=min_cell))
     else:
-        fig, ax = plt.subplots(figsize=(6.0, 3.8))
-        caption = T("cap_pw_fig", language)
-        if _attempt(section, language, caption, pw.plot_time_to_specialist, result, ax=ax, language=language) is not None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.6))  # room for the numbers at risk, as the retention figure
+        caption = T("cap_pw_fig", language, m=min_cell, m1=min_cell - 1)
+        if _attempt(section, language, caption, pw.plot_time_to_specialist, result, ax=ax, language=language,
+                    min_cell=min_cell) is not None:
             section.figure("pathway_cif", fig, caption, depends=figure_depends)
         else:
             plt.close(fig)
