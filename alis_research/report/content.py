@@ -127,6 +127,30 @@ class Section:
                 block["svg"] = original["svg"]
         return blocks
 
+    def guard_numbers(self, depends, *, label: str = "") -> None:
+        """Register every number this section prints as a derived number resting on ``depends``.
+
+        For sections that publish only estimates (robustness analyses) and were written
+        without the ledger: each paragraph, list item and table cell with a digit, and
+        each figure, is withheld when a set in ``depends`` must be (see ``docs/architecture.md``).
+        """
+        def guarded(text):
+            text = str(text)
+            if any(ch.isdigit() for ch in strip_tokens(text, self.ledger)):
+                return self.derived(text, depends=depends, label=label or self.title)
+            return text
+
+        for block in self.blocks:
+            kind = block["type"]
+            if kind == "paragraph":
+                block["text"] = guarded(block["text"])
+            elif kind == "list":
+                block["items"] = [guarded(i) for i in block["items"]]
+            elif kind == "table":
+                block["rows"] = [[guarded(c) for c in row] for row in block["rows"]]
+            elif kind == "figure":
+                block["guard"] = self.derived(block["id"], depends=depends, label=f"figure {block['id']}")
+
     def plain(self, text: str) -> str:
         """``text`` with unprotected values, for display inside the (restricted) notebook only."""
         return strip_tokens(text, self.ledger)

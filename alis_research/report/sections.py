@@ -228,6 +228,14 @@ def persons_cell(section: Section, episodes: pd.DataFrame, mask, label: str) -> 
                                           section.group(repeats, label=f"{label}: repeat episodes")], label=label)
 
 
+def cohort_exit_groups(section: Section, episodes: pd.DataFrame, language: str) -> list[str]:
+    """The sets every estimate comparing the cohorts rests on: each cohort's exits and those still in post."""
+    exited = episodes["exit"] == 1
+    return [section.group(episode_ids(episodes, (episodes["cohort"] == c) & m),
+                          label=f"{contract_label(c, language)}, {T('dq_exits', language) if i == 0 else T('dq_censored', language)}")
+            for c in config.CONTRACT_TYPES for i, m in enumerate((exited, ~exited))]
+
+
 # --------------------------------------------------------------------------- data quality
 def data_quality_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """How many episodes came in, how many were excluded and why, and what is analysed."""

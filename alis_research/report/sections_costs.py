@@ -221,7 +221,7 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
                 value = hit["cost_per_retained_year"].iloc[0] if len(hit) else np.nan
                 row[T("cost_col_cohort_horizon", language, cohort=contract_label(cohort, language),
                       h=_num(h, 0, language))] = ":" if cohort in tiny else section.derived(
-                          _thousands(value, language), depends=behind[cohort], label=T("cap_cost_sensitivity", language))
+                          _thousands(value, language), depends=behind[cohort], label=T("cap_cost_sensitivity", language, year=year))
             rows.append(row)
         section.table("cost_sensitivity", pd.DataFrame(rows), T("cap_cost_sensitivity", language, year=year),
                       notes=[T("cost_sensitivity_note", language)])
