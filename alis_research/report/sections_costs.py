@@ -32,7 +32,7 @@ from .. import config
 from ..disclosure import SuppressionEntry, format_at_risk, format_count, suppress_counts
 from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
-from .sections import _attempt, _is_missing, _notes, _num, _safe_float
+from .sections import _attempt, _is_missing, _notes, _num, _safe_float, episode_ids
 from .text import T, contract_label, fmt_ci, fmt_number, fmt_percent
 
 #: List size of the report's cost tables (seed 003's worked example).
@@ -493,7 +493,8 @@ def _supervision_rows(grouped: pd.DataFrame, label: str, language: str, min_cell
     derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
     sup = suppress_counts(grouped, ["episodes"], min_cell=min_cell, totals=totals, linked={"episodes": derived},
                           name=name, label_column="group")
-    table = sup.table
+    # one mark for everything withheld: "<5" would tell the reader the count is small
+    table = sup.table.replace(f"<{int(min_cell)}", ":")
     out = pd.DataFrame({
         label: list(grouped["label"]),
         T("pw_col_sup_episodes", language): list(table["episodes"]),
@@ -528,7 +529,9 @@ def _supervision_part(section: Section, prepared, inputs: PathwayInputs, languag
         return
     absent = int((~ep["person_id"].isin(set(inputs.supervision["person_id"]))).sum())
     if absent:
-        section.paragraph(T("pw_sup_absent", language, n=format_count(absent, min_cell)))
+        section.paragraph(T("pw_sup_absent", language, n=section.count(
+            episode_ids(ep, ~ep["person_id"].isin(set(inputs.supervision["person_id"]))),
+            label=T("pw_sup_absent", language, n="N"))))
     by_cohort = result.by_cohort_unsuppressed.copy()
     by_cohort["label"] = [contract_label(c, language) for c in by_cohort["group"]]
     # the episodes with data add up to the cohorts' N minus those without data (both shown): protect the column
