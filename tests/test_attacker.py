@@ -152,7 +152,8 @@ def attack(folder: Path, min_cell: int) -> list[str]:
         # text against table: the summary states the cohorts' N
         summary = next((s for s in content["sections"] if s["key"] == "summary"), None)
         if summary and len(n_row):
-            first = summary["blocks"][0]["items"][0]
+            lists = [b for b in summary["blocks"] if b["type"] == "list"]
+            first = lists[0]["items"][0] if lists else ""
             stated = [number(x) for x in re.findall(r"(\d[\d\u00a0\u202f]*|:)\s", first)]
             for cohort, value in zip(cohorts, stated):
                 if n_row.iloc[0][cohort] == WITHHELD and value is not None:
