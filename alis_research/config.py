@@ -19,8 +19,15 @@ RESTRICTED = PROJECT_ROOT / "restricted"
 
 
 def restricted_dir_for(out_dir=None) -> Path:
-    """The restricted working root for a reports folder: ``restricted/`` beside it (default :data:`RESTRICTED`)."""
-    return RESTRICTED if not out_dir else Path(out_dir).parent / "restricted"
+    """The restricted working root for a reports folder.
+
+    :data:`RESTRICTED` for the project's ``reports/``; for any other reports folder
+    ``<name>-restricted/`` beside it (one per reports folder, never inside it).
+    """
+    if not out_dir or Path(out_dir).resolve() == REPORTS.resolve():
+        return RESTRICTED
+    out = Path(out_dir)
+    return out.parent / f"{out.name}-restricted"
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 DOCS = PROJECT_ROOT / "docs"
 

@@ -488,9 +488,9 @@ def test_each_run_has_its_own_log_and_latest_points_to_the_newest(project):
     first = run(project)
     second = run(project)
     assert first.log_path != second.log_path
-    assert first.log_path.parent == project.reports.parent / "restricted" / "logs"
+    assert first.log_path.parent == config.restricted_dir_for(project.reports) / "logs"
     assert first.log_path.name.startswith("regenerate-") and first.log_path.name.endswith(".log")
-    latest = project.reports.parent / "restricted" / "logs" / "latest.log"
+    latest = config.restricted_dir_for(project.reports) / "logs" / "latest.log"
     assert latest.read_text() == second.log_path.read_text()
     lines = first.log_path.read_text().splitlines()
     assert " START alis-research " in lines[0]
@@ -611,7 +611,7 @@ def test_sigterm_stops_workers_and_removes_their_temporary_folders(project, tmp_
     time.sleep(0.5)  # the terminated workers finish their clean-up
     assert not [p.name for p in project.reports.iterdir() if ".tmp-" in p.name]
     assert not list(project.reports.glob("demo_*"))  # nothing half-made was published
-    log = (project.reports.parent / "restricted" / "logs" / "latest.log").read_text()
+    log = (config.restricted_dir_for(project.reports) / "logs" / "latest.log").read_text()
     assert "INTERRUPTED" in log
 
 

@@ -6,7 +6,6 @@ The PDF's text is extracted with ``pypdf`` when installed, else with
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -139,16 +138,15 @@ def test_inputs_key_changes_with_a_byte_of_the_package_code(monkeypatch, tmp_pat
 
 def test_executed_notebook_records_the_published_folder(demo_report):
     """Issue 12 item 9: not the staging folder it ran in, which no longer exists."""
-    executed = demo_report.path / "notebooks" / "evaluation_report.ipynb"
+    # the executed notebook holds unprotected numbers: it lives in the restricted working folder
+    executed = demo_report.restricted / "notebooks" / "evaluation_report.ipynb"
     nb = nbformat.read(executed, as_version=4)
     (injected,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert f"output_dir = {json.dumps(str(demo_report.path))}" in injected.source
-    assert nb.metadata.papermill.parameters.output_dir == str(demo_report.path)
-    assert nb.metadata.alis_research.output_dir == str(demo_report.path)
+    assert f"output_dir = {json.dumps(str(demo_report.restricted))}" in injected.source
+    assert nb.metadata.papermill.parameters.output_dir == str(demo_report.restricted)
+    assert nb.metadata.alis_research.output_dir == str(demo_report.restricted)
     assert ".tmp-" not in executed.read_text(encoding="utf-8")
-    manifest = json.loads(demo_report.manifest.read_text(encoding="utf-8"))
-    assert manifest["notebooks"]["evaluation_report.ipynb"]["executed_sha256"] == hashlib.sha256(
-        executed.read_bytes()).hexdigest()
+    assert not (demo_report.path / "notebooks").exists()
 
 
 def test_next_report_recovers_what_a_killed_report_left(tmp_path, monkeypatch):
@@ -183,12 +181,13 @@ def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_da
     finally:
         shutdown_warm_kernel()
     assert first.timings["kernel_start"] > again.timings["kernel_start"]
-    for name in ("results.json", "report.html", "report.pdf"):
+    assert again.results_json.read_bytes() == demo_report.results_json.read_bytes()
+    for name in ("report.html", "report.pdf"):
         assert (again.path / name).read_bytes() == (demo_report.path / name).read_bytes(), name
     for sub in ("figures", "tables"):
         for path in (demo_report.path / sub).iterdir():
             assert (again.path / sub / path.name).read_bytes() == path.read_bytes(), f"{sub}/{path.name}"
-    nb = nbformat.read(again.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    nb = nbformat.read(again.restricted / "notebooks" / "evaluation_report.ipynb", as_version=4)
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))  # a fresh execution counter, like a fresh kernel
 
@@ -209,7 +208,8 @@ def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
         deadline = time.time() + 300
         while time.time() < deadline:
             kernel = next(iter(build.running_warm_kernels()), None)
-            if kernel is not None and list(tmp_path.glob(".report_small_all_nb.tmp-*/content.json")):
+            restricted = config.restricted_dir_for(tmp_path)  # the notebook writes into the restricted folder
+            if kernel is not None and list(restricted.glob(".report_small_all_nb.tmp-*/content.json")):
                 os.kill(kernel.manager.provisioner.process.pid, signal.SIGKILL)
                 killed.append(kernel)
                 return

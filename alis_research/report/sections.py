@@ -758,8 +758,9 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
                 frame = next(iter(tables.values()))
                 depends = all_depends if adjusted is not None else cohort_depends
                 rows = [{T("col_term", language): note_text.term_label(str(r["term"]), language),
-                         "χ²": section.derived(_num(_safe_float(r["chisq"]), 2, language), depends=depends, label="PH test"),
-                         "df": fmt_int(r["df"], language),
+                         T("col_chisq", language): section.derived(_num(_safe_float(r["chisq"]), 2, language),
+                                                                   depends=depends, label="PH test"),
+                         T("col_df", language): fmt_int(r["df"], language),
                          T("col_p_value", language) if has_text("col_p_value") else "p":
                              section.derived(fmt_p(_safe_float(r["p_value"]), language), depends=depends, label="PH test")}
                         for _, r in frame.iterrows()]
