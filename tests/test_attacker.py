@@ -132,7 +132,9 @@ def attack(folder: Path, min_cell: int) -> list[str]:
     if re.search(rf"<\s?{min_cell}\b", text) or re.search(r"[«'\"]<\d", text):
         found.append("a '<m' mark: it tells the reader the count is small")
     # notes narrowing a hidden count
-    for pattern in (r"trenger minst \d", r"needs at least \d", r"færre enn \d+ avgang", r"fewer than \d+ exit"):
+    # (a method's rule such as "fewer than 10 exits per coefficient" narrows nothing; a note that a
+    # group has "<5 exits (needs at least 3)" does)
+    for pattern in (r"trenger minst \d", r"needs at least \d", r"<\s?\d+ avgang", r"<\s?\d+ exit"):
         if re.search(pattern, text):
             found.append(f"a note narrowing a count ({pattern})")
     shown = tables(folder)
