@@ -14,6 +14,20 @@ PROJECT_ROOT = Path(os.environ.get("ALIS_RESEARCH_HOME", Path(__file__).resolve(
 DATA_RAW = PROJECT_ROOT / "data" / "raw"
 DATA_PROCESSED = PROJECT_ROOT / "data" / "processed"
 REPORTS = PROJECT_ROOT / "reports"
+#: Working folders of reports (unprotected results, executed notebooks, logs): never published.
+RESTRICTED = PROJECT_ROOT / "restricted"
+
+
+def restricted_dir_for(out_dir=None) -> Path:
+    """The restricted working root for a reports folder.
+
+    :data:`RESTRICTED` for the project's ``reports/``; for any other reports folder
+    ``<name>-restricted/`` beside it (one per reports folder, never inside it).
+    """
+    if not out_dir or Path(out_dir).resolve() == REPORTS.resolve():
+        return RESTRICTED
+    out = Path(out_dir)
+    return out.parent / f"{out.name}-restricted"
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 DOCS = PROJECT_ROOT / "docs"
 

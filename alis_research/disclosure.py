@@ -1,8 +1,13 @@
-"""Small-cell suppression for everything that is published.
+"""Small-cell helpers for everything that is published.
 
-With 32 ALIS in 25 municipalities a count per municipality and contract type
-can point at a person, so every count shown in a report passes through this
-module first.
+The report's counts are protected as a whole by the ledger in
+:mod:`alis_research.report.ledger` (one cell per counted set, secondary
+suppression over every relation of the report, an integer-programming audit);
+see ``docs/reports.md``. This module keeps what the ledger builds on:
+coarsened Kaplan–Meier steps for figures (:func:`coarsened_km`), the rule for
+printing hazard and rate ratios (:func:`ratio_estimable`), leak checks for
+published text (:func:`check_no_leaks`), and the per-table rule below, still
+used for the supervision tables and by code outside the report.
 
 Rules (``min_cell`` = *m*, default 5):
 
@@ -315,3 +320,76 @@ def check_no_leaks(
         if 0 < int(match.group(1)) < min_cell:
             problems.append(f"small count {match.group(0)!r} appears in the text")
     return problems
+
+
+# --------------------------------------------------------------------------- curves and ratios
+#: Grid (years) on which Kaplan–Meier and cumulative-incidence steps may be drawn: no individual times.
+CURVE_GRID = 0.25
+
+
+def ratio_estimable(exits_by_group, min_cell: int = DEFAULT_MIN_CELL, *, lower=None, upper=None) -> bool:
+    """Whether a hazard or rate ratio may be printed.
+
+    Rule (docs/reports.md): every group compared has at least
+    ``max(min_cell, 5)`` exits, and the 95 % interval is finite with
+    upper/lower below 100. Otherwise the ratio is "not estimable": with a
+    handful of exits the interval (e.g. 0.01–89.53) says nothing and the
+    point estimate is noise.
+    """
+    need = max(int(min_cell), 5)
+    if any(int(e) < need for e in exits_by_group):
+        return False
+    if lower is not None and upper is not None:
+        lo, hi = float(lower), float(upper)
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 or hi / lo >= 100:
+            return False
+    return True
+
+
+@dataclass
+class CurveStep:
+    """One drawn step of a coarsened Kaplan–Meier curve over ``(start, end]``."""
+
+    start: float
+    end: float
+    survival: float     # the estimate at ``end``
+    events: list        # ids of those who left in (start, end]
+    censored: list      # ids censored in (start, end]
+    still_in: list      # ids still in post after ``end``
+
+
+def coarsened_km(ids, durations, exits, min_cell: int = DEFAULT_MIN_CELL, *, grid: float = CURVE_GRID) -> list[CurveStep]:
+    """Kaplan–Meier steps coarsened for publication.
+
+    The estimate is evaluated on a grid of ``grid`` years (no individual
+    exit or censoring time is drawn); a step is drawn only when at least
+    ``min_cell`` exits have accumulated since the previous step; the curve
+    stops at the last grid time where at least ``min_cell`` are still in
+    post. No censoring marks. Returns the drawn steps (start at 0, S = 1).
+    """
+    ids = np.asarray([str(i) for i in ids])
+    t = np.asarray(durations, dtype=float)
+    d = np.asarray(exits, dtype=int)
+    if len(t) == 0:
+        return []
+    event_times = np.unique(t[d == 1])
+    factors = {et: 1.0 - ((t == et) & (d == 1)).sum() / (t >= et).sum() for et in event_times}
+
+    def survival(at: float) -> float:
+        return float(np.prod([f for et, f in factors.items() if et <= at])) if factors else 1.0
+
+    steps: list[CurveStep] = []
+    last = 0.0
+    g = grid
+    horizon = float(t.max())
+    while g <= horizon + grid:
+        if (t > g).sum() < min_cell:
+            break
+        in_step = (t > last) & (t <= g)
+        n_events = int((in_step & (d == 1)).sum())
+        if n_events >= min_cell:
+            steps.append(CurveStep(last, g, survival(g), ids[in_step & (d == 1)].tolist(),
+                                   ids[in_step & (d == 0)].tolist(), ids[t > g].tolist()))
+            last = g
+        g = round(g + grid, 10)
+    return steps

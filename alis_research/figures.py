@@ -280,3 +280,30 @@ def plot_schoenfeld(ph_result, ax=None, *, term: str = "næring", language: str 
         ax.set_ylabel(f"{words['schoenfeld']}: {label(term, language)}")
         decimal_axes(ax, language)
     return ax
+
+
+def plot_coarsened_km(steps_by_group: dict, ax=None, *, language: str = "nb"):
+    """Coarsened Kaplan–Meier curves (:func:`alis_research.disclosure.coarsened_km`) per group.
+
+    Only the published steps are drawn: no confidence band (its width would
+    carry finer information), no censoring marks, no numbers at risk (those
+    are in the table beside the figure, protected with every other count).
+    """
+    words = _labels(language)
+    with house_style():
+        ax = new_axes(ax)
+        longest = 1.0
+        for i, (group, steps) in enumerate(steps_by_group.items()):
+            times = [0.0] + [s.end for s in steps]
+            values = [1.0] + [s.survival for s in steps]
+            end = steps[-1].end if steps else 0.0
+            longest = max(longest, end)
+            ax.step(times, values, where="post", color=colour(group, i), label=label(group, language),
+                    linewidth=1.6)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, longest * 1.05)
+        ax.set_xlabel(words["years_since_start"])
+        ax.set_ylabel(words["retention"])
+        decimal_axes(ax, language)
+        ax.legend(loc="lower left")
+    return ax

@@ -530,7 +530,8 @@ def design_parameters(design: str, n: int | None = None) -> dict[str, Any]:
 
 
 def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
-                     decrease: DetectableEffectResult | None = None, min_cell: int | None = None) -> str:
+                     decrease: DetectableEffectResult | None = None, min_cell: int | None = None,
+                     sizes: tuple[str, str] | None = None) -> str:
     """The sentence the report's limitations section quotes about the minimal detectable effect.
 
     The wording lives in the message catalogue (``report.lim_mde``, ``report.lim_mde_down``,
@@ -545,6 +546,9 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
         The search below 1; its log-rank answer is quoted as the other direction.
     min_cell : int, optional
         Cohort sizes below it are shown as ``<min_cell`` (a published report).
+    sizes : (str, str), optional
+        The cohort sizes (fastlønn, næring) as the report prints them: ledger references in a
+        published report, so they are protected with every other count.
     """
     from .disclosure import format_count
     from .messages import fmt_number, fmt_percent, message
@@ -558,7 +562,8 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
     def size(n):
         return format_count(n, min_cell) if min_cell else str(int(n))
 
-    common = {"nf": size(p["n_fastlonn"]), "nn": size(p["n_naering"]), "power": fmt_percent(p["power"], language)}
+    shown = sizes if sizes is not None else (size(p["n_fastlonn"]), size(p["n_naering"]))
+    common = {"nf": shown[0], "nn": shown[1], "power": fmt_percent(p["power"], language)}
     hr = row["hazard_ratio"]
     if not np.isfinite(hr):
         top = float(p["max_hazard_ratio"])

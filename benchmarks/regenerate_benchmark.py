@@ -65,7 +65,9 @@ def timed_run(config_path: Path, *extra: str) -> tuple[float, int, str]:
 
 
 def log_lines(out_dir: Path) -> list[re.Match]:
-    text = (out_dir / "logs" / "latest.log").read_text(encoding="utf-8")
+    from alis_research.config import restricted_dir_for
+
+    text = (restricted_dir_for(out_dir) / "logs" / "latest.log").read_text(encoding="utf-8")
     return [m for m in map(LINE.match, text.splitlines()) if m]
 
 

@@ -98,7 +98,7 @@ def fake_build(dataset, *, as_of, area="all", language="nb", min_cell=5, out_dir
                 raise FakeReportFailed(name, "retention.ipynb", "7 (km = kaplan_meier(...))")
             key = fake_key(dataset, as_of=as_of, area=area, language=language, min_cell=min_cell)
             (tmp / "report.pdf").write_bytes(b"%PDF-1.7 " + key.encode())
-            (tmp / "results.json").write_text(json.dumps({"key": key}))
+            (tmp / "output_check.json").write_text(json.dumps({"key": key}))
             (tmp / "manifest.json").write_text(json.dumps({"inputs_key": key, "files": ["report.pdf"]}))
     finally:
         with open(dataset / "calls.log", "a") as log:
@@ -287,7 +287,7 @@ def test_changed_parameter_rebuilds_only_what_it_touches(project):
 def test_a_missing_or_empty_report_file_is_rebuilt(project):
     run(project)
     (project.reports / "demo_UNN_en" / "report.pdf").unlink()
-    (project.reports / "demo_all_nb" / "results.json").write_text("")
+    (project.reports / "demo_all_nb" / "output_check.json").write_text("")
     result = run(project)
     built = sorted(item.spec.name for item in result.statuses if item.status == "built")
     assert built == ["demo_UNN_en", "demo_all_nb"]
@@ -299,7 +299,7 @@ def test_stale_reason_checks_key_and_listed_files(tmp_path):
     assert stale_reason(folder, "k") == "not built yet"
     folder.mkdir()
     assert stale_reason(folder, "k") == "manifest.json missing or unreadable"
-    for name in ("report.pdf", "report.html", "results.json"):
+    for name in ("report.pdf", "report.html", "output_check.json"):
         (folder / name).write_text("x")
     (folder / "manifest.json").write_text(json.dumps({
         "inputs_key": "k", "files": {"figures/km.svg": "abc"},
@@ -490,9 +490,9 @@ def test_each_run_has_its_own_log_and_latest_points_to_the_newest(project):
     first = run(project)
     second = run(project)
     assert first.log_path != second.log_path
-    assert first.log_path.parent == project.reports / "logs"
+    assert first.log_path.parent == config.restricted_dir_for(project.reports) / "logs"
     assert first.log_path.name.startswith("regenerate-") and first.log_path.name.endswith(".log")
-    latest = project.reports / "logs" / "latest.log"
+    latest = config.restricted_dir_for(project.reports) / "logs" / "latest.log"
     assert latest.read_text() == second.log_path.read_text()
     lines = first.log_path.read_text().splitlines()
     assert " START alis-research " in lines[0]
@@ -614,7 +614,7 @@ def test_sigterm_stops_workers_and_removes_their_temporary_folders(project, tmp_
     time.sleep(0.5)  # the terminated workers finish their clean-up
     assert not [p.name for p in project.reports.iterdir() if ".tmp-" in p.name]
     assert not list(project.reports.glob("demo_*"))  # nothing half-made was published
-    log = (project.reports / "logs" / "latest.log").read_text()
+    log = (config.restricted_dir_for(project.reports) / "logs" / "latest.log").read_text()
     assert "INTERRUPTED" in log
 
 

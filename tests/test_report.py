@@ -6,7 +6,6 @@ The PDF's text is extracted with ``pypdf`` when installed, else with
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -73,10 +72,17 @@ def test_norwegian_and_english_number_style():
 def test_demo_report_publishes_every_file(demo_report):
     folder = demo_report.path
     assert folder.name.endswith("_all_nb")
-    for name in ("report.pdf", "report.html", "results.json", "manifest.json", "content.json",
-                 "notebooks/evaluation_report.ipynb"):
+    for name in ("report.pdf", "report.html", "manifest.json", "content.json", "output_check.json",
+                 "output_check.md"):
         assert (folder / name).is_file(), name
-    assert (folder / "figures" / "km.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    # unprotected results, the executed notebook and the ledger stay in the restricted working folder
+    for name in ("results.json", "notebooks/evaluation_report.ipynb", "content.json"):
+        assert (demo_report.restricted / name).is_file(), name
+    assert not (folder / "results.json").exists() and not (folder / "notebooks").exists()
+    assert not demo_report.restricted.resolve().is_relative_to(folder.parent.resolve())
+    # figures whose steps could give back a count are withheld; those published are SVG
+    svgs = list((folder / "figures").glob("*.svg"))
+    assert all(p.read_text(encoding="utf-8").lstrip().startswith("<?xml") for p in svgs)
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir()), "temporary folder left behind"
 
 
@@ -97,7 +103,7 @@ def test_manifest_records_inputs_parameters_and_timings(demo_report, demo_datase
     assert manifest["inputs_key"] == report_inputs_key(demo_dataset, as_of=AS_OF, area="all", language="nb", min_cell=5)
     assert {"prepare", "kernel_start", "analyses", "pdf", "html", "total"} <= set(manifest["timings_seconds"])
     # the executed notebook is the audit log: parameters injected, every code cell ran
-    nb = nbformat.read(demo_report.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    nb = nbformat.read(demo_report.restricted / "notebooks" / "evaluation_report.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "area = \"all\"" in injected[0].source
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
@@ -132,16 +138,15 @@ def test_inputs_key_changes_with_a_byte_of_the_package_code(monkeypatch, tmp_pat
 
 def test_executed_notebook_records_the_published_folder(demo_report):
     """Issue 12 item 9: not the staging folder it ran in, which no longer exists."""
-    executed = demo_report.path / "notebooks" / "evaluation_report.ipynb"
+    # the executed notebook holds unprotected numbers: it lives in the restricted working folder
+    executed = demo_report.restricted / "notebooks" / "evaluation_report.ipynb"
     nb = nbformat.read(executed, as_version=4)
     (injected,) = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert f"output_dir = {json.dumps(str(demo_report.path))}" in injected.source
-    assert nb.metadata.papermill.parameters.output_dir == str(demo_report.path)
-    assert nb.metadata.alis_research.output_dir == str(demo_report.path)
+    assert f"output_dir = {json.dumps(str(demo_report.restricted))}" in injected.source
+    assert nb.metadata.papermill.parameters.output_dir == str(demo_report.restricted)
+    assert nb.metadata.alis_research.output_dir == str(demo_report.restricted)
     assert ".tmp-" not in executed.read_text(encoding="utf-8")
-    manifest = json.loads(demo_report.manifest.read_text(encoding="utf-8"))
-    assert manifest["notebooks"]["evaluation_report.ipynb"]["executed_sha256"] == hashlib.sha256(
-        executed.read_bytes()).hexdigest()
+    assert not (demo_report.path / "notebooks").exists()
 
 
 def test_next_report_recovers_what_a_killed_report_left(tmp_path, monkeypatch):
@@ -176,12 +181,13 @@ def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_da
     finally:
         shutdown_warm_kernel()
     assert first.timings["kernel_start"] > again.timings["kernel_start"]
-    for name in ("results.json", "report.html", "report.pdf"):
+    assert again.results_json.read_bytes() == demo_report.results_json.read_bytes()
+    for name in ("report.html", "report.pdf"):
         assert (again.path / name).read_bytes() == (demo_report.path / name).read_bytes(), name
     for sub in ("figures", "tables"):
         for path in (demo_report.path / sub).iterdir():
             assert (again.path / sub / path.name).read_bytes() == path.read_bytes(), f"{sub}/{path.name}"
-    nb = nbformat.read(again.path / "notebooks" / "evaluation_report.ipynb", as_version=4)
+    nb = nbformat.read(again.restricted / "notebooks" / "evaluation_report.ipynb", as_version=4)
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))  # a fresh execution counter, like a fresh kernel
 
@@ -202,7 +208,8 @@ def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
         deadline = time.time() + 300
         while time.time() < deadline:
             kernel = next(iter(build.running_warm_kernels()), None)
-            if kernel is not None and list(tmp_path.glob(".report_small_all_nb.tmp-*/content.json")):
+            restricted = config.restricted_dir_for(tmp_path)  # the notebook writes into the restricted folder
+            if kernel is not None and list(restricted.glob(".report_small_all_nb.tmp-*/content.json")):
                 os.kill(kernel.manager.provisioner.process.pid, signal.SIGKILL)
                 killed.append(kernel)
                 return
@@ -241,8 +248,8 @@ def test_summary_has_no_register_bullets_without_an_extract(demo_report, demo_da
     from alis_research.report import read_content
 
     assert not (demo_dataset / "register").exists()
+    assert "comparison_groups" not in read_content(demo_report.restricted)["facts"]
     content = read_content(demo_report.path)
-    assert "comparison_groups" not in content["facts"]
     summary = next(s for s in content["sections"] if s["key"] == "summary")
     items = [item for block in summary["blocks"] for item in block.get("items", [])]
     assert items and not any("fastlegeregisteret" in item or "Forskjell-i-forskjeller" in item for item in items)
@@ -261,14 +268,16 @@ def test_demo_html_has_the_same_content(demo_report):
     for section in content["sections"]:
         assert section["title"] in text
     page = demo_report.html.read_text(encoding="utf-8")
-    assert "<svg" in page and "src=\"figures/" not in page, "figures must be inline"
+    assert "src=\"figures/" not in page, "figures must be inline"
+    assert page.count("<svg") == len(list((demo_report.path / "figures").glob("*.svg")))
 
 
 @pytest.mark.slow
 def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
     again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
     first, second = demo_report.path, again.path
-    assert (first / "results.json").read_bytes() == (second / "results.json").read_bytes()
+    assert demo_report.results_json.read_bytes() == again.results_json.read_bytes()
+    assert (first / "output_check.md").read_text() == (second / "output_check.md").read_text()
     for sub in ("figures", "tables"):
         names = sorted(p.name for p in (first / sub).iterdir())
         assert names == sorted(p.name for p in (second / sub).iterdir())
@@ -291,8 +300,8 @@ def test_small_cells_do_not_leak(small_report):
         assert check_no_leaks(text, identifiers, 5, allowed_dates=allowed) == []
         for date in pd.concat([episodes["start_date"], episodes["end_date"]]).dropna():
             assert date not in text
-        assert "<5" in text
-    # every count shown in Table 1 is 0, suppressed or at least 5
+        assert "<5" not in text  # one mark for everything withheld: ":"
+    # every count shown in Table 1 is 0, withheld or at least 5
     content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
     blocks = {b["id"]: b for s in content["sections"] for b in s["blocks"] if b["type"] == "table"}
     table1 = blocks["table1"]
@@ -300,17 +309,17 @@ def test_small_cells_do_not_leak(small_report):
         if "(" in "".join(row[1:]) or "," in "".join(row[1:]):
             continue  # medians and person-years, not counts
         for cell in row[1:]:
-            assert cell in ("0", "<5", ":", "–") or int(cell.replace("\u00a0", "")) >= 5, row
+            assert cell in ("0", ":", "–") or int(cell.replace("\u00a0", "")) >= 5, row
     for row in blocks["rates"]["rows"]:
-        if row[1] == "<5":
-            assert row[3] == ":", "a rate from a suppressed count must be withheld"
+        if row[1] == ":":
+            assert row[2] == ":" and row[3] == ":", "a rate or person-time from a withheld count must be withheld"
     appendix = next(s for s in content["sections"] if s["key"] == "appendix")
-    assert any(b.get("id") == "suppression" for b in appendix["blocks"])
+    assert any(b.get("id") == "withheld" for b in appendix["blocks"])
 
 
 def test_rate_ratio_is_withheld_with_suppressed_exits(small_report, demo_report):
     """The crude rate ratio and the shown person-years give back suppressed exit counts."""
-    internal = json.loads((small_report.path / "results.json").read_text(encoding="utf-8"))["turnover"]
+    internal = json.loads(small_report.results_json.read_text(encoding="utf-8"))["turnover"]
     exits = {r["contract_type"]: r["exits"] for r in internal["rates"]}
     person_years = {r["contract_type"]: r["person_years"] for r in internal["rates"]}
     assert all(0 < e < 5 for e in exits.values())  # the fixture's premise: both exit counts are suppressed
@@ -323,10 +332,12 @@ def test_rate_ratio_is_withheld_with_suppressed_exits(small_report, demo_report)
     small_html = " ".join(html_text(small_report.html).split())
     assert "Rateratioen næring mot fastlønn er utelatt" in small_html
     assert "log personår som offset):" not in small_html
-    # with exits of at least min_cell the ratio is still published
+    # on the demo the ratio is published only if the whole-report protection leaves its exits shown
+    demo = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
+    rates = next(b for s in demo["sections"] for b in s["blocks"] if b.get("id") == "rates")
     demo_html = " ".join(html_text(demo_report.html).split())
-    assert "Rateratio næring mot fastlønn (Poisson-regresjon med log personår som offset):" in demo_html
-    assert "Rateratioen næring mot fastlønn er utelatt" not in demo_html
+    if any(row[1] == ":" for row in rates["rows"]):
+        assert "Rateratio næring mot fastlønn (Poisson-regresjon med log personår som offset):" not in demo_html
 
 
 def _integers(value):
@@ -341,18 +352,30 @@ def _integers(value):
 
 
 def test_content_json_facts_publish_no_small_counts(small_report):
-    """content.json is published: its facts must not carry what the tables suppress."""
-    content = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    """The published content.json carries neither the facts nor the ledger: those stay restricted."""
+    published = json.loads((small_report.path / "content.json").read_text(encoding="utf-8"))
+    assert "facts" not in published and "ledger" not in published
+    assert [i for i in _integers(published) if 0 < i < 5 and i != published["meta"]["min_cell"]] == []
+    content = json.loads((small_report.restricted / "content.json").read_text(encoding="utf-8"))
     facts = content["facts"]
-    assert [i for i in _integers(facts) if 0 < i < 5] == []
-    # 4 of the 6 fastlønn episodes are in municipalities under 5,000 (Table 1 shows <5): no share, no count
-    episodes = pd.read_csv(SMALL / "episodes.csv", dtype=str)
-    assert len(episodes) == 12
-    assert "small_municipality" not in facts["cohort_description"]
-    assert "small_municipality_share" not in facts["cohort_description"]
-    # both exit counts are suppressed, so neither rate (which gives its count back) is kept
-    assert facts["turnover"].get("rates", {}) == {} and "irr" not in facts["turnover"]
+    # the restricted side keeps the truth
     assert facts["data_quality"]["exits"] == 7 and facts["retention"]["n"] == {"fastlønn": 6, "næring": 6}
+    # 4 of the 6 fastlønn episodes are in municipalities under 5,000: the published summary gives no share
+    assert len(pd.read_csv(SMALL / "episodes.csv", dtype=str)) == 12
+    summary = next(s for s in published["sections"] if s["key"] == "summary")
+    items = " ".join(item for block in summary["blocks"] for item in block.get("items", []))
+    assert not re.search(r"\d+\s%\s*av fastlønnsforløpene", items)
+
+
+def _published_items(*sections, min_cell):
+    """The summary's bullets as published: the sections' ledgers protected together."""
+    from alis_research.report.ledger import Ledger, protect, resolve_text
+
+    ledger = Ledger()
+    for section in sections:
+        ledger.merge(section.ledger)
+    protection = protect(ledger, min_cell)
+    return [resolve_text(item, ledger, protection) for item in sections[-1].blocks[-1]["items"]]
 
 
 def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dataset):
@@ -363,15 +386,14 @@ def test_small_municipality_shares_only_when_both_parts_are_publishable(demo_dat
     small = ep["size_class"].isin(["<2000", "2000-4999"])
     # the demo: 18 of 31 fastlønn, 3 of 23 næring in municipalities under 5,000 -> the 3 would leak
     assert int((small & (ep["cohort"] == "næring")).sum()) == 3
-    facts = {"cohort_description": cohort_section(prepared, language="nb", min_cell=5).facts}
-    assert "small_municipality_share" not in facts["cohort_description"]
-    items = summary_section(prepared, facts, language="nb", min_cell=5).blocks[-1]["items"]
-    assert "Fastlønn er vanligst i små kommuner; les derfor de justerte anslagene ved siden av de ujusterte." in items
-    # at min_cell 3 both parts of both cohorts are shown: the summary states the shares
-    facts = {"cohort_description": cohort_section(prepared, language="nb", min_cell=3).facts}
-    assert facts["cohort_description"]["small_municipality_share"] == pytest.approx({"fastlønn": 18 / 31,
-                                                                                    "næring": 3 / 23})
-    items = summary_section(prepared, facts, language="nb", min_cell=3).blocks[-1]["items"]
+    cohort = cohort_section(prepared, language="nb", min_cell=5)
+    summary = summary_section(prepared, {"cohort_description": cohort.facts}, language="nb", min_cell=5)
+    items = _published_items(cohort, summary, min_cell=5)
+    assert not any("13\u00a0%" in item for item in items)
+    # at min_cell 3 both parts of both cohorts may be shown: the summary states the shares
+    cohort = cohort_section(prepared, language="nb", min_cell=3)
+    summary = summary_section(prepared, {"cohort_description": cohort.facts}, language="nb", min_cell=3)
+    items = _published_items(cohort, summary, min_cell=3)
     assert "58\u00a0% av fastlønnsforløpene og 13\u00a0% av næringsforløpene er i kommuner under 5\u202f000 innbyggere; " \
            "les derfor de justerte anslagene." in items
 
@@ -437,7 +459,7 @@ def test_failing_cell_names_the_cell_and_keeps_the_previous_report(tmp_path, mon
         build_report(SMALL, as_of=AS_OF, out_dir=out)
     message = str(caught.value)
     assert "evaluation_report.ipynb" in message and "1 / 0  # boom" in message and "ZeroDivisionError" in message
-    kept = out / (small_report.path.name + ".failed") / "evaluation_report.ipynb"
+    kept = small_report.restricted.parent / (small_report.path.name + ".failed") / "evaluation_report.ipynb"
     assert kept.is_file() and caught.value.kept == kept
     assert (small_report.path / "report.pdf").read_bytes() == before, "previous report must stay intact"
 
@@ -473,10 +495,10 @@ def test_demo_pdf_has_costs_pathway_and_the_minimal_detectable_effect(demo_repor
     hr = up.effects.set_index("test").loc["log-rank", "hazard_ratio"]
     limitations = text[text.rindex("Forbehold og begrensninger"):]
     assert f"hasardratioen er minst {hr:.2f}".replace(".", ",") in _plain(limitations).replace("\n", " ")
+    assert json.loads((demo_report.restricted / "content.json").read_text(encoding="utf-8"))[
+        "facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
     content = json.loads((demo_report.path / "content.json").read_text(encoding="utf-8"))
-    assert content["facts"]["limitations"]["mde_hr"] == pytest.approx(hr)
     assert {"costs", "pathway"} <= {s["key"] for s in content["sections"]}
-    assert (demo_report.path / "figures" / "cost_retained.svg").is_file()
 
 
 def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
@@ -493,7 +515,7 @@ def test_small_report_costs_and_pathway_show_no_small_counts(small_report):
             for line in [block.get("text", "")] + block.get("items", []):
                 assert check_no_leaks(line, [], 5) == [], line
     hospital = next(b for b in sections["pathway"]["blocks"] if b.get("id") == "hospital_year")
-    assert "<5" in [c for row in hospital["rows"] for c in row]  # the one hospital year is suppressed
+    assert ":" in [c for row in hospital["rows"] for c in row]  # the one hospital year is withheld
     text = "\n".join(pdf_pages(small_report.pdf))
     assert "Hva en ALIS som blir, koster" in text and "Spesialiseringsløpet og veiledning" in text
 

@@ -27,8 +27,8 @@ def report(args) -> int:
     for line in outcome.repairs:
         print(line)
     print(f"report written to {outcome.path}")
-    for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("results", outcome.results_json),
-                        ("manifest", outcome.manifest)):
+    for label, path in (("PDF", outcome.pdf), ("HTML", outcome.html), ("record", outcome.output_check),
+                        ("manifest", outcome.manifest), ("restricted", outcome.restricted)):
         print(f"  {label:<9} {path}")
     print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items()))
     return 0

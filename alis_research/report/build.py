@@ -9,13 +9,20 @@ The sequence (see ``docs/reports.md``):
    (strings stay strings), ``cwd`` set, kernel named explicitly, start
    timeout with one retry; the notebook writes ``content.json``, figures,
    tables and ``results.json`` through :mod:`alis_research.report`;
-3. outside the kernel render ``report.pdf`` (Typst) and ``report.html``;
-4. write ``manifest.json`` and swap the whole folder into place.
+3. protect the whole report (:mod:`.publish`: ledger, suppression, attacker
+   audit) and write only protected content into the published folder;
+4. outside the kernel render ``report.pdf`` (Typst) and ``report.html``;
+5. write the output-checking record and ``manifest.json`` and swap the whole
+   folder into place.
 
-Everything is written into a temporary folder beside the target, which
-replaces the previous report only when complete. A failing cell raises
-:class:`ReportFailed` naming the notebook and the cell, and the executed
-notebook is kept in ``<report>.failed/`` for diagnosis.
+Two folders per report: the *restricted working folder*
+``<restricted>/<report>/`` (the notebook's ``content.json`` with the ledger,
+``results.json``, the executed notebook: unprotected, never published) and the
+*published folder* ``<out>/<report>/`` (only protected artefacts). Each is
+written into a temporary folder beside its target and replaces the previous
+one only when complete. A failing cell raises :class:`ReportFailed` naming the
+notebook and the cell, and the executed notebook is kept in
+``<restricted>/<report>.failed/`` for diagnosis.
 """
 from __future__ import annotations
 
@@ -69,14 +76,16 @@ class ReportFailed(AlisError):
 
 @dataclass
 class ReportOutcome:
-    """Where a report was published and how long each step took (seconds)."""
+    """Where a report was published (and its restricted working folder) and how long each step took (seconds)."""
 
     path: Path
     pdf: Path
     html: Path
-    results_json: Path
+    results_json: Path  # in the restricted working folder, never in the published one
     manifest: Path
     timings: dict[str, float] = field(default_factory=dict)
+    restricted: Path | None = None
+    output_check: Path | None = None
     #: What this run repaired of earlier killed runs (``RESTORED …``, ``CLEANED …`` lines).
     repairs: list[str] = field(default_factory=list)
 
@@ -388,9 +397,23 @@ def notebook_timings(executed: Path, started: float) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- the report
+def restricted_root(out_dir=None, restricted_dir=None) -> Path:
+    """The restricted working root: ``restricted_dir``, else ``restricted/`` beside the reports folder.
+
+    Refused when it lies inside the published reports folder (a web server
+    serving the reports would serve the unprotected results too).
+    """
+    out = Path(out_dir) if out_dir else config.REPORTS
+    root = Path(restricted_dir) if restricted_dir else config.restricted_dir_for(out_dir)
+    if root.resolve().is_relative_to(out.resolve()):
+        raise AlisError(f"the restricted folder {root} must not lie inside the published reports folder {out}")
+    return root
+
+
 def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL,
                  out_dir=None, kernel_name: str | None = None, register=None,
-                 publication: Publication | None = None, reuse_kernel: bool = False) -> ReportOutcome:
+                 publication: Publication | None = None, reuse_kernel: bool = False,
+                 restricted_dir=None) -> ReportOutcome:
     """Validate, analyse and publish one report folder ``<out_dir>/<dataset>_<area>_<language>/``.
 
     Parameters
@@ -417,6 +440,8 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         Run the notebook on this process's warm kernel (:func:`warm_kernel`), started
         on first use and kept for the next report (``regenerate`` workers do this);
         default a fresh kernel for this report only.
+    restricted_dir : path, optional
+        Root of the restricted working folders (default :func:`restricted_root`).
 
     Returns
     -------
@@ -428,6 +453,8 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         Bad parameters or data (before any kernel starts).
     ReportFailed
         A notebook cell failed; the previous report is left intact.
+    DisclosureAuditFailed
+        The attacker audit found a count it can narrow to 1 … min_cell − 1; nothing is published.
     """
     from ..comparison import find_register
     from ..register import load_register
@@ -449,33 +476,42 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
                                    register=register_dir, publication=publication)
     kernel = resolve_kernel(kernel_name)
+    from .protection import protect_content, write_output_check
+
+    restricted = restricted_root(out_dir, restricted_dir)
     out_dir = Path(out_dir or config.REPORTS).absolute()
     final_dir = out_dir / report_name(dataset_dir, area, language)
-    failed_dir = final_dir.with_name(final_dir.name + ".failed")
+    work_final = restricted / report_name(dataset_dir, area, language)
+    failed_dir = work_final.with_name(work_final.name + ".failed")
     notebook = notebook_path()
 
     repairs: list[str] = []
     recover_interrupted(out_dir, None, repairs.append)  # what a killed run left beside the reports
 
-    with staged_output(final_dir) as tmp:
-        executed = tmp / EXECUTED_DIR / REPORT_NOTEBOOK
+    # the restricted working folder (unprotected) and the published folder (protected only)
+    with staged_output(final_dir) as tmp, alis_io.atomic_output_dir(work_final) as work:
+        executed = work / EXECUTED_DIR / REPORT_NOTEBOOK
         parameters = {"dataset": str(dataset_dir), "as_of": str(as_of), "area": area, "language": language,
-                      "min_cell": int(min_cell), "output_dir": str(tmp),
+                      "min_cell": int(min_cell), "output_dir": str(work),
                       "register": str(register_dir.resolve()) if register_dir is not None else ""}
         wall = time.time()
         t1 = time.perf_counter()
         execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
-                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=final_dir)
+                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final)
         run_time = time.perf_counter() - t1
         split = notebook_timings(executed, wall)
         timings.update(split or {"notebook": run_time})
         timings["notebook_total"] = run_time
+        t_protect = time.perf_counter()
+        protection = protect_content(work, tmp, min_cell=int(min_cell))
+        timings["protect"] = time.perf_counter() - t_protect
         t2 = time.perf_counter()
         render_pdf(tmp, publication)
         timings["pdf"] = time.perf_counter() - t2
         t3 = time.perf_counter()
         render_html(tmp, publication)
         timings["html"] = time.perf_counter() - t3
+        write_output_check(work, tmp, protection)
         timings["total"] = time.perf_counter() - t0
         manifest = {
             "schema": MANIFEST_SCHEMA,
@@ -487,11 +523,9 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
             "synthetic": bool(prepared.synthetic),
             "input_files": dict(prepared.manifest.get("input_files", {})),
             **({"register_input_files": dict(register_files)} if register_dir is not None else {}),
-            "notebooks": {
-                REPORT_NOTEBOOK: {"template_sha256": sha256_bytes(notebook.read_bytes()),
-                                  "executed_sha256": alis_io.sha256_file(executed),
-                                  "executed": f"{EXECUTED_DIR}/{REPORT_NOTEBOOK}"},
-            },
+            # the executed notebook holds unprotected numbers: it stays in the restricted folder
+            "notebooks": {REPORT_NOTEBOOK: {"template_sha256": sha256_bytes(notebook.read_bytes())}},
+            "files": ["report.pdf", "report.html", "content.json", "output_check.json", "output_check.md"],
             "templates": {name: sha256_bytes(data) for name, data in template_files().items()},
             "kernel": kernel,
             "python": platform.python_version(),
@@ -503,5 +537,6 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     if failed_dir.exists():  # a clean run supersedes an old failure
         shutil.rmtree(failed_dir, ignore_errors=True)
     return ReportOutcome(path=final_dir, pdf=final_dir / "report.pdf", html=final_dir / "report.html",
-                         results_json=final_dir / "results.json", manifest=final_dir / "manifest.json",
-                         timings=timings, repairs=repairs)
+                         results_json=work_final / "results.json", manifest=final_dir / "manifest.json",
+                         timings=timings, restricted=work_final, output_check=final_dir / "output_check.json",
+                         repairs=repairs)

@@ -6,6 +6,7 @@ share them without importing each other.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import warnings
 from typing import Callable
@@ -44,12 +45,27 @@ def attempt(section: Section, language: str, what: str, func: Callable, /, *args
         return None
 
 
+#: A whole number in a note (not part of a decimal such as 0,5 or of a name such as G−1).
+INTEGER_IN_TEXT = re.compile(r"(?<![\w.,\-−])\d+(?![\w]|[.,]\d)")
+
+
 def publish_result_notes(section: Section, result, language: str, min_cell: int) -> None:
-    """Publish an analysis's caveat notes, with small counts in them masked."""
+    """Publish an analysis's caveat notes that carry no number.
+
+    A note is written because a condition on the data holds ("fewer than 3
+    exits"), so its mere presence narrows a count, and a masked count beside
+    a threshold ("<5 exits (needs at least 3)") narrows it more. Notes with a
+    number in them therefore go to the notebook's output (restricted) only.
+    """
     if result is None or not getattr(result, "notes", None):
         return
-    # in the report's language, with only counts of people/episodes/events masked (report/notes.py)
-    notes = note_text.publish_notes(result.notes, language, min_cell)
+    notes = note_text.publish_notes(result.notes, language, 1)  # translated, nothing masked
+    withheld = [n for n in notes if INTEGER_IN_TEXT.search(n)]
+    for note in withheld:
+        print(f"[{section.key}] note kept out of the publication: {note}", file=sys.stderr)
+    notes = [n for n in notes if n not in withheld]
+    if not notes:
+        return
     if len(notes) > MAX_NOTES:
         notes = notes[:MAX_NOTES] + [T("more_notes", language, n=len(notes) - MAX_NOTES)]
     section.paragraph(T("analysis_notes", language))

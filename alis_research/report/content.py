@@ -34,7 +34,8 @@ import pandas as pd
 
 from .. import io as alis_io
 from ..config import DEFAULT_MIN_CELL
-from ..disclosure import SuppressionEntry, primary_mark
+from ..disclosure import SuppressionEntry
+from .ledger import Ledger, strip_tokens
 
 CONTENT_SCHEMA = "alis-research/report-content/1"
 CONTENT_FILE = "content.json"
@@ -94,6 +95,65 @@ class Section:
     blocks: list[dict] = field(default_factory=list)
     suppression: list[SuppressionEntry] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
+
+    # -- numbers: every count and every number computed from counts goes through the ledger
+    def count(self, members, *, universe: str = "episodes", label: str = "") -> str:
+        """The reference to print where the size of ``members`` goes (see :mod:`.ledger`)."""
+        return self.ledger.count(members, universe=universe, label=label)
+
+    def group(self, members, *, universe: str = "episodes", label: str = "") -> str:
+        """Register a set a derived number depends on (not printed); returns its key."""
+        return self.ledger.group(members, universe=universe, label=label)
+
+    def derived(self, text: str, *, depends=(), label: str = "") -> str:
+        """The reference to print for ``text`` (a rate, share, estimate …) computed from ``depends``."""
+        return self.ledger.derived_number(text, depends=depends, label=label)
+
+    def protected_blocks(self, min_cell: int = DEFAULT_MIN_CELL, *, language: str = "nb") -> list[dict]:
+        """The blocks as this section alone would publish them (its own ledger protected).
+
+        For tests and notebook displays; the report protects all sections together,
+        which can only withhold more.
+        """
+        from .ledger import protect, resolve_text
+
+        protection = protect(self.ledger, min_cell)
+        thousands = "\u00a0" if language == "nb" else ","
+        text = json.dumps([{k: v for k, v in b.items() if k != "svg"} for b in self.blocks], ensure_ascii=False)
+        blocks = json.loads(resolve_text(text, self.ledger, protection, thousands=thousands))
+        for block, original in zip(blocks, self.blocks):
+            if "svg" in original:
+                block["svg"] = original["svg"]
+        return blocks
+
+    def guard_numbers(self, depends, *, label: str = "") -> None:
+        """Register every number this section prints as a derived number resting on ``depends``.
+
+        For sections that publish only estimates (robustness analyses) and were written
+        without the ledger: each paragraph, list item and table cell with a digit, and
+        each figure, is withheld when a set in ``depends`` must be (see ``docs/architecture.md``).
+        """
+        def guarded(text):
+            text = str(text)
+            if any(ch.isdigit() for ch in strip_tokens(text, self.ledger)):
+                return self.derived(text, depends=depends, label=label or self.title)
+            return text
+
+        for block in self.blocks:
+            kind = block["type"]
+            if kind == "paragraph":
+                block["text"] = guarded(block["text"])
+            elif kind == "list":
+                block["items"] = [guarded(i) for i in block["items"]]
+            elif kind == "table":
+                block["rows"] = [[guarded(c) for c in row] for row in block["rows"]]
+            elif kind == "figure":
+                block["guard"] = self.derived(block["id"], depends=depends, label=f"figure {block['id']}")
+
+    def plain(self, text: str) -> str:
+        """``text`` with unprotected values, for display inside the (restricted) notebook only."""
+        return strip_tokens(text, self.ledger)
 
     # -- building
     def heading(self, text: str) -> None:
@@ -117,16 +177,22 @@ class Section:
         })
         self.suppression.extend(suppression)
 
-    def figure(self, figure_id: str, fig, caption: str) -> None:
-        """Add a matplotlib figure (closed after conversion to SVG)."""
+    def figure(self, figure_id: str, fig, caption: str, *, depends=()) -> None:
+        """Add a matplotlib figure (closed after conversion to SVG).
+
+        ``depends``: the sets whose sizes the drawn data could give away; the
+        figure is left out of the publication when one of them must be withheld.
+        """
         svg = fig if isinstance(fig, str) else figure_to_svg(fig)
-        self.blocks.append({"type": "figure", "id": figure_id, "caption": caption, "svg": svg})
+        guard = self.derived(figure_id, depends=depends, label=f"figure {figure_id}")
+        self.blocks.append({"type": "figure", "id": figure_id, "caption": caption, "svg": svg, "guard": guard})
 
     # -- display in a notebook
     def _repr_html_(self) -> str:
         from .blocks import blocks_to_html
 
-        return f"<h2>{html.escape(self.title)}</h2>\n" + blocks_to_html(self.blocks, inline_svg=True)
+        blocks = json.loads(strip_tokens(json.dumps(self.blocks, ensure_ascii=False), self.ledger))
+        return f"<h2>{html.escape(self.title)}</h2>\n" + blocks_to_html(blocks, inline_svg=True)
 
     def __str__(self) -> str:
         lines = [self.title, "=" * len(self.title)]
@@ -141,7 +207,7 @@ class Section:
                 lines.append(frame.to_string(index=False))
             elif block["type"] == "figure":
                 lines.append(f"[figure: {block['caption']}]")
-        return "\n".join(lines)
+        return self.plain("\n".join(lines))
 
 
 def _csv_text(block: dict) -> str:
@@ -152,7 +218,8 @@ def read_content(output_dir) -> dict:
     """The ``content.json`` of a report folder (an empty document if none yet)."""
     path = Path(output_dir) / CONTENT_FILE
     if not path.exists():
-        return {"schema": CONTENT_SCHEMA, "meta": {}, "sections": [], "suppression": [], "facts": {}}
+        return {"schema": CONTENT_SCHEMA, "meta": {}, "sections": [], "suppression": [], "facts": {},
+                "ledger": {"cells": {}, "derived": {}}}
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -169,21 +236,6 @@ def write_meta(output_dir, meta: dict) -> Path | None:
     path = Path(output_dir) / CONTENT_FILE
     alis_io.atomic_write_text(path, _dump(document))
     return path
-
-
-def _published_facts(value, min_cell: int):
-    """A section's facts as ``content.json`` publishes them: a count 1 … ``min_cell − 1`` shows as ``<5``.
-
-    The facts feed the summary in memory unchanged; the sections keep derived numbers
-    (rates, shares, survival) out of them where the report withholds those.
-    """
-    if isinstance(value, dict):
-        return {k: _published_facts(v, min_cell) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_published_facts(v, min_cell) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < min_cell:
-        return primary_mark(min_cell)
-    return value
 
 
 def write_section(output_dir, section: Section) -> Path | None:
@@ -204,9 +256,7 @@ def write_section(output_dir, section: Section) -> Path | None:
             alis_io.atomic_write_text(output_dir / relative, block.pop("svg"))
             block["file"] = relative
         elif block["type"] == "table":
-            relative = f"{TABLES_DIR}/{block['id']}.csv"
-            alis_io.atomic_write_text(output_dir / relative, _csv_text(block))
-            block["file"] = relative
+            block["file"] = f"{TABLES_DIR}/{block['id']}.csv"  # written by the protection step
         blocks.append(block)
     document = read_content(output_dir)
     sections = [s for s in document["sections"] if s["key"] != section.key]
@@ -217,8 +267,10 @@ def write_section(output_dir, section: Section) -> Path | None:
     document["suppression"] = [e for e in document["suppression"] if e.get("section") != section.key] + [
         {**entry.as_dict(), "section": section.key} for entry in section.suppression
     ]
-    min_cell = int(document.get("meta", {}).get("min_cell") or DEFAULT_MIN_CELL)
-    document.setdefault("facts", {})[section.key] = _published_facts(section.facts, min_cell)
+    document.setdefault("facts", {})[section.key] = section.facts  # restricted: the working folder only
+    ledger = Ledger.from_dict(document.get("ledger"))
+    ledger.merge(section.ledger)
+    document["ledger"] = ledger.as_dict()
     path = output_dir / CONTENT_FILE
     alis_io.atomic_write_text(path, _dump(document))
     return path

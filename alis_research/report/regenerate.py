@@ -26,8 +26,11 @@ Safe to run from cron or a systemd timer:
 * one failing report does not stop the others; the exit status is 1 when any
   failed, with a summary naming the report, the notebook, the failing cell and
   the folder where the executed notebook was kept;
-* every run writes ``<out>/logs/regenerate-<UTC time>.log`` (per-report status,
-  inputs key and timings) and points ``<out>/logs/latest.log`` at it.
+* every run writes ``<restricted>/logs/regenerate-<UTC time>.log`` (per-report
+  status, inputs key and timings) and points ``<restricted>/logs/latest.log`` at it;
+  ``<restricted>`` is the restricted working root beside the output folder
+  (:func:`alis_research.config.restricted_dir_for`): logs name failing cells
+  and errors, which may quote data, so they are never in the published folder.
 
 Relative paths in the config file are resolved against the folder holding the
 config file, so a run does not depend on the working directory (cron starts
@@ -76,7 +79,7 @@ EXIT_LOCKED = 75
 #: Exit status when at least one report failed.
 EXIT_FAILED = 1
 #: Files every published report folder must hold for it to count as complete.
-REQUIRED_REPORT_FILES = ("manifest.json", "report.pdf", "report.html", "results.json")
+REQUIRED_REPORT_FILES = ("manifest.json", "report.pdf", "report.html", "output_check.json")
 
 AREAS = ("all", *config.HEALTH_TRUST_AREAS)
 LANGUAGES = ("nb", "en")
@@ -675,7 +678,7 @@ def _run_locked(matrix: ReportMatrix, *, jobs: int, force: bool, progress: bool,
     started_wall = _dt.datetime.now(_dt.timezone.utc)
     started = time.perf_counter()
     out_dir = matrix.out_dir
-    log = _RunLog(out_dir / LOG_DIR_NAME, started_wall)
+    log = _RunLog(config.restricted_dir_for(out_dir) / LOG_DIR_NAME, started_wall)
     log.line(
         f"START alis-research {__version__} regenerate config={matrix.config_path} out={out_dir} "
         f"reports={len(matrix.reports)} jobs={jobs} force={force} pid={os.getpid()} host={socket.gethostname()}"

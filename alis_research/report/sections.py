@@ -105,7 +105,7 @@ def report_meta(prepared, *, dataset, area: str, language: str, min_cell: int, m
 
 # --------------------------------------------------------------------------- helpers
 def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: str, result, /, *,
-                figsize, **kwargs) -> None:
+                figsize, depends=(), **kwargs) -> None:
     """Draw ``figures.<plot>(result, ax=..., **kwargs)`` into the section; leave it out if it fails."""
     import matplotlib.pyplot as plt
 
@@ -113,7 +113,7 @@ def _add_figure(section: Section, lang: str, figure_id: str, caption: str, plot:
 
     fig, ax = plt.subplots(figsize=figsize)
     if _attempt(section, lang, caption, getattr(figures, plot), result, ax=ax, **kwargs) is not None:
-        section.figure(figure_id, fig, caption)
+        section.figure(figure_id, fig, caption, depends=depends)
     else:
         plt.close(fig)
 
@@ -124,74 +124,102 @@ def _small_group_caveat(section: Section, counts: dict, language: str, min_cell:
         section.paragraph(T("few_episodes_caveat", language, groups=", ".join(small), twice=2 * min_cell))
 
 
+# --------------------------------------------------------------------------- ledger helpers
+def episode_ids(frame: pd.DataFrame, mask=None) -> list[str]:
+    """Episode ids of ``frame`` (rows where ``mask``): the members of a count in the ledger."""
+    ids = frame["episode_id"].astype(str)
+    return ids[mask].tolist() if mask is not None else ids.tolist()
+
+
+def _cohort_label(cohort: str, language: str) -> str:
+    return contract_label(cohort, language)
+
+
+def persons_cell(section: Section, episodes: pd.DataFrame, mask, label: str) -> str:
+    """The number of persons among the episodes where ``mask``, protected through the episodes.
+
+    Persons and episodes are different units, so the audit cannot tie them by sets; but
+    episodes − persons is the number of repeat episodes, a count a reader gets by
+    subtraction. The number of persons is therefore published as a number derived from
+    the episodes' count (withheld with it) and from the repeat episodes (withheld when
+    there are 1 … min_cell − 1 of them).
+    """
+    part = episodes[mask]
+    ids = part["episode_id"].astype(str)
+    repeats = ids[part["person_id"].astype(str).duplicated()]
+    text = str(int(part["person_id"].nunique()))
+    return section.derived(text, depends=[section.group(ids, label=f"{label}: episodes"),
+                                          section.group(repeats, label=f"{label}: repeat episodes")], label=label)
+
+
+def cohort_exit_groups(section: Section, episodes: pd.DataFrame, language: str) -> list[str]:
+    """The sets every estimate comparing the cohorts rests on: each cohort's exits and those still in post."""
+    exited = episodes["exit"] == 1
+    return [section.group(episode_ids(episodes, (episodes["cohort"] == c) & m),
+                          label=f"{contract_label(c, language)}, {T('dq_exits', language) if i == 0 else T('dq_censored', language)}")
+            for c in config.CONTRACT_TYPES for i, m in enumerate((exited, ~exited))]
+
+
 # --------------------------------------------------------------------------- data quality
 def data_quality_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """How many episodes came in, how many were excluded and why, and what is analysed."""
     section = Section("data_quality", T("data_quality", language))
     episodes, exclusions = prepared.episodes, prepared.exclusions
-    n_in = len(episodes) + len(exclusions)
     section.paragraph(T("dq_intro", language, as_of=f"{prepared.as_of:%Y-%m-%d}"))
-    rows = [(T("dq_analysed", language), len(episodes))]
-    for reason, count in exclusions["reason"].value_counts(sort=False).sort_index().items():
-        rows.append((T("dq_excluded", language, reason=note_text.exclusion_reason(reason, language)), int(count)))
+    analysed = episode_ids(episodes)
+    excluded_ids = [f"excluded:{i}" for i in range(len(exclusions))]  # an exclusion is a row, not an episode
+    rows = [(T("dq_analysed", language), section.count(analysed, label=T("dq_analysed", language)))]
+    reasons = exclusions["reason"].reset_index(drop=True)
+    for reason in sorted(reasons.unique()):
+        text = T("dq_excluded", language, reason=note_text.exclusion_reason(reason, language))
+        members = [excluded_ids[i] for i in np.where(reasons.to_numpy() == reason)[0]]
+        rows.append((text, section.count(members, label=text)))
+    rows.append((T("dq_in", language), section.count(analysed + excluded_ids, label=T("dq_in", language))))
     flow = pd.DataFrame(rows, columns=[T("col_episodes_flow", language), T("col_n", language)])
-    sup = suppress_counts(flow, [flow.columns[1]], min_cell=min_cell, totals="columns", name="flow",
-                          label_column=flow.columns[0])
-    table = pd.concat([sup.table, pd.DataFrame([[T("dq_in", language), format_count(n_in, min_cell)]],
-                                               columns=flow.columns)], ignore_index=True)
-    section.table("flow", table, T("cap_flow", language),
-                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=sup.log)
+    section.table("flow", flow, T("cap_flow", language), notes=[T("suppression_footnote", language, m=min_cell,
+                                                                  m1=min_cell - 1)])
 
-    # person-level follow-up facts (counts only)
+    switches = [f"{e}#{k}" for e, n in zip(episodes["episode_id"].astype(str),
+                                           episodes["n_switches"] if "n_switches" in episodes else [0] * len(episodes))
+                for k in range(int(n))]
     stats = [
-        (T("dq_persons", language), episodes["person_id"].nunique()),
-        (T("dq_exits", language), int(episodes["exit"].sum())),
-        (T("dq_censored", language), int((episodes["exit"] == 0).sum())),
-        (T("dq_switches", language), int(episodes["n_switches"].sum()) if "n_switches" in episodes else 0),
+        (T("dq_persons", language), persons_cell(section, episodes, pd.Series(True, index=episodes.index),
+                                                 T("dq_persons", language))),
+        (T("dq_exits", language), section.count(episode_ids(episodes, episodes["exit"] == 1), label=T("dq_exits", language))),
+        (T("dq_censored", language), section.count(episode_ids(episodes, episodes["exit"] == 0),
+                                                   label=T("dq_censored", language))),
+        (T("dq_switches", language), section.count(switches, universe="switches", label=T("dq_switches", language))),
     ]
-    frame = pd.DataFrame(stats, columns=[T("col_measure", language), T("col_n", language)])
-    frame[T("col_n", language)] = [format_count(v, min_cell) for v in frame[T("col_n", language)]]
-    section.table("follow_up", frame, T("cap_follow_up", language))
+    section.table("follow_up", pd.DataFrame(stats, columns=[T("col_measure", language), T("col_n", language)]),
+                  T("cap_follow_up", language))
 
-    # by start year (counts per cohort, secondary suppression within years and cohorts)
     if len(episodes):
-        counts = pd.crosstab(episodes["start_year"], episodes["cohort"]).reindex(columns=list(config.CONTRACT_TYPES),
-                                                                                  fill_value=0)
-        counts = counts.reset_index().rename(columns={"start_year": T("col_start_year", language)})
-        counts[T("col_start_year", language)] = counts[T("col_start_year", language)].astype(str)
-        sup = suppress_counts(counts, list(config.CONTRACT_TYPES), min_cell=min_cell, totals="both",
-                              name="start_year", label_column=T("col_start_year", language))
-        shown = sup.table.rename(columns={c: contract_label(c, language) for c in config.CONTRACT_TYPES})
-        section.table("start_year", shown, T("cap_start_year", language), suppression=sup.log)
-    section.facts = {"episodes_in": int(n_in), "excluded": int(len(exclusions)), "analysed": int(len(episodes)),
-                     "persons": int(episodes["person_id"].nunique()), "exits": int(episodes["exit"].sum())}
+        years = sorted(episodes["start_year"].unique())
+        rows = []
+        for year in years:
+            row = {T("col_start_year", language): str(int(year))}
+            for cohort in config.CONTRACT_TYPES:
+                mask = (episodes["start_year"] == year) & (episodes["cohort"] == cohort)
+                row[contract_label(cohort, language)] = section.count(
+                    episode_ids(episodes, mask), label=f"{T('col_start_year', language)} {int(year)}, "
+                                                       f"{contract_label(cohort, language)}")
+            rows.append(row)
+        section.table("start_year", pd.DataFrame(rows), T("cap_start_year", language))
+    section.facts = {"episodes_in": int(len(episodes) + len(exclusions)), "excluded": int(len(exclusions)),
+                     "analysed": int(len(episodes)), "persons": int(episodes["person_id"].nunique()),
+                     "exits": int(episodes["exit"].sum())}
     return section
 
 
 # --------------------------------------------------------------------------- cohort description
-def _category_block(episodes: pd.DataFrame, column: str, label: str, levels, language: str, min_cell: int):
-    """Rows of Table 1 for one categorical variable: counts per cohort and total, suppressed."""
-    values = episodes[column].astype(object).where(episodes[column].notna(), "__missing__")
-    counts = pd.crosstab(values, episodes["cohort"]).reindex(columns=list(config.CONTRACT_TYPES), fill_value=0)
-    order = [lv for lv in levels if lv in counts.index] + (["__missing__"] if "__missing__" in counts.index else [])
-    counts = counts.reindex(order).fillna(0).astype(int)
-    names = [T("missing", language) if lv == "__missing__" else note_text.value_label(lv, language, column)
-             for lv in order]
-    frame = counts.reset_index(drop=True)
-    frame.insert(0, "label", [f"{label}: {n}" for n in names])
-    frame["total"] = frame[list(config.CONTRACT_TYPES)].sum(axis=1)
-    # rows: cohorts sum to the total; columns: each sums to its cohort's N (shown), the total to N
-    sup = suppress_counts(frame, [*config.CONTRACT_TYPES, "total"], min_cell=min_cell, totals="columns",
-                          total_column="total", name="table1", label_column="label")
-    return sup.table, sup.log
-
-
-def _count_row(label: str, counts: dict, total: int, min_cell: int):
-    """One Table 1 row of counts per cohort plus the total, the total being known to the reader."""
-    frame = pd.DataFrame([{"label": label, **{c: int(counts[c]) for c in config.CONTRACT_TYPES}, "total": int(total)}])
-    sup = suppress_counts(frame, [*config.CONTRACT_TYPES, "total"], min_cell=min_cell, total_column="total",
-                          name="table1", label_column="label")
-    return sup.table, sup.log
+def _count_cells(section: Section, episodes: pd.DataFrame, mask, label: str, language: str) -> dict:
+    """One Table 1 row of counts: per cohort and in total, each a ledger count."""
+    row = {"label": label}
+    for cohort in config.CONTRACT_TYPES:
+        row[cohort] = section.count(episode_ids(episodes, mask & (episodes["cohort"] == cohort)),
+                                    label=f"{label}, {contract_label(cohort, language)}")
+    row["total"] = section.count(episode_ids(episodes, mask), label=f"{label}, {T('total', language)}")
+    return row
 
 
 def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
@@ -200,13 +228,14 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
     ep = prepared.episodes
     n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
     section.paragraph(T("cohort_intro", language))
-    blocks, log = [], []
-    persons = {c: ep.loc[ep["cohort"] == c, "person_id"].nunique() for c in config.CONTRACT_TYPES}
-    for label, counts, total in ((T("t1_episodes", language), n, len(ep)),
-                                 (T("t1_persons", language), persons, ep["person_id"].nunique())):
-        table, entries = _count_row(label, counts, total, min_cell)
-        blocks.append(table)
-        log += entries
+    everyone = pd.Series(True, index=ep.index)
+    rows = [_count_cells(section, ep, everyone, T("t1_episodes", language), language)]
+    persons_row = {"label": T("t1_persons", language)}
+    for cohort in config.CONTRACT_TYPES:
+        persons_row[cohort] = persons_cell(section, ep, ep["cohort"] == cohort,
+                                           f"{T('t1_persons', language)}, {contract_label(cohort, language)}")
+    persons_row["total"] = persons_cell(section, ep, everyone, f"{T('t1_persons', language)}, {T('total', language)}")
+    rows.append(persons_row)
     categorical = [
         ("sex", T("t1_sex", language), ["K", "M"]),
         ("size_class", T("t1_size_class", language), list(config.SIZE_CLASS_LABELS)),
@@ -217,49 +246,99 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
     for column, label, levels in categorical:
         if column not in ep:
             continue
-        table, entries = _category_block(ep, column, label, levels, language, min_cell)
-        if column == "exit":
-            table["label"] = table["label"].str.replace(": 1", ": " + T("t1_exited", language), regex=False)
-            table["label"] = table["label"].str.replace(": 0", ": " + T("t1_in_post", language), regex=False)
-        blocks.append(table)
-        log += entries
-    # continuous: median (IQR) only for groups of at least min_cell, otherwise withheld
+        values = ep[column].astype(object).where(ep[column].notna(), "__missing__")
+        present = [lv for lv in levels if (values == lv).any()] + (["__missing__"] if (values == "__missing__").any() else [])
+        for level in present:
+            if level == "__missing__":
+                name = T("missing", language)
+            elif column == "exit":
+                name = T("t1_exited", language) if level == 1 else T("t1_in_post", language)
+            else:
+                name = note_text.value_label(level, language, column)
+            rows.append(_count_cells(section, ep, values == level, f"{label}: {name}", language))
+    groups = {**{c: ep["cohort"] == c for c in config.CONTRACT_TYPES}, "total": everyone}
+    # continuous: median (IQR) of a group, withheld with the group's count
     for column, label, decimals in (("age_at_start", T("t1_age", language), 0),
                                     ("list_size", T("t1_list_size", language), 0),
                                     ("duration", T("t1_follow_up", language), 1)):
         if column not in ep:
             continue
         row = {"label": label}
-        for key, frame in [*((c, ep[ep["cohort"] == c]) for c in config.CONTRACT_TYPES), ("total", ep)]:
-            values = pd.to_numeric(frame[column], errors="coerce").dropna()
-            if len(values) < min_cell:
-                row[key] = ":" if len(values) else "–"
-            else:
-                q1, med, q3 = np.percentile(values.to_numpy(float), [25, 50, 75])
-                row[key] = f"{_num(med, decimals, language)} ({_num(q1, decimals, language)}–{_num(q3, decimals, language)})"
-        blocks.append(pd.DataFrame([row]))
-    py = {c: ep.loc[ep["cohort"] == c, "duration"].sum() for c in config.CONTRACT_TYPES}
-    blocks.append(pd.DataFrame([{"label": T("t1_person_years", language),
-                                 **{c: _num(py[c], 1, language) for c in config.CONTRACT_TYPES},
-                                 "total": _num(ep["duration"].sum(), 1, language)}]))
-    table = pd.concat(blocks, ignore_index=True)
+        for key, mask in groups.items():
+            values = pd.to_numeric(ep.loc[mask, column], errors="coerce")
+            known = values.notna()
+            if not known.any():
+                row[key] = "–"
+                continue
+            members = episode_ids(ep.loc[mask][known.to_numpy()])
+            depends = [section.group(members, label=f"{label}, {key}")]
+            if len(members) < min_cell:
+                row[key] = section.derived(":", depends=depends, label=f"{label}, {key}")
+                continue
+            q1, med, q3 = np.percentile(values[known].to_numpy(float), [25, 50, 75])
+            row[key] = section.derived(
+                f"{_num(med, decimals, language)} ({_num(q1, decimals, language)}–{_num(q3, decimals, language)})",
+                depends=depends, label=f"{label}, {key}")
+        rows.append(row)
+    # person-years: one person's follow-up when the group is one person, so withheld with the group's count
+    row = {"label": T("t1_person_years", language)}
+    for key, mask in groups.items():
+        members = episode_ids(ep, mask)
+        row[key] = section.derived(_num(ep.loc[mask, "duration"].sum(), 1, language),
+                                   depends=[section.group(members, label=f"{T('t1_person_years', language)}, {key}")],
+                                   label=f"{T('t1_person_years', language)}, {key}")
+    rows.append(row)
+    table = pd.DataFrame(rows, columns=["label", *config.CONTRACT_TYPES, "total"])
     table = table.rename(columns={"label": "", "total": T("total", language),
                                   **{c: contract_label(c, language) for c in config.CONTRACT_TYPES}})
     section.table("table1", table, T("cap_table1", language),
-                  notes=[T("t1_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)],
-                  suppression=log)
+                  notes=[T("t1_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
     small_classes = ["<2000", "2000-4999"]
-    small = {c: int((ep["size_class"].isin(small_classes) & (ep["cohort"] == c)).sum()) for c in config.CONTRACT_TYPES}
     section.facts = {"n": n}
-    # a share reveals its count: keep the shares (for the summary) only when neither part is a small cell
-    if all(n[c] and not (0 < small[c] < min_cell or 0 < n[c] - small[c] < min_cell) for c in config.CONTRACT_TYPES):
-        section.facts["small_municipality_share"] = {c: small[c] / n[c] for c in config.CONTRACT_TYPES}
+    shares = {}
+    for cohort in config.CONTRACT_TYPES:
+        in_cohort = ep["cohort"] == cohort
+        small = in_cohort & ep["size_class"].isin(small_classes)
+        if n[cohort]:
+            depends = [section.group(episode_ids(ep, small), label="small municipalities"),
+                       section.group(episode_ids(ep, in_cohort & ~ep["size_class"].isin(small_classes)),
+                                     label="larger municipalities")]
+            shares[cohort] = section.derived(fmt_percent(small.sum() / n[cohort], language), depends=depends,
+                                             label=f"{T('t1_size_class', language)} "
+                                                   f"{'under 5 000' if language == 'nb' else 'below 5,000'}, "
+                                                   f"{contract_label(cohort, language)}")
+    if len(shares) == len(config.CONTRACT_TYPES):
+        section.facts["small_municipality_share_text"] = shares
     return section
 
 
 # --------------------------------------------------------------------------- retention
+def _interval_sets(section: Section, ep: pd.DataFrame, cohort: str, times, language: str) -> dict:
+    """Ledger sets of one cohort between consecutive time points: exits, censored, still in post.
+
+    Registered so that the audit checks them (e.g. "censored between year 1 and 2"
+    is the difference of two published numbers at risk minus published exits).
+    """
+    in_cohort = ep["cohort"] == cohort
+    t = ep["duration"].astype(float)
+    name = contract_label(cohort, language)
+    sets = {}
+    previous = 0.0
+    for time in times:
+        window = in_cohort & (t > previous) & (t <= time)
+        span = f"{name}, {fmt_number(previous, 0, language)}–{fmt_number(time, 0, language)}"
+        sets[time] = {
+            "events": section.group(episode_ids(ep, window & (ep["exit"] == 1)), label=f"{T('dq_exits', language)} {span}"),
+            "censored": section.group(episode_ids(ep, window & (ep["exit"] == 0)), label=f"{T('dq_censored', language)} {span}"),
+            "still_in": episode_ids(ep, in_cohort & (t > time)),
+        }
+        previous = time
+    return sets
+
+
 def retention_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Kaplan–Meier retention by cohort, survival at 1/2/3/5 years, median, log-rank and RMST."""
+    from ..disclosure import coarsened_km
     from ..retention import kaplan_meier, logrank, rmst
 
     section = Section("retention", T("retention", language))
@@ -267,145 +346,194 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
     section.paragraph(T("retention_intro", language))
     counts = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
     _small_group_caveat(section, counts, language, min_cell)
-    facts: dict = {"n": counts}
+    cohort_sets = {c: section.group(episode_ids(ep, ep["cohort"] == c), label=contract_label(c, language))
+                   for c in config.CONTRACT_TYPES}
+    exit_sets = {c: section.group(episode_ids(ep, (ep["cohort"] == c) & (ep["exit"] == 1)),
+                                  label=f"{T('dq_exits', language)}, {contract_label(c, language)}")
+                 for c in config.CONTRACT_TYPES}
+    everything = [*cohort_sets.values(), *exit_sets.values()]
+    facts: dict = {"n": counts, "display": {}}
     km = _attempt(section, language, "Kaplan–Meier", kaplan_meier, ep)
     if km is not None:
-        # a curve of fewer than min_cell people shows each one's exit time: withhold it
-        tiny = {g for g, k in counts.items() if 0 < k < min_cell}
-        if tiny:
-            section.paragraph(T("km_withheld", language, m=min_cell))
-        else:
+        # coarsened curves: steps of at least min_cell exits on a grid, stopped before fewer than min_cell remain
+        steps, figure_depends = {}, []
+        for cohort in config.CONTRACT_TYPES:
+            part = ep[ep["cohort"] == cohort]
+            drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell)
+            steps[cohort] = drawn
+            for step in drawn:
+                span = f"{contract_label(cohort, language)}, {fmt_number(step.start, 2, language)}–{fmt_number(step.end, 2, language)}"
+                figure_depends += [section.group(step.events, label=f"{T('dq_exits', language)} {span}"),
+                                   section.group(step.censored, label=f"{T('dq_censored', language)} {span}"),
+                                   section.group(step.still_in, label=f"{T('col_at_risk', language)} {span}")]
+        if any(steps.values()):
             _add_figure(section, language, "km", T("cap_km", language, m=min_cell, m1=min_cell - 1),
-                        "plot_kaplan_meier", km, language=language, min_cell=min_cell, figsize=(6.4, 4.6))
-        surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)].copy()
+                        "plot_coarsened_km", steps, language=language, figsize=(6.4, 4.2),
+                        depends=figure_depends or everything)
+        else:
+            section.paragraph(T("km_withheld", language, m=min_cell))
         rows = []
-        for _, r in surv.iterrows():
-            rows.append({
-                T("col_cohort", language): contract_label(r["group"], language),
-                T("col_years", language): fmt_int(r["time"], language),
-                T("col_survival_ci", language): ":" if r["group"] in tiny else fmt_ci(
-                    _safe_float(r["survival"]), _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"]), language),
-                T("col_at_risk", language): format_at_risk(r["at_risk"], min_cell),
-            })
-            if r["group"] not in tiny:
-                facts.setdefault("survival", {}).setdefault(r["group"], {})[str(int(r["time"]))] = _safe_float(r["survival"])
-                facts.setdefault("survival_ci", {}).setdefault(r["group"], {})[str(int(r["time"]))] = [
-                    _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])]
+        surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)]
+        for cohort in config.CONTRACT_TYPES:
+            sets = _interval_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
+            depends = [cohort_sets[cohort]]
+            for time in config.KM_TIMEPOINTS:
+                name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
+                at_risk = section.count(sets[time]["still_in"], label=f"{T('col_at_risk', language)}, {name}")
+                depends += [sets[time]["events"], sets[time]["censored"], at_risk]
+                r = surv[(surv["group"] == cohort) & (surv["time"] == time)]
+                if not len(r):
+                    continue
+                r = r.iloc[0]
+                lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
+                estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language),
+                                           depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+                share = section.derived(percent_ci(_safe_float(r["survival"]), lo, hi, language=language),
+                                        depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+                # restricted facts keep the numbers; the summary prints the protected reference
+                facts.setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = _safe_float(r["survival"])
+                facts.setdefault("survival_ci", {}).setdefault(cohort, {})[str(int(time))] = [lo, hi]
+                facts["display"].setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = share
+                rows.append({T("col_cohort", language): contract_label(cohort, language),
+                             T("col_years", language): fmt_int(time, language),
+                             T("col_survival_ci", language): estimate, T("col_at_risk", language): at_risk})
         if rows:
             section.table("km_survival", pd.DataFrame(rows), T("cap_km_table", language),
-                          notes=[T("km_ci_note", language)],
-                          suppression=[SuppressionEntry("km_survival", f"{contract_label(r['group'], language)}, "
-                                                        f"{fmt_years(r['time'], language, 0)}", "at_risk", "primary")
-                                       for _, r in surv.iterrows() if 0 < r["at_risk"] < min_cell])
+                          notes=[T("km_ci_note", language)])
         med_rows = []
         for _, r in km.median.iterrows():
-            if r["group"] in tiny:
-                med_rows.append({T("col_cohort", language): contract_label(r["group"], language),
-                                 T("col_median", language): ":", T("col_ci", language): ":"})
-                continue
+            cohort = r["group"]
+            depends = [cohort_sets.get(cohort, everything[0]), exit_sets.get(cohort, everything[0])]
             median = _safe_float(r["median"])
+            upper = _safe_float(r["ci_upper"])
             med_rows.append({
-                T("col_cohort", language): contract_label(r["group"], language),
-                T("col_median", language): fmt_years(median, language) if median is not None else T("not_reached", language),
-                T("col_ci", language): f"{_num(_safe_float(r['ci_lower']), 2, language)}–"
-                                      f"{_num(_safe_float(r['ci_upper']), 2, language) if _safe_float(r['ci_upper']) is not None else T('not_reached', language)}",
+                T("col_cohort", language): contract_label(cohort, language),
+                T("col_median", language): section.derived(
+                    fmt_years(median, language) if median is not None else T("not_reached", language),
+                    depends=depends, label=f"{T('col_median', language)}, {contract_label(cohort, language)}"),
+                T("col_ci", language): section.derived(
+                    f"{_num(_safe_float(r['ci_lower']), 2, language)}–"
+                    f"{_num(upper, 2, language) if upper is not None else T('not_reached', language)}",
+                    depends=depends, label=f"{T('col_median', language)}, {contract_label(cohort, language)}"),
             })
-            facts.setdefault("median", {})[r["group"]] = median
         section.table("km_median", pd.DataFrame(med_rows), T("cap_median", language))
         _notes(section, km, language, min_cell)
     lr = _attempt(section, language, "log-rank", logrank, ep)
     if lr is not None:
-        section.paragraph(T("logrank_text", language, chi2=_num(lr.statistic, 2, language), df=lr.df,
-                            p=fmt_p(lr.p_value, language)))
+        section.paragraph(section.derived(
+            T("logrank_text", language, chi2=_num(lr.statistic, 2, language), df=lr.df, p=fmt_p(lr.p_value, language)),
+            depends=everything, label="log-rank"))
         facts["logrank_p"] = _safe_float(lr.p_value)
+        facts["display"]["logrank"] = section.derived(fmt_p(lr.p_value, language), depends=everything,
+                                                      label="log-rank")
     rm = _attempt(section, language, "RMST", rmst, ep, tau=config.DEFAULT_RMST_HORIZON)
     if rm is not None:
         rows = []
         for _, r in rm.rmst.iterrows():
-            label = T("difference", language) if r["group"] == "difference" else contract_label(r["group"], language)
+            group = r["group"]
+            label = T("difference", language) if group == "difference" else contract_label(group, language)
+            depends = everything if group not in cohort_sets else [cohort_sets[group], exit_sets[group]]
             rows.append({T("col_group", language): label,
-                         T("col_rmst", language): fmt_ci(_safe_float(r["rmst"]), _safe_float(r.get("ci_lower")),
-                                                         _safe_float(r.get("ci_upper")), language),
-                         T("col_se", language): _num(_safe_float(r["se"]), 3, language)})
-            facts.setdefault("rmst", {})[r["group"]] = _safe_float(r["rmst"])
+                         T("col_rmst", language): section.derived(
+                             fmt_ci(_safe_float(r["rmst"]), _safe_float(r.get("ci_lower")),
+                                    _safe_float(r.get("ci_upper")), language), depends=depends, label=f"RMST, {label}"),
+                         T("col_se", language): section.derived(_num(_safe_float(r["se"]), 3, language),
+                                                                depends=depends, label=f"RMST, {label}")})
         section.table("rmst", pd.DataFrame(rows), T("cap_rmst", language, tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
     section.facts = facts
     return section
 
 
 # --------------------------------------------------------------------------- turnover
-def _rates_table(rates: pd.DataFrame, key: str, language: str, min_cell: int):
-    """Rates per 100 person-years with exits suppressed and rates withheld with them."""
-    frame = rates.copy()
-    label_col = key
-    frame["_rate"] = [fmt_ci(_safe_float(r), _safe_float(lo), _safe_float(hi), language, 1)
-                      for r, lo, hi in zip(frame["rate_per_100"], frame["ci_lower"], frame["ci_upper"])]
-    frame["_py"] = [_num(v, 1, language) for v in frame["person_years"]]
-    frame["_label"] = [contract_label(str(v), language) for v in frame[label_col]]
-    frame = frame[["_label", "exits", "_py", "_rate"]].reset_index(drop=True)
-    sup = suppress_counts(frame, ["exits"], min_cell=min_cell, totals="columns", linked={"exits": ["_rate"]},
-                          name=f"rates_{key}", label_column="_label")
-    shown = sup.table.rename(columns={"_label": T("col_group", language), "exits": T("col_exits", language),
-                                      "_py": T("col_person_years", language), "_rate": T("col_rate", language)})
-    return shown, sup.log
+def _exits_by_contract(section: Section, intervals: pd.DataFrame, language: str) -> tuple[dict, dict]:
+    """Ledger sets per current contract type: episodes that left under it, episodes with time under it."""
+    exits, exposed = {}, {}
+    for contract in config.CONTRACT_TYPES:
+        part = intervals[intervals["contract_type"] == contract]
+        name = contract_label(contract, language)
+        exits[contract] = section.count(part.loc[part["exit"] == 1, "episode_id"].astype(str).unique(),
+                                        label=f"{T('col_exits', language)}, {name}")
+        exposed[contract] = section.group(part["episode_id"].astype(str).unique(),
+                                          label=f"{T('col_person_years', language)}, {name}")
+    return exits, exposed
 
 
 def turnover_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Turnover per 100 person-years by current contract type, rate ratio, and vacancy."""
     from .. import turnover as tv
+    from ..disclosure import ratio_estimable
 
     section = Section("turnover", T("turnover", language))
     section.paragraph(T("turnover_intro", language))
-    facts: dict = {}
-    rates = _attempt(section, language, T("turnover", language), tv.turnover_rates, prepared.intervals)
-    # the crude rate ratio is (exits_n / PY_n) / (exits_f / PY_f): with the person-years shown it
-    # gives back suppressed exit counts, so it is withheld with them (as the rates are)
-    exits_suppressed = rates is not None and any(0 < e < min_cell for e in rates.rates["exits"])
+    facts: dict = {"display": {}}
+    iv = prepared.intervals
+    exits, exposed = _exits_by_contract(section, iv, language)
+    rates = _attempt(section, language, T("turnover", language), tv.turnover_rates, iv)
+    exit_counts = {c: int(iv.loc[(iv["contract_type"] == c) & (iv["exit"] == 1), "episode_id"].nunique())
+                   for c in config.CONTRACT_TYPES}
     if rates is not None:
         table = rates.rates
         key = "contract_type" if "contract_type" in table else table.columns[0]
-        shown, log = _rates_table(table, key, language, min_cell)
-        section.table("rates", shown, T("cap_rates", language),
-                      notes=[T("rates_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)],
-                      suppression=log)
-        # only the rates the table shows (a rate from a suppressed count gives the count back)
-        facts["rates"] = {str(r[key]): _safe_float(r["rate_per_100"]) for _, r in table.iterrows()
-                          if not 0 < r["exits"] < min_cell}
-        if any(0 < e < min_cell for e in table["exits"]):
-            section.paragraph(T("rates_fig_withheld", language))
-        else:
-            _add_figure(section, language, "rates", T("cap_rates_fig", language), "plot_turnover_rates", rates,
-                        language=language, figsize=(6.0, 3.6))
+        rows = []
+        for _, r in table.iterrows():
+            contract = str(r[key])
+            name = contract_label(contract, language)
+            depends = [exits[contract], exposed[contract]] if contract in exits else []
+            rows.append({
+                T("col_group", language): name,
+                T("col_exits", language): exits.get(contract, section.derived(fmt_int(r["exits"], language))),
+                T("col_person_years", language): section.derived(_num(r["person_years"], 1, language), depends=depends,
+                                                                 label=f"{T('col_person_years', language)}, {name}"),
+                T("col_rate", language): section.derived(
+                    fmt_ci(_safe_float(r["rate_per_100"]), _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"]),
+                           language, 1), depends=depends, label=f"{T('col_rate', language)}, {name}"),
+            })
+        section.table("rates", pd.DataFrame(rows), T("cap_rates", language),
+                      notes=[T("rates_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
+        _add_figure(section, language, "rates", T("cap_rates_fig", language), "plot_turnover_rates", rates,
+                    language=language, figsize=(6.0, 3.6), depends=[*exits.values(), *exposed.values()])
         _notes(section, rates, language, min_cell)
-    irr = None  # without the exit counts (rates failed) the ratio cannot be checked for disclosure
-    if exits_suppressed:
-        section.paragraph(T("irr_withheld", language))
-    elif rates is not None:
-        irr = _attempt(section, language, T("irr", language), tv.rate_ratio, prepared.intervals)
+    irr = None
+    if rates is not None and ratio_estimable(exit_counts.values(), min_cell):
+        irr = _attempt(section, language, T("irr", language), tv.rate_ratio, iv)
     if irr is not None:
         table = getattr(irr, "estimates", None)
         table = table if table is not None else getattr(irr, "ratio")
         r = table.iloc[0]
         estimate = r["irr"] if "irr" in table else r["estimate"]
-        section.paragraph(T("irr_text", language, est=fmt_ci(_safe_float(estimate), _safe_float(r["ci_lower"]),
-                                                             _safe_float(r["ci_upper"]), language),
-                            p=fmt_p(_safe_float(r["p_value"]), language)))
-        facts["irr"] = {"estimate": _safe_float(estimate), "ci_lower": _safe_float(r["ci_lower"]),
-                        "ci_upper": _safe_float(r["ci_upper"])}
+        if not ratio_estimable(exit_counts.values(), min_cell, lower=r["ci_lower"], upper=r["ci_upper"]):
+            irr = None
+    if irr is not None:
+        text = fmt_ci(_safe_float(estimate), _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"]), language)
+        depends = [*exits.values(), *exposed.values()]
+        section.paragraph(section.derived(T("irr_text", language, est=text, p=fmt_p(_safe_float(r["p_value"]), language)),
+                                          depends=depends, label=T("irr", language)))
+        facts["display"]["irr"] = section.derived(text, depends=depends, label=T("irr", language))
         _notes(section, irr, language, min_cell)
+    else:
+        section.paragraph(T("irr_withheld", language))
     vac = _attempt(section, language, T("vacancy", language), tv.vacancy, prepared.episodes, as_of=prepared.as_of)
     if vac is not None and getattr(vac, "vacancy", None) is not None and len(vac.vacancy):
-        # per year over all units: a single unit's vacancy would date one person's leaving
+        # per year over all units; vacant time dates the leavings of that year, so it is withheld with them
         by_year = vac.vacancy.groupby("year", sort=True)[["position_years", "vacant_position_years"]].sum()
         by_year["vacancy_share"] = by_year["vacant_position_years"] / by_year["position_years"]
         by_year = by_year.reset_index()
-        shown = pd.DataFrame({
-            T("col_year", language): by_year["year"].astype(int).astype(str),
-            T("col_position_years", language): [_num(v, 1, language) for v in by_year["position_years"]],
-            T("col_vacant_years", language): [_num(v, 1, language) for v in by_year["vacant_position_years"]],
-            T("col_vacancy_share", language): [fmt_percent(v, language, 1) for v in by_year["vacancy_share"]],
-        })
-        section.table("vacancy", shown, T("cap_vacancy", language))
+        ep = prepared.episodes
+        end_year = pd.to_datetime(ep["stop_date"]).dt.year
+        rows = []
+        for _, r in by_year.iterrows():
+            year = int(r["year"])
+            leavers = section.group(episode_ids(ep, (ep["exit"] == 1) & (end_year == year)),
+                                    label=f"{T('dq_exits', language)} {year}")
+            rows.append({
+                T("col_year", language): str(year),
+                T("col_position_years", language): _num(r["position_years"], 1, language),
+                T("col_vacant_years", language): section.derived(_num(r["vacant_position_years"], 1, language),
+                                                                  depends=[leavers], label=f"{T('col_vacant_years', language)} {year}"),
+                T("col_vacancy_share", language): section.derived(fmt_percent(r["vacancy_share"], language, 1),
+                                                                  depends=[leavers], label=f"{T('col_vacancy_share', language)} {year}"),
+            })
+        section.table("vacancy", pd.DataFrame(rows), T("cap_vacancy", language))
         _notes(section, vac, language, min_cell)
     section.facts = facts
     return section
@@ -474,25 +602,59 @@ def _tiny_groups(episodes: pd.DataFrame, min_cell: int) -> set:
 
 
 # --------------------------------------------------------------------------- contract duration
-def _cox_rows(result, language: str) -> dict[str, str]:
-    coef = result.coefficients
-    return {str(r["term"]): fmt_ci(_safe_float(r["hr"]), _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"]), language)
-            for _, r in coef.iterrows()}
+def _term_exits(term: str, episodes: pd.DataFrame) -> list[int]:
+    """Exit counts of the groups a Cox term compares (for the 'not estimable' rule)."""
+    exited = episodes["exit"] == 1
+    if term == "næring":
+        return [int((exited & (episodes["cohort"] == c)).sum()) for c in config.CONTRACT_TYPES]
+    if term.startswith("size_class="):
+        level = term.split("=", 1)[1]
+        reference = list(config.SIZE_CLASS_LABELS)[0]
+        return [int((exited & (episodes["size_class"] == lv)).sum()) for lv in (level, reference)]
+    return [0]
 
 
 def contract_duration_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Cox models (crude and adjusted for size class), PH check, competing risks, parametric medians, Abelsen view."""
     from .. import duration as du
+    from ..disclosure import ratio_estimable
 
     section = Section("contract_duration", T("contract_duration", language))
     section.paragraph(T("duration_intro", language))
-    facts: dict = {}
+    facts: dict = {"display": {}}
     iv, ep = prepared.intervals, prepared.episodes
+    exited = ep["exit"] == 1
+    cohort_sets = {c: section.group(episode_ids(ep, ep["cohort"] == c), label=contract_label(c, language))
+                   for c in config.CONTRACT_TYPES}
+    exit_sets = {c: section.group(episode_ids(ep, exited & (ep["cohort"] == c)),
+                                  label=f"{T('dq_exits', language)}, {contract_label(c, language)}")
+                 for c in config.CONTRACT_TYPES}
+    size_sets = {lv: section.group(episode_ids(ep, ep["size_class"] == lv),
+                                   label=f"{T('t1_size_class', language)}: {note_text.value_label(lv, language, 'size_class')}")
+                 for lv in config.SIZE_CLASS_LABELS}
+    size_exit_sets = {lv: section.group(episode_ids(ep, exited & (ep["size_class"] == lv)),
+                                        label=f"{T('dq_exits', language)}, {note_text.value_label(lv, language, 'size_class')}")
+                      for lv in config.SIZE_CLASS_LABELS}
+    cohort_depends = [*cohort_sets.values(), *exit_sets.values()]
+    all_depends = cohort_depends + [*size_sets.values(), *size_exit_sets.values()]
     crude = _attempt(section, language, T("cox_crude", language), du.cox_model, iv)
     adjusted = _attempt(section, language, T("cox_adjusted", language), du.cox_model, iv, covariates=["size_class"])
+
+    def cox_cells(result, depends) -> dict:
+        cells = {}
+        for _, r in result.coefficients.iterrows():
+            term = str(r["term"])
+            lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
+            if ratio_estimable(_term_exits(term, ep), min_cell, lower=lo, upper=hi):
+                text = fmt_ci(_safe_float(r["hr"]), lo, hi, language)
+            else:
+                text = T("not_estimable", language)
+            cells[term] = section.derived(text, depends=depends, label=f"HR {note_text.term_label(term, language)}")
+        return cells
+
     if crude is not None or adjusted is not None:
-        crude_rows = _cox_rows(crude, language) if crude is not None else {}
-        adj_rows = _cox_rows(adjusted, language) if adjusted is not None else {}
+        crude_rows = cox_cells(crude, cohort_depends) if crude is not None else {}
+        adj_rows = cox_cells(adjusted, all_depends) if adjusted is not None else {}
         terms = list(dict.fromkeys([*crude_rows, *adj_rows]))
         table = pd.DataFrame({
             T("col_term", language): [note_text.term_label(t, language) for t in terms],
@@ -500,42 +662,90 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
             T("cox_adjusted", language): [adj_rows.get(t, "") for t in terms],
         })
         section.table("cox", table, T("cap_cox", language), notes=[T("cox_note", language)])
-        for name, res in (("crude", crude), ("adjusted", adjusted)):
-            if res is not None:
-                row = res.coefficients[res.coefficients["term"] == "næring"]
-                if len(row):
-                    r = row.iloc[0]
-                    facts[f"hr_{name}"] = {"hr": _safe_float(r["hr"]), "ci_lower": _safe_float(r["ci_lower"]),
-                                           "ci_upper": _safe_float(r["ci_upper"]), "p_value": _safe_float(r["p_value"]),
+        for name, res, cells in (("crude", crude, crude_rows), ("adjusted", adjusted, adj_rows)):
+            if res is not None and "næring" in cells:
+                r = res.coefficients[res.coefficients["term"] == "næring"].iloc[0]
+                lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
+                if ratio_estimable(_term_exits("næring", ep), min_cell, lower=lo, upper=hi):
+                    facts[f"hr_{name}"] = {"hr": _safe_float(r["hr"]), "ci_lower": lo, "ci_upper": hi,
+                                           "p_value": _safe_float(r["p_value"]),
                                            # fewer than du.MIN_EVENTS_PER_COEFFICIENT exits per coefficient
                                            "unstable": any(getattr(n, "code", None) == "cox_unstable"
                                                            for n in res.notes)}
+                    facts["display"][f"hr_{name}"] = cells["næring"]
         _notes(section, adjusted if adjusted is not None else crude, language, min_cell)
         ph = _attempt(section, language, T("ph_test", language), du.proportional_hazards_test,
                       adjusted if adjusted is not None else crude)
         if ph is not None:
             tables = ph.tables()
             if tables:
-                shown, log = _generic_table(next(iter(tables.values())), language, min_cell, name="ph_test")
-                section.table("ph_test", shown, T("cap_ph", language), suppression=log)
+                frame = next(iter(tables.values()))
+                depends = all_depends if adjusted is not None else cohort_depends
+                rows = [{T("col_term", language): note_text.term_label(str(r["term"]), language),
+                         T("col_chisq", language): section.derived(_num(_safe_float(r["chisq"]), 2, language),
+                                                                   depends=depends, label="PH test"),
+                         T("col_df", language): fmt_int(r["df"], language),
+                         T("col_p_value", language) if has_text("col_p_value") else "p":
+                             section.derived(fmt_p(_safe_float(r["p_value"]), language), depends=depends, label="PH test")}
+                        for _, r in frame.iterrows()]
+                section.table("ph_test", pd.DataFrame(rows), T("cap_ph", language))
             _notes(section, ph, language, min_cell)
     ci = _attempt(section, language, T("cif", language), du.cumulative_incidence, ep)
     if ci is not None:
-        tables = ci.tables()
-        if tables:
-            table = next(iter(tables.values()))
-            table = table[[c for c in table.columns if c != "std_err"]]
-            shown, log = _generic_table(table, language, min_cell, name="cumulative_incidence",
-                                        withhold_groups=_tiny_groups(ep, min_cell))
-            section.table("cumulative_incidence", shown, T("cap_cif", language), suppression=log)
+        estimates = ci.tables().get("estimates")
+        if estimates is not None and len(estimates):
+            stayed = ep["end_reason"].isin(du.DEFAULT_DESTINATIONS["stayed_gp_region"]) & exited
+            destination_mask = {"stayed_gp_region": stayed, du.OTHER_DESTINATION: exited & ~stayed}
+            rows = []
+            t = ep["duration"].astype(float)
+            for _, r in estimates.iterrows():
+                cohort, destination, time = str(r["group"]), str(r["destination"]), float(r["time"])
+                in_group = ep["cohort"] == cohort
+                name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
+                depends = [cohort_sets.get(cohort) or section.group(episode_ids(ep, in_group))]
+                for dest, mask in destination_mask.items():
+                    depends.append(section.group(episode_ids(ep, in_group & mask & (t <= time)),
+                                                 label=f"{T('dq_exits', language)} ({dest}), {name}"))
+                depends.append(section.group(episode_ids(ep, in_group & ~exited & (t <= time)),
+                                             label=f"{T('dq_censored', language)}, {name}"))
+                depends.append(section.group(episode_ids(ep, in_group & (t > time)),
+                                             label=f"{T('col_at_risk', language)}, {name}"))
+                rows.append({
+                    T("col_group", language): contract_label(cohort, language),
+                    T("col_destination", language) if has_text("col_destination") else "destination":
+                        T(f"dest_{destination}", language) if has_text(f"dest_{destination}") else destination,
+                    T("col_time", language) if has_text("col_time") else "time": fmt_int(time, language),
+                    T("col_cumulative_incidence", language) if has_text("col_cumulative_incidence") else "cumulative_incidence":
+                        section.derived(fmt_ci(_safe_float(r["cumulative_incidence"]), _safe_float(r["ci_lower"]),
+                                               _safe_float(r["ci_upper"]), language),
+                                        depends=depends, label=f"{T('cif', language)}, {destination}, {name}"),
+                })
+            section.table("cumulative_incidence", pd.DataFrame(rows), T("cap_cif", language))
         _notes(section, ci, language, min_cell)
     pm = _attempt(section, language, T("parametric", language), du.parametric_duration, ep)
     if pm is not None:
-        tables = pm.tables()
-        if tables:
-            shown, log = _generic_table(tables.get("medians", next(iter(tables.values()))), language, min_cell,
-                                        name="parametric", linked={"events": ["median", "ci_lower", "ci_upper"]})
-            section.table("parametric", shown, T("cap_parametric", language), suppression=log)
+        medians = pm.tables().get("medians")
+        if medians is not None and len(medians):
+            rows = []
+            for _, r in medians.iterrows():
+                cohort = str(r["group"])
+                name = contract_label(cohort, language)
+                depends = [cohort_sets[cohort], exit_sets[cohort]] if cohort in cohort_sets else all_depends
+                upper = _safe_float(r["ci_upper"])
+                rows.append({
+                    T("col_group", language): name,
+                    T("col_events", language) if has_text("col_events") else "events":
+                        section.count(episode_ids(ep, exited & (ep["cohort"] == cohort)),
+                                      label=f"{T('dq_exits', language)}, {name}"),
+                    T("col_distribution", language) if has_text("col_distribution") else "distribution":
+                        note_text.value_label(r["distribution"], language, "distribution")
+                        if hasattr(note_text, "value_label") else str(r["distribution"]),
+                    T("col_median", language): section.derived(
+                        fmt_ci(_safe_float(r["median"]), _safe_float(r["ci_lower"]), upper, language)
+                        if upper is not None else _num(_safe_float(r["median"]), 2, language),
+                        depends=depends, label=f"{T('parametric', language)}, {name}"),
+                })
+            section.table("parametric", pd.DataFrame(rows), T("cap_parametric", language))
         section.paragraph(T("parametric_caveat", language))
         _notes(section, pm, language, min_cell)
     ab = _attempt(section, language, T("abelsen", language), du.median_by_size_class, ep)
@@ -543,10 +753,30 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
         tables = ab.tables()
         if tables:
             table = next(iter(tables.values()))
-            inner = table[table.iloc[:, 0] != "all"]
-            shown, log = _generic_table(inner, language, min_cell, name="abelsen", totals="columns",
-                                        linked={"n": ["median", "ci_lower", "ci_upper"]})
-            section.table("abelsen", shown, T("cap_abelsen", language), suppression=log)
+            rows = []
+            for _, r in table[table.iloc[:, 0] != "all"].iterrows():
+                level = str(r["size_class"])
+                name = note_text.value_label(level, language, "size_class")
+                in_class = ep["size_class"] == level
+                depends = [size_sets.get(level) or section.group(episode_ids(ep, in_class)),
+                           size_exit_sets.get(level) or section.group(episode_ids(ep, in_class & exited))]
+                upper = _safe_float(r["ci_upper"])
+                median = _safe_float(r["median"])
+                rows.append({
+                    T("t1_size_class", language): name,
+                    T("col_n", language): section.count(episode_ids(ep, in_class),
+                                                        label=f"{T('t1_size_class', language)}: {name}, {T('total', language)}"),
+                    T("col_events", language) if has_text("col_events") else "events":
+                        section.count(episode_ids(ep, in_class & exited), label=f"{T('dq_exits', language)}, {name}"),
+                    T("col_median", language): section.derived(
+                        fmt_years(median, language) if median is not None else T("not_reached", language),
+                        depends=depends, label=f"{T('col_median', language)}, {name}"),
+                    T("col_ci", language): section.derived(
+                        f"{_num(_safe_float(r['ci_lower']), 2, language)}–"
+                        f"{_num(upper, 2, language) if upper is not None else T('not_reached', language)}",
+                        depends=depends, label=f"{T('col_median', language)}, {name}"),
+                })
+            section.table("abelsen", pd.DataFrame(rows), T("cap_abelsen", language))
         section.paragraph(T("abelsen_text", language, small=fmt_years(ABELSEN_MEDIANS["<2000"], language),
                             large=fmt_years(ABELSEN_MEDIANS[">=50000"], language),
                             national=fmt_years(ABELSEN_NATIONAL_MEDIAN, language),
@@ -593,14 +823,24 @@ def limitations_section(prepared, *, language: str = "nb", min_cell: int = confi
     section = Section("limitations", T("limitations", language))
     ep = prepared.episodes
     events = int(ep["exit"].sum())
-    items = [T("lim_small", language, n=format_count(len(ep), min_cell), events=format_count(events, min_cell)),
+    exited = ep["exit"] == 1
+    items = [T("lim_small", language, n=section.count(episode_ids(ep), label=T("dq_analysed", language)),
+               events=section.count(episode_ids(ep, exited), label=T("dq_exits", language))),
              T("lim_confounding", language), T("lim_followup", language), T("lim_synthetic", language)
              if prepared.synthetic else T("lim_register", language)]
     facts: dict = {"events": events}
     effects = detectable_effect(prepared)
     if effects is not None:
         up, down = effects
-        items.append(limitations_text(up, language=language, decrease=down, min_cell=min_cell)
+        # a simulated power figure of the design (rounded, with simulation noise) gives no count back;
+        # it is left out only when a cohort's episodes or exits are themselves below the threshold
+        small = any(0 < v < min_cell for c in config.CONTRACT_TYPES
+                    for v in (int((ep["cohort"] == c).sum()), int(((ep["cohort"] == c) & exited).sum())))
+        items.append((T("not_estimable", language) if small else
+                      limitations_text(up, language=language, decrease=down, min_cell=min_cell, sizes=tuple(
+                          section.count(episode_ids(ep, ep["cohort"] == c),
+                                        label=f"{T('t1_episodes', language)}, {T('total', language)}, "
+                                              f"{contract_label(c, language)}") for c in config.CONTRACT_TYPES)))
                      + " " + T("lim_mde_design", language))
         row = up.effects.set_index("test").loc["log-rank"]
         facts.update({"mde_hr": _safe_float(row["hazard_ratio"]),
@@ -657,16 +897,8 @@ def appendix_section(prepared, *, dataset, area: str, language: str = "nb", min_
     section.table("parameters", pd.DataFrame(params, columns=[T("col_parameter", language), T("col_value", language)]),
                   T("cap_parameters", language))
     section.heading(T("suppression_applied", language))
-    entries = suppression or []
-    if entries:
-        # table captions and row/column labels as the report shows them (report/notes.py)
-        frame = pd.DataFrame(note_text.suppression_rows(entries, language),
-                             columns=["table", "row", "column", "reason"])
-        frame = frame.rename(columns=lambda c: T(f"col_{c}", language))
-        section.paragraph(T("suppression_intro", language, m=min_cell, n=len(entries)))
-        section.table("suppression", frame, T("cap_suppression", language))
-    else:
-        section.paragraph(T("no_suppression", language, m=min_cell))
+    # filled in by the protection step (report/protection.py) from the whole report's ledger
+    section.blocks.append({"type": "withheld_record"})
     return section
 
 
@@ -681,57 +913,58 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
     from ..duration import MIN_EVENTS_PER_COEFFICIENT
 
     section = Section("summary", T("summary", language))
-    section.heading(T("c_heading", language))
-    section.paragraph(" ".join(conclusion(facts, language=language)))
     ep = prepared.episodes
     n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
-    points = [T("s_data", language, f=format_count(n["fastlønn"], min_cell), n=format_count(n["næring"], min_cell),
-                as_of=f"{prepared.as_of:%Y-%m-%d}")]
+    exited = ep["exit"] == 1
+    everything = [section.group(episode_ids(ep, (ep["cohort"] == c) & m), label=contract_label(c, language))
+                  for c in config.CONTRACT_TYPES for m in (exited, ~exited)]
+    section.heading(T("c_heading", language))
+    # the estimates in the conclusion rest on the cohorts' episodes and exits: protected with them
+    section.paragraph(" ".join(conclusion(facts, language=language, guard=lambda text, label: section.derived(
+        text, depends=everything, label=label))))
+    counts = {c: section.count(episode_ids(ep, ep["cohort"] == c),
+                               label=f"{T('t1_episodes', language)}, {T('total', language)}, {contract_label(c, language)}")
+              for c in config.CONTRACT_TYPES}
+    points = [T("s_data", language, f=counts["fastlønn"], n=counts["næring"], as_of=f"{prepared.as_of:%Y-%m-%d}")]
     if prepared.synthetic:
         points.append(T("s_synthetic", language))
     if min(n.values()) < 2 * min_cell:
         points.append(T("s_few", language))
     ret = facts.get("retention", {})
-    surv = ret.get("survival", {})
-    if all(c in surv and surv[c].get("3") is not None for c in config.CONTRACT_TYPES):
-        bounds = ret.get("survival_ci", {})
-        points.append(T("s_km3", language, **{
-            key: percent_ci(surv[c]["3"], *(bounds.get(c, {}).get("3") or (None, None)), language=language)
-            for key, c in (("f", "fastlønn"), ("n", "næring"))}))
-    if ret.get("logrank_p") is not None:
+    shown = ret.get("display", {}).get("survival", {})
+    if all(c in shown and shown[c].get("3") for c in config.CONTRACT_TYPES):
+        points.append(T("s_km3", language, f=shown["fastlønn"]["3"], n=shown["næring"]["3"]))
+    if ret.get("logrank_p") is not None and ret.get("display", {}).get("logrank"):
         key = "s_lr_diff" if ret["logrank_p"] < 0.05 else "s_lr_nodiff"
-        points.append(T(key, language, p=fmt_p(ret["logrank_p"], language)))
+        points.append(section.derived(T(key, language, p=fmt_p(ret["logrank_p"], language)), depends=everything,
+                                      label="log-rank"))
     dur = facts.get("contract_duration", {})
     for name in ("crude", "adjusted"):
         hr = dur.get(f"hr_{name}")
-        if hr and hr.get("hr") is not None and hr.get("ci_lower") is not None:
+        shown_hr = dur.get("display", {}).get(f"hr_{name}")
+        if hr and shown_hr and hr.get("hr") is not None and hr.get("ci_lower") is not None:
             includes_one = hr["ci_lower"] <= 1 <= hr["ci_upper"]
             direction = "s_hr_none" if includes_one else ("s_hr_higher" if hr["hr"] > 1 else "s_hr_lower")
-            point = (T(f"s_hr_{name}", language, hr=fmt_ci(hr["hr"], hr["ci_lower"], hr["ci_upper"], language))
-                     + " " + T(direction, language))
+            point = T(f"s_hr_{name}", language, hr=shown_hr) + " " + T(direction, language)
             if hr.get("unstable"):
                 point += " " + T("s_hr_unstable", language, epv=MIN_EVENTS_PER_COEFFICIENT)
-            points.append(point)
-    irr = facts.get("turnover", {}).get("irr")
-    if irr and irr.get("estimate") is not None:
-        points.append(T("s_irr", language, est=fmt_ci(irr["estimate"], irr["ci_lower"], irr["ci_upper"], language)))
+            points.append(section.derived(point, depends=everything, label=f"HR {name}"))
+    irr = facts.get("turnover", {}).get("display", {}).get("irr")
+    if irr:
+        points.append(T("s_irr", language, est=irr))
     cost = facts.get("costs", {})
     per_year = cost.get("cost_per_retained_year", {})
     if all(c in per_year for c in config.CONTRACT_TYPES):
-        points.append(T("s_costs", language, n=fmt_int(cost["patients"], language), tau=_num(cost["horizon"], 0, language),
-                        f=kroner_ci(per_year["fastlønn"], language), n_=kroner_ci(per_year["næring"], language),
-                        year=PRICE_YEAR))
-    pathway = facts.get("pathway", {})
-    approved = pathway.get("approved_within_5_years", {})
+        points.append(section.derived(
+            T("s_costs", language, n=fmt_int(cost["patients"], language), tau=_num(cost["horizon"], 0, language),
+              f=kroner_ci(per_year["fastlønn"], language), n_=kroner_ci(per_year["næring"], language),
+              year=PRICE_YEAR), depends=everything, label="costs"))
+    approved = facts.get("pathway", {}).get("display", {}).get("approved_within_5_years", {})
     if all(c in approved for c in config.CONTRACT_TYPES):
-        bounds = pathway.get("approved_within_5_years_ci", {})
-        points.append(T("s_pathway", language, **{
-            key: percent_ci(approved[c], *(bounds.get(c) or (None, None)), language=language)
-            for key, c in (("f", "fastlønn"), ("n", "næring"))}))
-    share = facts.get("cohort_description", {}).get("small_municipality_share")  # only when publishable
+        points.append(T("s_pathway", language, f=approved["fastlønn"], n=approved["næring"]))
+    share = facts.get("cohort_description", {}).get("small_municipality_share_text")
     if share:
-        points.append(T("s_confounding", language, f=fmt_percent(share["fastlønn"], language),
-                        n=fmt_percent(share["næring"], language)))
+        points.append(T("s_confounding", language, f=share["fastlønn"], n=share["næring"]))
     else:
         points.append(T("s_confounding_plain", language))
     register = facts.get("comparison_groups")
@@ -779,13 +1012,14 @@ def headline_hazard_ratio(duration_facts: dict) -> tuple[str, dict] | None:
     return None
 
 
-def conclusion(facts: dict, *, language: str = "nb") -> list[str]:
+def conclusion(facts: dict, *, language: str = "nb", guard=None) -> list[str]:
     """The answer to the evaluation's question, as sentences: does fastlønn keep the doctors longer
     than næring (the headline hazard ratio with its CI), how sure we can be (the simulated minimal
     detectable hazard ratio) and what a retained GP-year costs (with the price year)."""
     from ..costs import PRICE_YEAR
     from ..duration import MIN_EVENTS_PER_COEFFICIENT as epv
 
+    guard = guard or (lambda text, label: text)  # a published report passes the ledger's derived numbers
     sentences = [T("c_question", language)]
     duration = facts.get("contract_duration", {})
     headline = headline_hazard_ratio(duration)
@@ -797,8 +1031,10 @@ def conclusion(facts: dict, *, language: str = "nb") -> list[str]:
             key = "c_hr_none"
         else:
             key = "c_hr_fastlonn_keeps" if hr["hr"] > 1 else "c_hr_naering_keeps"
-        sentences.append(T(key, language, model=T(f"c_model_{name}", language),
-                           hr=fmt_ci(hr["hr"], hr["ci_lower"], hr["ci_upper"], language)))
+        shown = (duration.get("display") or {}).get(f"hr_{name}")  # the protected reference, when there is one
+        sentences.append(guard(T(key, language, model=T(f"c_model_{name}", language),
+                                 hr=shown or fmt_ci(hr["hr"], hr["ci_lower"], hr["ci_upper"], language)),
+                               f"HR {name}"))
         if name == "crude" and (duration.get("hr_adjusted") or {}).get("unstable"):
             sentences.append(T("c_unstable", language, epv=epv))
     lim = facts.get("limitations", {})
@@ -814,9 +1050,9 @@ def conclusion(facts: dict, *, language: str = "nb") -> list[str]:
     cost = facts.get("costs", {})
     per_year = cost.get("cost_per_retained_year", {})
     if all(c in per_year for c in config.CONTRACT_TYPES):
-        sentences.append(T("c_costs", language, tau=_num(cost["horizon"], 0, language), year=PRICE_YEAR,
-                           p=fmt_int(cost["patients"], language), f=kroner_ci(per_year["fastlønn"], language),
-                           n=kroner_ci(per_year["næring"], language)))
+        sentences.append(guard(T("c_costs", language, tau=_num(cost["horizon"], 0, language), year=PRICE_YEAR,
+                                 p=fmt_int(cost["patients"], language), f=kroner_ci(per_year["fastlønn"], language),
+                                 n=kroner_ci(per_year["næring"], language)), "costs"))
     else:
         sentences.append(T("c_costs_not_estimable", language))
     return sentences

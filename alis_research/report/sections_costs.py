@@ -34,6 +34,7 @@ from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
 # the shared section helpers (report/common.py), under this module's short names
 from .common import attempt as _attempt, is_missing as _is_missing, publish_result_notes as _notes, number as _num, safe_float as _safe_float
+from .sections import episode_ids
 from .text import T, contract_label, fmt_ci, fmt_number, fmt_percent
 
 #: List size of the report's cost tables (seed 003's worked example).
@@ -150,6 +151,9 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
     ep = prepared.episodes
     tiny = _tiny(ep, min_cell)
     tau = _num(horizon, 0, language)
+    # every number below comes from a cohort's Kaplan–Meier curve: withheld with the cohort's counts
+    behind = {c: [section.group(ep.loc[(ep["cohort"] == c) & (ep["exit"] == e), "episode_id"].astype(str),
+                                label=contract_label(c, language)) for e in (0, 1)] for c in config.CONTRACT_TYPES}
     section.heading(T("cost_retained_heading", language))
     section.paragraph(T("cost_retained_intro", language, tau=tau, b=_nok(bootstrap, language), seed=seed))
     per_year = _attempt(section, language, T("cost_retained_heading", language), costs.cost_per_retained_year,
@@ -164,16 +168,21 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
         for _, r in per_year.estimates.iterrows():
             cohort = r["cohort"]
             withheld = cohort in tiny
+
+            def guard(text, cohort=cohort):
+                return section.derived(text, depends=behind.get(cohort, []),
+                                       label=f"{T('cost_retained_heading', language)}, {contract_label(cohort, language)}")
+
             rows.append({
                 T("col_cohort", language): contract_label(cohort, language),
-                T("cost_col_retained", language, tau=tau): ":" if withheld else fmt_ci(
+                T("cost_col_retained", language, tau=tau): ":" if withheld else guard(fmt_ci(
                     _safe_float(r["retained_years"]), _safe_float(r["retained_years_ci_lower"]),
-                    _safe_float(r["retained_years_ci_upper"]), language),
-                T("cost_col_expected", language, year=year): ":" if withheld else _thousands_ci(
-                    r["expected_cost"], r["expected_cost_ci_lower"], r["expected_cost_ci_upper"], language),
-                T("cost_col_per_year", language, year=year): ":" if withheld else _thousands_ci(
-                    r["cost_per_retained_year"], r["ci_lower"], r["ci_upper"], language),
-                T("cost_col_parametric", language, year=year): ":" if withheld else (
+                    _safe_float(r["retained_years_ci_upper"]), language)),
+                T("cost_col_expected", language, year=year): ":" if withheld else guard(_thousands_ci(
+                    r["expected_cost"], r["expected_cost_ci_lower"], r["expected_cost_ci_upper"], language)),
+                T("cost_col_per_year", language, year=year): ":" if withheld else guard(_thousands_ci(
+                    r["cost_per_retained_year"], r["ci_lower"], r["ci_upper"], language)),
+                T("cost_col_parametric", language, year=year): ":" if withheld else guard(
                     _thousands(par.get(cohort), language) if not _is_missing(par.get(cohort)) else "–"),
             })
             if not withheld and not _is_missing(r["cost_per_retained_year"]):
@@ -182,8 +191,7 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
                     "ci_upper": _safe_float(r["ci_upper"]), "retained_years": _safe_float(r["retained_years"])}
         section.table("cost_retained", pd.DataFrame(rows),
                       T("cap_cost_retained", language, tau=tau, n=_nok(patients, language), year=year),
-                      notes=[T("cost_retained_note", language, m=min_cell)],
-                      suppression=[SuppressionEntry("cost_retained", c, "*", "derived") for c in sorted(tiny)])
+                      notes=[T("cost_retained_note", language, m=min_cell)])
         section.paragraph(T("cost_interpretation", language))
         # the retention section's RMST is the same quantity and horizon with a Greenwood interval
         section.paragraph(T("cost_rmst_note", language, tau=tau))
@@ -195,7 +203,7 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
             caption = T("cap_cost_fig", language, n=_nok(patients, language), year=year)
             if _attempt(section, language, caption,
                         costs.plot_cost_per_retained_year, per_year, ax=ax, language=language) is not None:
-                section.figure("cost_retained", fig, caption)
+                section.figure("cost_retained", fig, caption, depends=[d for sets in behind.values() for d in sets])
             else:
                 plt.close(fig)
         _notes(section, per_year, language, min_cell)
@@ -214,7 +222,8 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
                 hit = table[(table["list_size"] == size) & (table["cohort"] == cohort) & np.isclose(table["horizon"], h)]
                 value = hit["cost_per_retained_year"].iloc[0] if len(hit) else np.nan
                 row[T("cost_col_cohort_horizon", language, cohort=contract_label(cohort, language),
-                      h=_num(h, 0, language))] = ":" if cohort in tiny else _thousands(value, language)
+                      h=_num(h, 0, language))] = ":" if cohort in tiny else section.derived(
+                          _thousands(value, language), depends=behind[cohort], label=T("cap_cost_sensitivity", language, year=year))
             rows.append(row)
         section.table("cost_sensitivity", pd.DataFrame(rows), T("cap_cost_sensitivity", language, year=year),
                       notes=[T("cost_sensitivity_note", language)])
@@ -328,6 +337,20 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
     if result is None:
         return
     est = result.estimates
+    episodes = result.episodes
+    causes = {"approved": 1, "exit_before_approval": 2}
+
+    def sets_at(cohort, t):
+        """Ledger sets behind the estimates of one cohort at time t (approved, left, censored by t; still in)."""
+        part = episodes[episodes["cohort"] == cohort]
+        ids = part["episode_id"].astype(str)
+        name = f"{contract_label(cohort, language)}, {t}"
+        by_t = part["time"] <= t
+        return [section.group(ids[by_t & (part["cause"] == code)], label=f"{T('pathway', language)} {cause}, {name}")
+                for cause, code in causes.items()] + [
+            section.group(ids[by_t & (part["cause"] == 0)], label=f"{T('pathway', language)} censored, {name}"),
+            section.group(ids[~by_t], label=f"{T('col_at_risk', language)}, {name}")]
+
     rows = []
     for cohort in config.CONTRACT_TYPES:
         for t in PATHWAY_TIMES:
@@ -335,62 +358,84 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
             if pick.empty:
                 continue
             approved, left = pick.loc["approved"], pick.loc["exit_before_approval"]
-            withheld = cohort in tiny
+            depends = sets_at(cohort, t)
+            part = episodes[episodes["cohort"] == cohort]
             rows.append({
                 T("col_cohort", language): contract_label(cohort, language),
                 T("col_years", language): str(t),
-                T("pw_col_approved", language): ":" if withheld else _proportion_ci(
+                T("pw_col_approved", language): section.derived(_proportion_ci(
                     approved["cumulative_incidence"], approved["ci_lower"], approved["ci_upper"], language),
-                T("pw_col_exit", language): ":" if withheld else _proportion_ci(
+                    depends=depends, label=f"{T('pw_col_approved', language)}, {contract_label(cohort, language)}, {t}"),
+                T("pw_col_exit", language): section.derived(_proportion_ci(
                     left["cumulative_incidence"], left["ci_lower"], left["ci_upper"], language),
-                T("col_at_risk", language): format_at_risk(approved["n_risk"], min_cell),
+                    depends=depends, label=f"{T('pw_col_exit', language)}, {contract_label(cohort, language)}, {t}"),
+                T("col_at_risk", language): section.count(part.loc[part["time"] >= t, "episode_id"].astype(str),
+                                                          label=f"{T('pathway', language)} {T('col_at_risk', language)}, "
+                                                                f"{contract_label(cohort, language)}, {t}"),
             })
-    at_risk_log = [SuppressionEntry("pathway_cif", f"{r['cohort']} {r['time']}", "n_risk", "primary")
-                   for _, r in est[est["cause"] == "approved"].iterrows() if 0 < r["n_risk"] < min_cell]
     section.table("pathway_cif", pd.DataFrame(rows), T("cap_pw_cif", language),
-                  notes=[T("pw_cif_note", language, m=min_cell)], suppression=at_risk_log)
+                  notes=[T("pw_cif_note", language, m=min_cell)])
     # the share approved within the normed time = the cumulative incidence at 5 years
     five = est[(est["cause"] == "approved") & (est["time"] == pw.NORMED_TRAINING_YEARS)].set_index("cohort")
     shares = []
     for cohort in config.CONTRACT_TYPES:
         label = contract_label(cohort, language)
-        if cohort in tiny:
-            shares.append(f"{label} :")
-        elif cohort not in five.index or _is_missing(five.loc[cohort, "cumulative_incidence"]):
+        if cohort not in five.index or _is_missing(five.loc[cohort, "cumulative_incidence"]):
             shares.append(f"{label} {T('pw_share_short', language)}")
         else:
             r = five.loc[cohort]
-            shares.append(f"{label} {fmt_percent(r['cumulative_incidence'], language)}"
-                          + ("" if _is_missing(r["ci_lower"]) else
-                             f" ({fmt_percent(r['ci_lower'], language)}–{fmt_percent(r['ci_upper'], language)})"))
+            depends = sets_at(cohort, pw.NORMED_TRAINING_YEARS)
+            from .sections import percent_ci
+
+            text = section.derived(percent_ci(r["cumulative_incidence"], r["ci_lower"], r["ci_upper"],
+                                              language=language), depends=depends,
+                                   label=f"{T('pw_col_approved', language)}, {label}")
+            shares.append(f"{label} " + section.derived(
+                f"{fmt_percent(r['cumulative_incidence'], language)}"
+                + ("" if _is_missing(r["ci_lower"]) else
+                   f" ({fmt_percent(r['ci_lower'], language)}–{fmt_percent(r['ci_upper'], language)})"),
+                depends=depends, label=f"{T('pw_col_approved', language)}, {label}"))
             facts.setdefault("approved_within_5_years", {})[cohort] = _safe_float(r["cumulative_incidence"])
             facts.setdefault("approved_within_5_years_ci", {})[cohort] = [_safe_float(r["ci_lower"]),
                                                                            _safe_float(r["ci_upper"])]
+            facts.setdefault("display", {}).setdefault("approved_within_5_years", {})[cohort] = text
     section.paragraph(T("pw_share5", language, years=_num(pw.NORMED_TRAINING_YEARS, 0, language),
                         shares="; ".join(shares)))
-    # outcome counts: the four columns are tied by episodes = approved + left + still in training
-    counts = result.counts[["cohort", "episodes", "approved", "exit_before_approval", "censored"]].copy()
-    sup = suppress_counts(counts, ["episodes", "approved", "exit_before_approval", "censored"], min_cell=min_cell,
-                          total_column="episodes", name="pathway_outcomes", label_column="cohort")
-    shown = sup.table.copy()
-    shown["cohort"] = [contract_label(c, language) for c in shown["cohort"]]
-    shown = shown.rename(columns={"cohort": T("col_cohort", language), "episodes": T("pw_col_episodes", language),
-                                  "approved": T("pw_col_n_approved", language),
-                                  "exit_before_approval": T("pw_col_n_exit", language),
-                                  "censored": T("pw_col_n_censored", language)})
-    section.table("pathway_outcomes", shown, T("cap_pw_counts", language),
-                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=sup.log)
+    # outcome counts: each a ledger count (the set of episodes with that outcome)
+    rows = []
+    for cohort in config.CONTRACT_TYPES:
+        part = episodes[episodes["cohort"] == cohort]
+        ids = part["episode_id"].astype(str)
+        name = contract_label(cohort, language)
+        rows.append({
+            T("col_cohort", language): name,
+            T("pw_col_episodes", language): section.count(ids, label=f"{T('pw_col_episodes', language)}, {name}"),
+            T("pw_col_n_approved", language): section.count(ids[part["cause"] == 1],
+                                                             label=f"{T('pw_col_n_approved', language)}, {name}"),
+            T("pw_col_n_exit", language): section.count(ids[part["cause"] == 2], label=f"{T('pw_col_n_exit', language)}, {name}"),
+            T("pw_col_n_censored", language): section.count(ids[part["cause"] == 0],
+                                                             label=f"{T('pw_col_n_censored', language)}, {name}"),
+        })
+    section.table("pathway_outcomes", pd.DataFrame(rows), T("cap_pw_counts", language),
+                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
     already = len(prepared.episodes) - len(result.episodes)  # started after the person's approval: left out
     if already:
-        section.paragraph(T("pw_already", language, n=format_count(already, min_cell)))
-    if tiny:
+        already_ids = sorted(set(prepared.episodes["episode_id"].astype(str)) - set(episodes["episode_id"].astype(str)))
+        section.paragraph(T("pw_already", language, n=section.count(already_ids, label=T("pw_already", language, n="N"))))
+    # the curves show every approval and exit as a step: drawn only when no set behind them is small
+    figure_depends = [d for cohort in config.CONTRACT_TYPES for t in PATHWAY_TIMES for d in sets_at(cohort, t)]
+    step_sets = [section.group(episodes.loc[(episodes["cohort"] == c) & (episodes["cause"] == code) &
+                                            (episodes["time"] == tt), "episode_id"].astype(str), label="one step")
+                 for c in config.CONTRACT_TYPES for code in (1, 2)
+                 for tt in episodes.loc[(episodes["cohort"] == c) & (episodes["cause"] == code), "time"].unique()]
+    if tiny or step_sets:  # every step of an unsmoothed curve is one or a few people
         section.paragraph(T("pw_fig_withheld", language, m=min_cell))
     else:
         fig, ax = plt.subplots(figsize=(6.4, 4.6))  # room for the numbers at risk, as the retention figure
         caption = T("cap_pw_fig", language, m=min_cell, m1=min_cell - 1)
         if _attempt(section, language, caption, pw.plot_time_to_specialist, result, ax=ax, language=language,
                     min_cell=min_cell) is not None:
-            section.figure("pathway_cif", fig, caption)
+            section.figure("pathway_cif", fig, caption, depends=figure_depends)
         else:
             plt.close(fig)
 
@@ -411,47 +456,44 @@ def _hospital_part(section: Section, prepared, inputs: PathwayInputs, language: 
         section.paragraph(T("pw_no_hospital", language))
         return
     outcomes = list(pw.RETURN_OUTCOMES)
-    frame = summary[["cohort", "with_hospital_year", *outcomes, "returned_share"]].copy()
-    share_from = ["returned", "left_within_window", "left_during"]
-    sup = suppress_counts(frame, ["with_hospital_year", *outcomes], min_cell=min_cell, total_column="with_hospital_year",
-                          linked={c: ["returned_share"] for c in share_from}, name="hospital_year",
-                          label_column="cohort")
-    table = sup.table
+    per_episode = result.episodes
     labels = {"with_hospital_year": T("pw_h_with", language), "start": T("pw_h_start", language),
               "length": T("pw_h_length", language),
               **{o: T(f"pw_h_{o}", language, w=window) for o in outcomes}, "returned_share": T("pw_h_share", language)}
     columns = {}
-    for i, r in summary.iterrows():
+    for _, r in summary.iterrows():
         cohort = r["cohort"]
-        enough = r["with_hospital_year"] >= min_cell
-        share = table.loc[i, "returned_share"]
+        name = contract_label(cohort, language)
+        part = per_episode[per_episode["cohort"] == cohort]
+        ids = part["episode_id"].astype(str)
+        with_year = section.count(ids, label=f"{labels['with_hospital_year']}, {name}")
+        outcome_sets = {o: section.count(ids[part["outcome"] == o], label=f"{labels[o]}, {name}") for o in outcomes}
+        depends = [with_year, *outcome_sets.values()]
         column = {
-            "with_hospital_year": table.loc[i, "with_hospital_year"],
-            "start": (f"{_num(r['start_years_median'], 1, language)} ({_num(r['start_years_q1'], 1, language)}–"
-                      f"{_num(r['start_years_q3'], 1, language)})") if enough else
-                     (":" if r["with_hospital_year"] else "–"),
-            "length": _num(r["length_years_median"], 1, language) if enough else
-                      (":" if r["with_hospital_year"] else "–"),
-            **{o: table.loc[i, o] for o in outcomes},
-            "returned_share": share if isinstance(share, str) else (fmt_percent(share, language) if not
-                                                                     _is_missing(share) else "–"),
+            "with_hospital_year": with_year,
+            "start": section.derived(
+                f"{_num(r['start_years_median'], 1, language)} ({_num(r['start_years_q1'], 1, language)}–"
+                f"{_num(r['start_years_q3'], 1, language)})" if len(part) >= min_cell else ":",
+                depends=depends, label=f"{labels['start']}, {name}") if len(part) else "–",
+            "length": section.derived(_num(r["length_years_median"], 1, language) if len(part) >= min_cell else ":",
+                                      depends=depends, label=f"{labels['length']}, {name}") if len(part) else "–",
+            **outcome_sets,
+            "returned_share": "–" if _is_missing(r["returned_share"]) else section.derived(
+                fmt_percent(r["returned_share"], language), depends=depends, label=f"{labels['returned_share']}, {name}"),
         }
-        if enough and not isinstance(share, str) and not _is_missing(share):
-            facts.setdefault("hospital_year_returned_share", {})[cohort] = float(share)
-        columns[contract_label(cohort, language)] = column
+        columns[name] = column
     shown = pd.DataFrame({"": [labels[k] for k in labels], **{c: [v[k] for k in labels] for c, v in columns.items()}})
-    log = list(sup.log) + [SuppressionEntry("hospital_year", str(r["cohort"]), "median", "derived")
-                           for _, r in summary.iterrows() if 0 < r["with_hospital_year"] < min_cell]
     section.table("hospital_year", shown, T("cap_pw_hospital", language),
                   notes=[T("pw_h_note", language, m=min_cell),
-                         T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=log)
+                         T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
 
 
 def _supervision_rows(grouped: pd.DataFrame, label: str, language: str, min_cell: int, name: str, totals=None):
     derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
     sup = suppress_counts(grouped, ["episodes"], min_cell=min_cell, totals=totals, linked={"episodes": derived},
                           name=name, label_column="group")
-    table = sup.table
+    # one mark for everything withheld: "<5" would tell the reader the count is small
+    table = sup.table.replace(f"<{int(min_cell)}", ":")
     out = pd.DataFrame({
         label: list(grouped["label"]),
         T("pw_col_sup_episodes", language): list(table["episodes"]),
@@ -486,7 +528,9 @@ def _supervision_part(section: Section, prepared, inputs: PathwayInputs, languag
         return
     absent = int((~ep["person_id"].isin(set(inputs.supervision["person_id"]))).sum())
     if absent:
-        section.paragraph(T("pw_sup_absent", language, n=format_count(absent, min_cell)))
+        section.paragraph(T("pw_sup_absent", language, n=section.count(
+            episode_ids(ep, ~ep["person_id"].isin(set(inputs.supervision["person_id"]))),
+            label=T("pw_sup_absent", language, n="N"))))
     by_cohort = result.by_cohort_unsuppressed.copy()
     by_cohort["label"] = [contract_label(c, language) for c in by_cohort["group"]]
     # the episodes with data add up to the cohorts' N minus those without data (both shown): protect the column

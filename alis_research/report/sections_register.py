@@ -19,7 +19,6 @@ from typing import Callable
 import pandas as pd
 
 from .. import config
-from ..disclosure import format_count, suppress_counts
 from ..errors import AlisError
 from ..messages import has_message, message
 from ..messages.note import Note
@@ -59,13 +58,13 @@ def load_comparison(prepared, *, dataset, register: str | None = "", area: str =
 
 # --------------------------------------------------------------------------- the section
 def _figure(section: Section, language: str, figure_id: str, caption: str, plot: Callable, result, /, *,
-            figsize, **kwargs) -> None:
+            figsize, depends=(), **kwargs) -> None:
     """Draw ``plot(result, ax=..., **kwargs)`` into the section; leave it out (with a paragraph) if it fails."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=figsize)
     if _attempt(section, language, caption, plot, result, ax=ax, **kwargs) is not None:
-        section.figure(figure_id, fig, caption)
+        section.figure(figure_id, fig, caption, depends=depends)
     else:
         plt.close(fig)
 
@@ -122,20 +121,27 @@ def _abelsen_block(section: Section, analyses, language: str, min_cell: int) -> 
         "published": [fmt_years(_safe_float(p), language) if not _is_missing(p) else "–"
                       for p in table["published_median"]],
     })
-    # the 'all' row is the total of the size classes: suppress the classes against it
-    inner, total = frame[table["size_class"] != "all"].reset_index(drop=True), frame[table["size_class"] == "all"]
-    sup = suppress_counts(inner, ["contracts"], min_cell=min_cell, totals="columns", linked={"contracts": ["median"]},
-                          name="abelsen_register", label_column="label")
-    shown = pd.concat([sup.table, total.assign(contracts=[format_count(int(c), min_cell) for c in total["contracts"]])],
-                      ignore_index=True)
+    # register contracts per size class: ledger counts in the register's own universe (the 'all' row is
+    # their union, so the margins are protected with the rest of the report)
+    members = {size: [f"register:{size}:{i}" for i in range(int(n))]
+               for size, n in zip(table["size_class"], table["contracts"]) if size != "all"}
+    counts, medians = [], []
+    for (_, r), label in zip(table.iterrows(), frame["label"]):
+        size = r["size_class"]
+        ids = [m for ms in members.values() for m in ms] if size == "all" else members[size]
+        token = section.count(ids, universe="register", label=f"{R('col_contracts', language)}, {label}")
+        counts.append(token)
+        medians.append(section.derived(_median_text(r, language), depends=[token], label=f"{R('col_median_ci', language)}, {label}"))
+    shown = frame.assign(contracts=counts, median=medians)
+    figure_depends = [c for c in counts]
     shown = shown.rename(columns={"label": R("col_size_class", language), "contracts": R("col_contracts", language),
                                   "median": R("col_median_ci", language), "published": R("col_published", language)})
-    section.table("abelsen_register", shown, R("cap_abelsen", language), suppression=sup.log)
+    section.table("abelsen_register", shown, R("cap_abelsen", language))
     if not any(0 < c < min_cell for c in table["contracts"]):
         from ..comparison import plot_abelsen
 
         _figure(section, language, "abelsen_register", R("cap_abelsen_fig", language), plot_abelsen, result,
-                language=language, figsize=(6.4, 3.8))
+                language=language, figsize=(6.4, 3.8), depends=figure_depends)
     if result.cox is not None and result.cox.estimable:
         section.table("abelsen_cox", _hr_table(result.cox.coefficients, language), R("cap_abelsen_cox", language),
                       notes=[R("abelsen_cox_note", language)])
@@ -151,19 +157,29 @@ def _alis_block(section: Section, analyses, language: str, min_cell: int) -> Non
         _not_estimable(section, language, R("alis_heading", language), analyses.failures.get("alis_vs_gps", ""),
                        min_cell)
         return
+    counts = result.counts
+    # episodes and exits per group as ledger counts in the register comparison's universe
+    count_cells, exit_cells = [], []
+    for _, r in counts.iterrows():
+        group = str(r["group"])
+        ids = [f"{group}:{i}" for i in range(int(r["episodes"]))]
+        count_cells.append(section.count(ids, universe="register_episodes",
+                                         label=f"{R('col_episodes', language)}, {R(group, language)}"))
+        exit_cells.append(section.count(ids[:int(r["events"])], universe="register_episodes",
+                                        label=f"{R('col_exits', language)}, {R(group, language)}"))
+    alis_found = [f"{ALIS_GROUP}:{i}" for i in range(int(result.params["alis_found_in_register"]))]
     section.paragraph(R("alis_intro", language, window=result.params["year_window"],
                         censored=result.params["censored_at"],
-                        linked=format_count(result.params["alis_found_in_register"], min_cell)))
-    counts = result.counts
-    frame = pd.DataFrame({"label": [R(g, language) for g in counts["group"]],
-                          "episodes": counts["episodes"].astype(int).to_numpy(),
-                          "exits": counts["events"].astype(int).to_numpy(),
+                        linked=section.count(alis_found, universe="register_episodes",
+                                             label=f"{R('col_episodes', language)}, {R(ALIS_GROUP, language)}")))
+    frame = pd.DataFrame({"label": [R(g, language) for g in counts["group"]], "episodes": count_cells,
+                          "exits": exit_cells,
                           "municipalities": counts["municipalities"].astype(int).to_numpy()})
-    sup = suppress_counts(frame, ["episodes", "exits"], min_cell=min_cell, name="alis_vs_gps", label_column="label")
-    shown = sup.table.rename(columns={"label": R("col_group", language), "episodes": R("col_episodes", language),
-                                      "exits": R("col_exits", language),
-                                      "municipalities": R("col_municipalities", language)})
-    section.table("alis_vs_gps", shown, R("cap_alis_counts", language), suppression=sup.log)
+    shown = frame.rename(columns={"label": R("col_group", language), "episodes": R("col_episodes", language),
+                                  "exits": R("col_exits", language),
+                                  "municipalities": R("col_municipalities", language)})
+    section.table("alis_vs_gps", shown, R("cap_alis_counts", language))
+    depends = [*count_cells, *exit_cells]
     if result.km is None:
         _notes(section, result, language, min_cell)
         return
@@ -173,13 +189,13 @@ def _alis_block(section: Section, analyses, language: str, min_cell: int) -> Non
     else:
         from ..figures import plot_kaplan_meier
 
-        _figure(section, language, "alis_vs_gps_km", R("cap_alis_km", language), plot_kaplan_meier, result.km,
-                language=language, min_cell=min_cell, figsize=(6.4, 4.6))
+        # the uncoarsened curve of the ALIS group shows its exits one by one: withheld unless every step is big
+        section.paragraph(R("alis_km_withheld", language, m=min_cell))
     medians = result.km.median.set_index("group")
     rmst = result.rmst.rmst.set_index("group") if result.rmst is not None else None
     hr = result.hazard_ratios.set_index("term").loc["alis"] if result.cox is not None and result.cox.estimable else None
     small = n_alis < min_cell
-    section.paragraph(R(
+    section.paragraph(section.derived(R(
         "alis_results", language,
         alis=":" if small else _median_text(medians.loc[ALIS_GROUP], language),
         other=_median_text(medians.loc[OTHER_GROUP], language),
@@ -188,7 +204,8 @@ def _alis_block(section: Section, analyses, language: str, min_cell: int) -> Non
         rmst=":" if small or rmst is None else _ci_text(rmst.loc["difference", "rmst"], rmst.loc["difference", "ci_lower"],
                                                          rmst.loc["difference", "ci_upper"], language),
         hr=fmt_ci(None, None, None, language) if hr is None else _ci_text(hr["hr"], hr["ci_lower"], hr["ci_upper"],
-                                                                         language)))
+                                                                         language)), depends=depends,
+        label=R("alis_heading", language)))
     section.paragraph(R("alis_caveat", language))
     _notes(section, result, language, min_cell)
 
@@ -313,9 +330,8 @@ def summary_points(facts: dict, *, language: str = "nb", min_cell: int = config.
                             unit=R(f"s_did_unit_{outcome}", language), direction=R(direction, language)))
     alis = (facts or {}).get("alis_vs_gps")
     if alis:
-        if not alis.get("enough"):
-            points.append(R("s_alis_few", language, m=min_cell))
-        elif not alis.get("estimable"):
+        # "fewer than min_cell ALIS episodes" would narrow a withheld count: said as not estimable
+        if not alis.get("enough") or not alis.get("estimable"):
             points.append(R("s_alis_not_estimable", language))
         else:
             hr, low, high = alis["hr"], alis["ci_lower"], alis["ci_upper"]

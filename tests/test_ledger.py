@@ -1,0 +1,291 @@
+"""The whole-report ledger, its protection and the attacker audit: the cases of issue #10 by name.
+
+Each case builds the numbers a report would publish as ledger cells (a count is
+the set it counts), protects them, and then attacks what is published with an
+attacker written independently of the ledger: a linear program over the
+*table* cells (non-negative integers, withheld marks at least 1, published
+totals fixed), as tau-ARGUS audits a table. No count from 1 to min_cell − 1 may
+be recoverable, and every withheld small count must keep a range of at least
+min_cell − 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from alis_research.disclosure import coarsened_km, ratio_estimable
+from alis_research.report.ledger import (
+    WITHHELD,
+    DisclosureAuditFailed,
+    Ledger,
+    audit,
+    protect,
+    resolve_text,
+)
+
+
+def _people(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def _cross_table(ledger: Ledger, counts: dict[tuple[str, str], int]):
+    """Register a two-way table (rows × columns) with row, column and grand totals; returns tokens."""
+    members = {key: _people("-".join(key) + ":", n) for key, n in counts.items()}
+    rows = sorted({r for r, _ in counts})
+    cols = sorted({c for _, c in counts})
+    tokens = {key: ledger.count(m, label=f"{key[0]}, {key[1]}") for key, m in members.items()}
+    for r in rows:
+        tokens[(r, "total")] = ledger.count([p for (rr, _), m in members.items() if rr == r for p in m], label=f"{r}, total")
+    for c in cols:
+        tokens[("total", c)] = ledger.count([p for (_, cc), m in members.items() if cc == c for p in m], label=f"total, {c}")
+    tokens[("total", "total")] = ledger.count([p for m in members.values() for p in m], label="total")
+    return tokens, rows, cols
+
+
+def _table_attack(shown: dict, rows, cols, min_cell: int, truth: dict | None = None) -> list[str]:
+    """Independent attacker on a published two-way table with margins: what can it narrow too far?"""
+    inner = [(r, c) for r in rows for c in cols]
+    index = {key: i for i, key in enumerate(inner)}
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+
+    def line(keys):
+        row = np.zeros(len(inner))
+        for k in keys:
+            row[index[k]] = 1
+        return row
+
+    def constrain(keys, value):
+        if value == WITHHELD:
+            a_ub.append(-line(keys))
+            b_ub.append(-1)
+        else:
+            a_eq.append(line(keys))
+            b_eq.append(int(value))
+
+    for key in inner:
+        constrain([key], shown[key])
+    for r in rows:
+        constrain([(r, c) for c in cols], shown[(r, "total")])
+    for c in cols:
+        constrain([(r, c) for r in rows], shown[("total", c)])
+    constrain(inner, shown[("total", "total")])
+    leaks = []
+    for key in inner:
+        if shown[key] != WITHHELD:
+            continue
+        bounds = []
+        for sign in (1, -1):
+            res = linprog(sign * line([key]), A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
+                          A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None,
+                          bounds=[(0, 10**6)] * len(inner), method="highs", integrality=np.ones(len(inner)))
+            assert res.status == 0, res.message
+            bounds.append(sign * res.fun)
+        lo, hi = bounds
+        inside = lo >= 1 and hi <= min_cell - 1                        # surely small
+        narrow = truth is not None and 0 < truth[key] < min_cell and hi - lo < min_cell - 1
+        if inside or narrow:
+            leaks.append(f"{key}: {lo}–{hi}")
+    return leaks
+
+
+def _publish(ledger: Ledger, tokens: dict, min_cell: int) -> dict:
+    protection = protect(ledger, min_cell)
+    return {key: resolve_text(token, ledger, protection, thousands="") for key, token in tokens.items()}
+
+
+# --------------------------------------------------------------------------- the named cases of the issue
+@pytest.mark.parametrize("min_cell", [3, 5, 10])
+def test_margins_do_not_fix_a_hidden_cell(min_cell):
+    # næring 5 000–9 999 = 1 and 2 000–4 999 = 3 behind column totals: the issue's first recovery
+    counts = {("fastlønn", "2000-4999"): 12, ("fastlønn", "5000-9999"): 9, ("fastlønn", "<2000"): 14,
+              ("næring", "2000-4999"): 3, ("næring", "5000-9999"): 1, ("næring", "<2000"): 11}
+    ledger = Ledger()
+    tokens, rows, cols = _cross_table(ledger, counts)
+    shown = _publish(ledger, tokens, min_cell)
+    for key, value in counts.items():
+        if 0 < value < min_cell:
+            assert shown[key] == WITHHELD
+    assert _table_attack(shown, rows, cols, min_cell, counts) == []
+    # one mark only: no "<5" telling the reader the cell is small
+    assert all(v == WITHHELD or v.isdigit() for v in shown.values())
+
+
+def test_a_total_repeated_in_the_text_is_the_same_cell():
+    # "8 forløp på fastlønn" in the summary while the cohort table hides it
+    ledger = Ledger()
+    fast, naer = _people("f", 8), _people("n", 2)
+    table_fast = ledger.count(fast, label="table1 fastlønn")
+    table_naer = ledger.count(naer, label="table1 næring")
+    table_total = ledger.count(fast + naer, label="table1 total")
+    text = f"Rapporten følger {ledger.count(fast, label='summary')} forløp på fastlønn"
+    protection = protect(ledger, 5)
+    assert resolve_text(table_naer, ledger, protection) == WITHHELD
+    # the text and the table show the same thing: if one is withheld, so is the other
+    assert resolve_text(text, ledger, protection).endswith(f"{resolve_text(table_fast, ledger, protection)} forløp på fastlønn")
+    published = [resolve_text(t, ledger, protection) for t in (table_fast, table_total)]
+    assert WITHHELD in published  # else næring = total − 8
+
+
+def test_30_of_n_31_does_not_fix_the_rest():
+    ledger = Ledger()
+    everyone = _people("p", 31)
+    n_token = ledger.count(everyone, label="N")
+    part = ledger.count(everyone[:30], label="pathway 30")
+    rest = ledger.count(everyone[30:], label="the other group")
+    protection = protect(ledger, 5)
+    shown = [resolve_text(t, ledger, protection) for t in (n_token, part, rest)]
+    assert shown[2] == WITHHELD
+    assert WITHHELD in shown[:2]
+    lo, hi = protection.audit.intervals[next(k for k in ledger.cells if ledger.cells[k]["label"] == "the other group")]
+    assert hi - lo >= 4
+
+
+def test_leavers_between_two_at_risk_times_are_protected():
+    ledger = Ledger()
+    cohort = _people("e", 20)
+    at_1 = ledger.count(cohort[:12], label="at risk 1 year")
+    at_2 = ledger.count(cohort[:10], label="at risk 2 years")  # 2 left in between
+    protection = protect(ledger, 5)
+    assert WITHHELD in (resolve_text(at_1, ledger, protection), resolve_text(at_2, ledger, protection))
+
+
+def test_retention_of_four_of_five_is_withheld():
+    ledger = Ledger()
+    cohort = _people("c", 5)
+    stayed = ledger.group(cohort[:4], label="still in post")
+    left = ledger.group(cohort[4:], label="left")
+    share = ledger.derived_number("0,80", depends=[stayed, left], label="retention")
+    protection = protect(ledger, 5)
+    assert resolve_text(share, ledger, protection) == WITHHELD
+
+
+def test_cumulative_incidence_of_one_person_is_withheld():
+    ledger = Ledger()
+    cohort = _people("c", 25)
+    events = ledger.group(cohort[:1], label="left the region")
+    estimate = ledger.derived_number("0,04 (0,01–0,25)", depends=[ledger.group(cohort), events], label="CIF")
+    protection = protect(ledger, 5)
+    assert resolve_text(estimate, ledger, protection) == WITHHELD
+
+
+def test_person_time_beside_a_hidden_count_is_withheld():
+    ledger = Ledger()
+    one = _people("solo", 1)
+    count = ledger.count(one, label="cohort of one")
+    person_years = ledger.derived_number("1,0", depends=[ledger.group(one)], label="person-years")
+    protection = protect(ledger, 5)
+    assert resolve_text(count, ledger, protection) == WITHHELD
+    assert resolve_text(person_years, ledger, protection) == WITHHELD
+
+
+def test_a_derived_number_follows_a_secondary_suppression():
+    ledger = Ledger()
+    fast, naer = _people("f", 9), _people("n", 2)
+    fast_token = ledger.count(fast, label="fastlønn")
+    ledger.count(naer, label="næring")
+    ledger.count(fast + naer, label="total")
+    rate = ledger.derived_number("12,3", depends=[fast_token], label="rate fastlønn")
+    protection = protect(ledger, 5)
+    if resolve_text(fast_token, ledger, protection) == WITHHELD:
+        assert resolve_text(rate, ledger, protection) == WITHHELD
+
+
+def test_kaplan_meier_with_five_episodes_draws_no_step():
+    # one exit among five: no step of at least five exits, no censoring marks, nothing to draw
+    assert coarsened_km(["a", "b", "c", "d", "e"], [0.5, 1.2, 2.0, 3.1, 4.0], [1, 0, 0, 0, 0], 5) == []
+
+
+def test_kaplan_meier_steps_carry_at_least_min_cell_exits_on_a_grid():
+    rng = np.random.default_rng(3)
+    durations = rng.exponential(3.0, 60).round(3)
+    exits = (rng.random(60) < 0.7).astype(int)
+    ids = [f"e{i}" for i in range(60)]
+    steps = coarsened_km(ids, durations, exits, 5)
+    assert steps
+    for step in steps:
+        assert len(step.events) >= 5
+        assert len(step.still_in) >= 5
+        assert abs(step.end / 0.25 - round(step.end / 0.25)) < 1e-9  # no individual time
+    # the drawn heights equal the Kaplan–Meier estimate at the step's end
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit(durations, exits)
+    for step in steps:
+        assert step.survival == pytest.approx(float(kmf.survival_function_at_times(step.end).iloc[0]))
+
+
+def test_absurd_hazard_ratios_are_not_estimable():
+    assert not ratio_estimable([3, 20], 5)                       # three exits in one group
+    assert not ratio_estimable([8, 9], 5, lower=0.01, upper=89.53)  # 1.00 (0.01–89.53)
+    assert ratio_estimable([8, 9], 5, lower=0.4, upper=2.5)
+    assert not ratio_estimable([8, 9], 10)                       # min_cell 10: ten exits per group
+
+
+def test_notes_with_numbers_are_not_published(capsys):
+    from alis_research.report.content import Section
+    from alis_research.report.sections import _notes
+
+    from alis_research.messages.note import Note
+
+    class Result:
+        notes = [Note("parametric_few_exits", level="næring", events=2, minimum=3),
+                 Note("km_median_not_reached", label="næring")]
+
+    section = Section("retention", "Retention")
+    _notes(section, Result(), "nb", 5)
+    text = str(section)
+    assert "trenger" not in text and "2 avgang" not in text and "avgang(er)" not in text
+    assert "median bli-tid er ikke nådd" in text  # a note without a count is published
+    assert "kept out" in capsys.readouterr().err
+
+
+def test_the_audit_names_the_cell_it_can_recover():
+    ledger = Ledger()
+    everyone = _people("p", 12)
+    total = ledger.count(everyone, label="N")
+    big = ledger.count(everyone[:10], label="ten")
+    small = ledger.count(everyone[10:], label="two left")
+    keys = {ledger.cells[k]["label"]: k for k in ledger.cells}
+    result = audit(ledger, {keys["N"], keys["ten"]}, {keys["two left"]}, 5)
+    assert not result.passed
+    error = DisclosureAuditFailed(result.failures, 5)
+    assert "two left" in str(error) and "2–2" in str(error)
+    assert isinstance(total, str) and isinstance(big, str) and isinstance(small, str)
+
+
+def test_zero_stays_zero_and_large_counts_are_shown():
+    ledger = Ledger()
+    zero = ledger.count([], label="nobody")
+    many = ledger.count(_people("x", 40), label="many")
+    protection = protect(ledger, 5)
+    assert resolve_text(zero, ledger, protection) == "0"
+    assert resolve_text(many, ledger, protection) == "40"
+
+
+# --------------------------------------------------------------------------- generated small datasets
+@st.composite
+def small_tables(draw):
+    n_rows = draw(st.integers(2, 4))
+    counts = {}
+    for r in range(n_rows):
+        for c in ("fastlønn", "næring"):
+            counts[(f"r{r}", c)] = draw(st.integers(0, 14))
+    return counts, draw(st.sampled_from([3, 5, 10]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_tables())
+def test_generated_tables_give_nothing_back(case):
+    counts, min_cell = case
+    ledger = Ledger()
+    tokens, rows, cols = _cross_table(ledger, counts)
+    shown = _publish(ledger, tokens, min_cell)
+    for key, value in counts.items():
+        if 0 < value < min_cell:
+            assert shown[key] == WITHHELD
+        if value == 0:
+            assert shown[key] == "0"
+    assert _table_attack(shown, rows, cols, min_cell, counts) == []
