@@ -9,6 +9,10 @@ the HTML from what it wrote (``alis-research report``, :mod:`alis_research.cli.r
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .content import Section
 
 # Public names -> the submodule defining them. Imported on first use (PEP 562), so that
 # ``regenerate`` with nothing to do, and ``alis-research --help``, do not load pandas,

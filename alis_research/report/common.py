@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from . import notes as note_text
 from .content import Section
-from .text import T, fmt_number
+from .text import T, fmt_number, fmt_percent
 
 #: At most this many caveat notes of one analysis are listed; the rest are counted.
 MAX_NOTES = 6
@@ -85,3 +85,18 @@ def is_missing(value) -> bool:
 def safe_float(value):
     """``value`` as a float, or None when it is missing."""
     return None if is_missing(value) else float(value)
+
+
+def episode_ids(frame: pd.DataFrame, mask=None) -> list[str]:
+    """Episode ids of ``frame`` (rows where ``mask``): the members of a count in the ledger."""
+    ids = frame["episode_id"].astype(str)
+    return ids[mask].tolist() if mask is not None else ids.tolist()
+
+
+def percent_ci(value, lower=None, upper=None, *, language: str = "nb") -> str:
+    """``'62 % (45–76 %)'``; the share alone when it has no interval."""
+    if is_missing(value):
+        return T("not_estimable", language)
+    if is_missing(lower) or is_missing(upper):
+        return fmt_percent(value, language)
+    return f"{fmt_percent(value, language)} ({fmt_percent(lower, language)}–{fmt_percent(upper, language)})"

@@ -32,8 +32,9 @@ from . import notes as note_text
 # the shared section helpers (report/common.py), under this module's short names
 from .common import MAX_NOTES, attempt as _attempt, is_missing as _is_missing, number as _num  # noqa: F401
 from .common import publish_result_notes as _notes, safe_float as _safe_float  # noqa: F401
+from .common import episode_ids, percent_ci
 from .content import Section
-from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_p, fmt_percent, fmt_years
+from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_percent, fmt_years
 
 AREAS = cohort.AREAS
 
@@ -125,12 +126,6 @@ def _small_group_caveat(section: Section, counts: dict, language: str, min_cell:
 
 
 # --------------------------------------------------------------------------- ledger helpers
-def episode_ids(frame: pd.DataFrame, mask=None) -> list[str]:
-    """Episode ids of ``frame`` (rows where ``mask``): the members of a count in the ledger."""
-    ids = frame["episode_id"].astype(str)
-    return ids[mask].tolist() if mask is not None else ids.tolist()
-
-
 def _cohort_label(cohort: str, language: str) -> str:
     return contract_label(cohort, language)
 
@@ -977,15 +972,6 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
 
 
 # --------------------------------------------------------------------------- the conclusion
-def percent_ci(value, lower=None, upper=None, *, language: str = "nb") -> str:
-    """``'62 % (45–76 %)'``; the share alone when it has no interval."""
-    if _is_missing(value):
-        return T("not_estimable", language)
-    if _is_missing(lower) or _is_missing(upper):
-        return fmt_percent(value, language)
-    return f"{fmt_percent(value, language)} ({fmt_percent(lower, language)}–{fmt_percent(upper, language)})"
-
-
 def kroner_ci(estimate: dict, language: str = "nb") -> str:
     """A cost per retained GP-year, rounded to 1 000 kroner, with its bootstrap interval when it has one."""
     def rounded(v):

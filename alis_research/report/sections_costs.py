@@ -34,7 +34,7 @@ from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
 # the shared section helpers (report/common.py), under this module's short names
 from .common import attempt as _attempt, is_missing as _is_missing, publish_result_notes as _notes, number as _num, safe_float as _safe_float
-from .sections import episode_ids
+from .common import episode_ids, percent_ci
 from .text import T, contract_label, fmt_ci, fmt_number, fmt_percent
 
 #: List size of the report's cost tables (seed 003's worked example).
@@ -385,7 +385,6 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
         else:
             r = five.loc[cohort]
             depends = sets_at(cohort, pw.NORMED_TRAINING_YEARS)
-            from .sections import percent_ci
 
             text = section.derived(percent_ci(r["cumulative_incidence"], r["ci_lower"], r["ci_upper"],
                                               language=language), depends=depends,
