@@ -114,7 +114,7 @@ def plot_kaplan_meier(km_result, ax=None, *, language: str = "nb", min_cell: int
     Parameters
     ----------
     km_result : KaplanMeierResult
-        From :func:`alis_research.retention.kaplan_meier`.
+        From :func:`alis_research.analysis.retention.kaplan_meier`.
     ax : matplotlib Axes, optional
     language : "nb" or "en"
     min_cell : int, optional
@@ -236,7 +236,7 @@ def plot_turnover_rates(result, ax=None, *, language: str = "nb"):
 def plot_vacancy(result, ax=None, *, language: str = "nb"):
     """Vacant share of position-time per calendar year, one line per ALIS unit; returns the axes.
 
-    Takes the result of :func:`alis_research.turnover.vacancy` (``by_year=True``).
+    Takes the result of :func:`alis_research.analysis.turnover.vacancy` (``by_year=True``).
     """
     words = _labels(language)
     table = result.vacancy
@@ -262,7 +262,7 @@ def plot_schoenfeld(ph_result, ax=None, *, term: str = "næring", language: str 
 
     A flat cloud around the estimated coefficient (dashed line) supports proportional
     hazards; a trend means the hazard ratio changes over the follow-up.  Takes the
-    result of :func:`alis_research.duration.proportional_hazards_test`.
+    result of :func:`alis_research.analysis.duration.proportional_hazards_test`.
     """
     words = _labels(language)
     residuals = getattr(ph_result, "residuals", None)

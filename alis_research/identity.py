@@ -24,7 +24,7 @@ _WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 #: An 11-digit number, optionally split once after the date part (hyphen, space or no-break space),
 #: not inside a longer run of digits.
 ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{6}[ \u00a0-]?[0-9]{5}(?![0-9])")
-#: A pseudonym as :mod:`alis_research.pseudonymise` writes it ('P' + 16 hex digits of an HMAC). About one
+#: A pseudonym as :mod:`alis_research.data.pseudonymise` writes it ('P' + 16 hex digits of an HMAC). About one
 #: in 10,000 holds, by chance, a run of exactly 11 digits with valid check digits; it is not a person's
 #: number, so a whole pseudonym token is skipped (otherwise a pseudonymised extract could be refused).
 PSEUDONYM_TOKEN = r"(?<![0-9A-Za-z])P[0-9a-f]{16}(?![0-9A-Za-z])"

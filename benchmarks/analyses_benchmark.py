@@ -29,7 +29,7 @@ def demo_dataset(scratch: Path) -> Path:
     shipped = config.DATA_RAW / config.DEMO_DATASET
     if (shipped / "episodes.csv").exists():
         return shipped
-    from alis_research.synthetic import write_synthetic
+    from alis_research.data.synthetic import write_synthetic
 
     return write_synthetic(scratch / "synthetic", seed=2019)
 
@@ -38,7 +38,7 @@ def one_report(dataset: Path, output_dir: Path, *, area: str, language: str, min
                register: str = "") -> list[tuple[str, float, float]]:
     """The notebook's cells after the imports; returns (step, wall seconds, CPU seconds) per step."""
     from alis_research import report
-    from alis_research.results import build_results
+    from alis_research.analysis.results import build_results
 
     timings: list[tuple[str, float, float]] = []
     done: dict = {}
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
 
     wall, cpu = time.perf_counter(), time.process_time()
     import alis_research.report  # noqa: F401  (the notebook's import cell)
-    import alis_research.results  # noqa: F401
+    import alis_research.analysis.results  # noqa: F401
 
     print(f"imports (as the notebook's import cell): {time.perf_counter() - wall:.2f} s wall, "
           f"{time.process_time() - cpu:.2f} s CPU")

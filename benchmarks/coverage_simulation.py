@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from alis_research import duration
+from alis_research.analysis import duration
 
 TRUE_HR = 1.6
 BASE_RATE = 0.18  # exits per year while on fastlønn
@@ -69,7 +69,7 @@ def true_survival_fastlonn(t: float, rng: np.random.Generator, draws: int = 2_00
 def km_interval_at(episodes: pd.DataFrame, t: float) -> tuple[float, float]:
     """95 % log-log interval of KM survival at ``t`` for fastlønn (retention module if present)."""
     try:
-        from alis_research.retention import kaplan_meier
+        from alis_research.analysis.retention import kaplan_meier
 
         table = kaplan_meier(episodes, group="cohort", timepoints=(t,)).survival
         row = table[table["group"] == "fastlønn"].iloc[0]

@@ -113,7 +113,7 @@ def _best_of(repeats: int, function):
 
 
 def _ours(frame: pd.DataFrame, cluster: str | None):
-    from alis_research.duration import cox_model
+    from alis_research.analysis.duration import cox_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -26,7 +26,7 @@ def demo_dataset(scratch: Path) -> Path:
     shipped = config.DATA_RAW / config.DEMO_DATASET
     if (shipped / "episodes.csv").exists():
         return shipped
-    from alis_research.synthetic import write_synthetic
+    from alis_research.data.synthetic import write_synthetic
 
     return write_synthetic(scratch / "synthetic", seed=2019)
 

@@ -3,7 +3,7 @@
 Simulates ALIS-like cohorts in which næring is commoner in large municipalities, which keep
 their GPs longer (the confounding of the ALIS-Nord design), and næring itself raises the
 hazard of leaving. For each replicate it runs the package's estimators
-(:func:`alis_research.robustness.confounding_analysis`: propensity model on size class,
+(:func:`alis_research.analysis.robustness.confounding_analysis`: propensity model on size class,
 stabilised weights, weighted Cox with person-robust SE, weighted RMST with the
 infinitesimal-jackknife SE) and compares the crude and the weighted estimates with the
 true *marginal* effects, computed once from a large counterfactual population (every unit
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from alis_research import config
-from alis_research.robustness import confounding_analysis
+from alis_research.analysis.robustness import confounding_analysis
 from alis_research.stats.weighting import weighted_cox
 
 SIZE_CLASSES = config.SIZE_CLASS_LABELS

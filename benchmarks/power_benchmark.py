@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from alis_research.power import design_parameters, minimal_detectable_hazard_ratio, simulate_power
+from alis_research.analysis.power import design_parameters, minimal_detectable_hazard_ratio, simulate_power
 
 
 def timed(label: str, func):

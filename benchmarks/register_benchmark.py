@@ -40,8 +40,8 @@ EXTRA_SEEDS = (2016, 2017)
 _CHILD_EPISODES = """
 import sys, tempfile
 from pathlib import Path
-from alis_research.register import load_register, register_episodes
-from alis_research.register_synthetic import synthesize_register, write_register
+from alis_research.data.register import load_register, register_episodes
+from alis_research.data.register_synthetic import synthesize_register, write_register
 seed, lists, years, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 snapshots, doctors = synthesize_register(seed, lists=lists, years=years)
 with tempfile.TemporaryDirectory() as tmp:
@@ -63,8 +63,8 @@ def _analyses(episodes):
     """KM medians by size class + the Abelsen Cox model clustered by municipality; (seconds, result)."""
     import warnings
 
-    from alis_research.comparison import ABELSEN_COVARIATES
-    from alis_research.duration import cox_model, median_by_size_class
+    from alis_research.analysis.comparison import ABELSEN_COVARIATES
+    from alis_research.analysis.duration import cox_model, median_by_size_class
 
     frame = episodes.dropna(subset=["size_class", "sex", "age_at_start"])
     frame = frame.assign(start=0.0, stop=frame["duration"].astype(float),
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from alis_research.register import (
+    from alis_research.data.register import (
         register_episodes,
         register_episodes_loop,
         register_intervals,
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = (folder / "snapshots.csv").stat().st_size / 1e6
 
         # warm the reference tables (loaded once per process, not part of the per-extract cost)
-        from alis_research.register import reference_lookups
+        from alis_research.data.register import reference_lookups
         reference_lookups()
 
         started = time.perf_counter()

@@ -137,7 +137,7 @@ def main() -> int:
                         help="add an events table of 3 events per person (750,000 for a million episode rows)")
     args = parser.parse_args()
 
-    from alis_research.validate import validate_dataset
+    from alis_research.data.validate import validate_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "big"

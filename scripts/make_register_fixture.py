@@ -24,7 +24,7 @@ SEED, LISTS, YEARS = 2015, 1500, 13
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from alis_research.reference import load_municipalities, resolve_municipality
-    from alis_research.register_synthetic import synthesize_register, write_register
+    from alis_research.data.register_synthetic import synthesize_register, write_register
 
     snapshots, doctors = synthesize_register(SEED, lists=LISTS, years=YEARS)
     last = snapshots.drop_duplicates("list_id", keep="last")

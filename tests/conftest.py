@@ -44,7 +44,7 @@ def demo_dataset(tmp_path_factory) -> Path:
     shipped = config.DATA_RAW / config.DEMO_DATASET
     if (shipped / "episodes.csv").exists():
         return shipped
-    from alis_research.synthetic import write_synthetic
+    from alis_research.data.synthetic import write_synthetic
 
     target = tmp_path_factory.mktemp("data") / "synthetic"
     write_synthetic(target, seed=2019)
@@ -54,7 +54,7 @@ def demo_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_prepared(demo_dataset):
     """The demo dataset prepared as of the demo date (read-only: do not modify its tables)."""
-    from alis_research.cohort import prepare_dataset
+    from alis_research.data.cohort import prepare_dataset
 
     return prepare_dataset(demo_dataset, as_of=config.DEMO_AS_OF)
 

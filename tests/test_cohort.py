@@ -1,4 +1,4 @@
-"""Tests of the follow-up definitions in alis_research.cohort.
+"""Tests of the follow-up definitions in alis_research.data.cohort.
 
 Every expected number is worked out by hand in a comment beside it: days are
 counted on the calendar, then divided by 365.25.
@@ -16,8 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alis_research import cohort, config
-from alis_research.cohort import (
+from alis_research.data import cohort
+
+from alis_research import config
+from alis_research.data.cohort import (
     EPISODE_COLUMNS,
     INTERVAL_COLUMNS,
     MunicipalityReference,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import comparison as cmp
+from alis_research.analysis import comparison as cmp
 from alis_research.errors import AlisError
 
 HERE = Path(__file__).parent
@@ -234,8 +234,8 @@ def test_find_register(tmp_path):
 
 @pytest.fixture(scope="module")
 def fixture_document():
-    from alis_research.cohort import prepare_dataset
-    from alis_research.results import build_results
+    from alis_research.data.cohort import prepare_dataset
+    from alis_research.analysis.results import build_results
 
     prepared = prepare_dataset(FIXTURE, as_of="2024-12-31")
     analyses = cmp.run_comparisons(prepared, cmp.load_register_data(FIXTURE / "register"))

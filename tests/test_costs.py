@@ -1,4 +1,4 @@
-"""Tests of alis_research.costs: seed 003's table to the krone, hand-computed cost per retained year."""
+"""Tests of alis_research.analysis.costs: seed 003's table to the krone, hand-computed cost per retained year."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import costs
+from alis_research.analysis import costs
 from alis_research.cli import main
 from alis_research.errors import AlisError, NotEstimableWarning
-from alis_research.retention import restricted_mean
+from alis_research.analysis.retention import restricted_mean
 
 
 def test_seed_003_table_for_800_patients_exactly():
@@ -214,7 +214,7 @@ def test_cost_figure_on_the_demo():
     # the report section itself is tested in tests/test_report_costs.py
     import matplotlib.pyplot as plt
 
-    from alis_research.cohort import prepare_dataset
+    from alis_research.data.cohort import prepare_dataset
     from alis_research.config import DATA_RAW
 
     if not (DATA_RAW / "synthetic" / "episodes.csv").exists():
@@ -287,7 +287,7 @@ def test_vectorised_bootstrap_equals_the_replicate_loop_number_for_number(demo_d
     # year) runs all replicates at once; it must draw the same persons and give exactly the loop's
     # numbers: on the demo data, on tied durations with several episodes per person, with a
     # horizon beyond the longest follow-up, and when the replicates are drawn in chunks.
-    from alis_research.cohort import prepare_dataset
+    from alis_research.data.cohort import prepare_dataset
 
     monkeypatch.setattr(costs, "BOOTSTRAP_CELLS_PER_CHUNK", chunk_cells)
     prepared = prepare_dataset(demo_dataset, as_of="2024-12-31")
@@ -311,7 +311,7 @@ def test_vectorised_bootstrap_equals_the_replicate_loop_number_for_number(demo_d
 def test_demo_cost_per_retained_year_as_before_vectorising():
     # The demo's report numbers (seed 2019, 1,000 resamples) as the replicate loop gave them before
     # the bootstrap was vectorised (issue 15): the intervals to the last digit printed by repr.
-    from alis_research.cohort import prepare_dataset
+    from alis_research.data.cohort import prepare_dataset
     from alis_research.config import DATA_RAW
 
     if not (DATA_RAW / "synthetic" / "episodes.csv").exists():

@@ -1,4 +1,4 @@
-"""The Cox engine's sums (alis_research.coxph) against brute force, and its cluster sandwich against rows summed by hand.
+"""The Cox engine's sums (alis_research.stats.coxph) against brute force, and its cluster sandwich against rows summed by hand.
 
 The fitted numbers themselves are checked against R's coxph in tests/test_duration.py and
 tests/test_comparison.py; this file checks the sparse risk-set and death sums behind them.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alis_research import coxph
+from alis_research.stats import coxph
 
 
 def _counting_process(rng, n=200):

@@ -1,4 +1,4 @@
-"""Tests of alis_research.duration: hand-worked cases, edge cases, and R's survival package.
+"""Tests of alis_research.analysis.duration: hand-worked cases, edge cases, and R's survival package.
 
 R references: tests/reference/duration.R writes tests/reference/results/duration_<name>_*.csv
 for every prepared dataset in tests/reference/data/<name>/ (regenerate with
@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from alis_research import duration  # noqa: E402
+from alis_research.analysis import duration  # noqa: E402
 from alis_research.errors import AlisError, AlisWarning, NotEstimableWarning  # noqa: E402
 from alis_research.messages.note import Note  # noqa: E402
 
@@ -174,7 +174,7 @@ def test_score_at_zero_by_hand():
     # Score at beta = 0 for næring: observed x of the exits minus Efron means.
     # t=1: risk x = {1,0,1,0} sum 2 of 4; deaths x = {1,0}: k=0 mean 2/4, k=1 mean (2 - 1/2)/(4 - 1) = 0.5
     # t=2: risk {C,D,E,F} x = {1,0,0,1}: mean 1/2.  U = (1+0+1) - (0.5 + 0.5 + 0.5) = 0.5
-    from alis_research import coxph
+    from alis_research.stats import coxph
 
     frame = _tiny_intervals()
     x = (frame["contract_type"] == "næring").to_numpy(float)[:, None]

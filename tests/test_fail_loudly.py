@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from alis_research import report, retention
+from alis_research import report
+
+from alis_research.analysis import retention
 from alis_research.errors import NotEstimable
 from alis_research.report import ReportFailed, build_report
 
@@ -51,7 +53,7 @@ def test_a_type_error_in_a_section_stops_the_report_and_publishes_nothing(tmp_pa
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(textwrap.dedent("""
-        import alis_research.retention as retention
+        import alis_research.analysis.retention as retention
 
         def _broken(*args, **kwargs):
             raise TypeError("injected programming error")

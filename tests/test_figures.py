@@ -12,7 +12,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from alis_research import figures, retention, turnover  # noqa: E402
+from alis_research import figures
+
+from alis_research.analysis import retention, turnover  # noqa: E402
 from alis_research.errors import AlisError, AlisWarning  # noqa: E402
 
 DATA = Path(__file__).parent / "reference" / "data" / "handmade"
@@ -130,7 +132,7 @@ def test_vacancy_plot_draws_one_line_per_unit():
 
 
 def test_schoenfeld_plot_centres_on_the_cox_coefficient():
-    from alis_research import duration
+    from alis_research.analysis import duration
 
     intervals = pd.read_csv(DATA.parent / "handmade_cox" / "intervals.csv", dtype={"municipality_code": str})
     with warnings.catch_warnings():
@@ -150,7 +152,7 @@ def test_schoenfeld_plot_centres_on_the_cox_coefficient():
 
 def test_register_comparison_groups_are_labelled_in_the_report_language():
     # comparison.OTHER_GROUP is an internal key: the figure must not show it untranslated
-    from alis_research.comparison import OTHER_GROUP
+    from alis_research.analysis.comparison import OTHER_GROUP
 
     assert figures.label(OTHER_GROUP, "nb") == "Andre fastleger"
     assert figures.label(OTHER_GROUP, "en") == "Other GPs"

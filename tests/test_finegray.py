@@ -55,7 +55,7 @@ def test_censoring_distribution_by_hand():
 
 def test_without_competing_exits_fine_gray_is_the_breslow_cox_model():
     d = _episodes("handmade")
-    from alis_research import coxph
+    from alis_research.stats import coxph
 
     cause = np.where(d["cause"] > 0, 1, 0)  # every exit of interest: no competing exit, weights all 1
     # Breslow and Efron agree only without tied exits: drop the ties for this identity

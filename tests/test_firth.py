@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import coxph
+from alis_research.stats import coxph
 from alis_research.stats import firth
 
 REFERENCE = Path(__file__).parent / "reference"

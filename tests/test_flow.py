@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import alis_research as ar
-from alis_research import cohort, validate
+from alis_research.data import cohort, validate
 from alis_research.cli import main
 from alis_research.errors import DataValidationError
 

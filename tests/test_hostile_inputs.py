@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from alis_research import io
-from alis_research import pseudonymise as pseudo
+from alis_research.data import io
+from alis_research.data import pseudonymise as pseudo
 from alis_research.cli import main
 from alis_research.errors import AlisError, DataValidationError
 from alis_research.identity import (
@@ -22,7 +22,7 @@ from alis_research.identity import (
     find_national_ids,
     mask_national_ids,
 )
-from alis_research.validate import MAX_PROBLEMS_PER_KIND, load_validated, validate_dataset
+from alis_research.data.validate import MAX_PROBLEMS_PER_KIND, load_validated, validate_dataset
 
 TESTS = Path(__file__).resolve().parent
 GOOD_SMALL = TESTS / "fixtures" / "good_small"
@@ -166,8 +166,8 @@ def test_identity_number_in_dataset_json_is_refused(tmp_path):
 
 
 def test_identity_number_in_supervision_free_text_is_refused_masked(tmp_path):
-    from alis_research import pathway
-    from alis_research.cohort import prepare
+    from alis_research.analysis import pathway
+    from alis_research.data.cohort import prepare
 
     folder = tmp_path / "data"
     shutil.copytree(SUPERVISION, folder)
@@ -185,7 +185,7 @@ def test_identity_number_in_supervision_free_text_is_refused_masked(tmp_path):
 
 
 def test_identity_number_in_a_register_extract_column_is_refused_masked(tmp_path):
-    from alis_research.register import validate_register
+    from alis_research.data.register import validate_register
 
     folder = tmp_path / "register"
     folder.mkdir()
@@ -330,7 +330,7 @@ def test_binary_events_and_supervision_files_are_problems_not_tracebacks(tmp_pat
 
 
 def test_binary_register_extract_gives_one_problem(tmp_path):
-    from alis_research.register import validate_register
+    from alis_research.data.register import validate_register
 
     folder = tmp_path / "register"
     folder.mkdir()
@@ -392,8 +392,8 @@ def test_duplicates_and_identity_numbers_are_capped_too(tmp_path):
 
 
 def test_supervision_validation_is_one_vectorised_pass_with_capped_problems(tmp_path):
-    from alis_research import pathway
-    from alis_research.cohort import prepare
+    from alis_research.analysis import pathway
+    from alis_research.data.cohort import prepare
 
     folder = tmp_path / "data"
     shutil.copytree(SUPERVISION, folder)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from alis_research import io
+from alis_research.data import io
 from alis_research.errors import AlisError
 
 

@@ -130,7 +130,7 @@ def _comparison_notes() -> list[Note]:
     """Notes and not-estimable reasons of comparison.py, produced by running it on tiny hand-made data."""
     import pandas as pd
 
-    from alis_research import comparison as cmp
+    from alis_research.analysis import comparison as cmp
     from alis_research.errors import AlisError
 
     found = []

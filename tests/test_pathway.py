@@ -1,4 +1,4 @@
-"""Tests of alis_research.pathway on the hand-made fixture tests/fixtures/supervision (see its README)."""
+"""Tests of alis_research.analysis.pathway on the hand-made fixture tests/fixtures/supervision (see its README)."""
 from __future__ import annotations
 
 import shutil
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import pathway
-from alis_research.cohort import prepare
+from alis_research.analysis import pathway
+from alis_research.data.cohort import prepare
 from alis_research.errors import DataValidationError, NotEstimableWarning
-from alis_research.validate import load_validated
+from alis_research.data.validate import load_validated
 
 FIXTURE = Path(__file__).parent / "fixtures" / "supervision"
 AS_OF = "2024-12-31"

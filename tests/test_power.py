@@ -1,4 +1,4 @@
-"""Tests of alis_research.power: test statistics against the package's R-checked estimators,
+"""Tests of alis_research.analysis.power: test statistics against the package's R-checked estimators,
 size under the null, monotone power, Schoenfeld agreement, determinism, CLI."""
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import coxph, power, retention
+from alis_research.stats import coxph
+
+from alis_research.analysis import power, retention
 from alis_research.cli import main
 from alis_research.errors import AlisError, NotEstimableWarning
 

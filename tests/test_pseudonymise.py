@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from alis_research import pseudonymise as pseudo
+from alis_research.data import pseudonymise as pseudo
 from alis_research.cli import main
 from alis_research.errors import AlisError
-from alis_research.validate import validate_dataset
+from alis_research.data.validate import validate_dataset
 
 TESTS = Path(__file__).resolve().parent
 GOOD_SMALL = TESTS / "fixtures" / "good_small"
@@ -173,9 +173,9 @@ def test_cli_unset_key_is_a_clean_error(tmp_path, monkeypatch, capsys, value):
 
 def test_supervision_table_is_pseudonymised_with_the_same_key(tmp_path):
     """supervision.csv is keyed by person_id: left behind (or copied raw) it would no longer match."""
-    from alis_research import pathway
-    from alis_research.cohort import prepare
-    from alis_research.validate import load_validated
+    from alis_research.analysis import pathway
+    from alis_research.data.cohort import prepare
+    from alis_research.data.validate import load_validated
 
     source = TESTS / "fixtures" / "supervision"
     out = tmp_path / "pseudo"
@@ -196,7 +196,7 @@ def test_supervision_table_is_pseudonymised_with_the_same_key(tmp_path):
 def test_an_identity_number_in_supervision_is_refused_and_masked(tmp_path):
     import shutil
 
-    from alis_research.validate import validate_dataset
+    from alis_research.data.validate import validate_dataset
 
     folder = tmp_path / "data"
     shutil.copytree(TESTS / "fixtures" / "supervision", folder)

@@ -336,7 +336,7 @@ def test_size_class_refuses_negative():
 # --- costs (seeds 003, 004) --------------------------------------------------
 
 def test_seed_003_cost_parameters():
-    # Seed 003's table for 800 patients is built from these (alis_research.costs reproduces it):
+    # Seed 003's table for 800 patients is built from these (alis_research.analysis.costs reproduces it):
     # 0-500 band 225,500 (private); 501-800 band 135,300 and 169,125 (1.25 x).
     rate = cost_parameter("nord_basic_grant_per_patient")
     assert rate * 500 == 225_500 and rate * 300 == 135_300

@@ -23,7 +23,7 @@ import pytest
 
 from alis_research import config
 from alis_research.errors import AlisError
-from alis_research.io import atomic_output_dir
+from alis_research.data.io import atomic_output_dir
 from alis_research.cli.report import regenerate as cli_regenerate
 from alis_research.report import regenerate as regen
 from alis_research.report.publish import staged_output
@@ -505,7 +505,7 @@ def test_each_run_has_its_own_log_and_latest_points_to_the_newest(project):
 KILLABLE_RUN = """
 import sys, time
 from pathlib import Path
-from alis_research.io import atomic_output_dir
+from alis_research.data.io import atomic_output_dir
 from alis_research.report.regenerate import load_matrix, regenerate
 sys.path.insert(0, sys.argv[2])
 from test_regenerate import fake_key
@@ -579,7 +579,7 @@ def test_sigterm_stops_workers_and_removes_their_temporary_folders(project, tmp_
     helper.write_text(textwrap.dedent("""
         import time
         from pathlib import Path
-        from alis_research.io import atomic_output_dir
+        from alis_research.data.io import atomic_output_dir
 
         def slow_build(dataset, *, as_of, area, language, min_cell, out_dir, **kwargs):
             final = Path(out_dir) / f"{Path(dataset).name}_{area}_{language}"

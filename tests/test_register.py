@@ -12,17 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alis_research import register
+from alis_research.data import register
 from alis_research.cli.data import synthesize_register as cli_synthesize_register
 from alis_research.cli.data import validate_register as cli_validate_register
-from alis_research.register import (
+from alis_research.data.register import (
     MAX_PROBLEMS_PER_KIND,
     register_episodes,
     register_episodes_loop,
     register_intervals,
     validate_register,
 )
-from alis_research.register_synthetic import RegisterParameters, synthesize_register, write_register
+from alis_research.data.register_synthetic import RegisterParameters, synthesize_register, write_register
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register_small"
 HEADER = "month,list_id,doctor_id,municipality,list_size,practice_form\n"

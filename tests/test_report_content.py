@@ -14,9 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from alis_research import config, costs  # noqa: E402
-from alis_research.comparison import find_register, load_register_data  # noqa: E402
-from alis_research.cohort import prepare_dataset  # noqa: E402
+from alis_research import config
+
+from alis_research.analysis import costs  # noqa: E402
+from alis_research.analysis.comparison import find_register, load_register_data  # noqa: E402
+from alis_research.data.cohort import prepare_dataset  # noqa: E402
 from alis_research.report import content  # noqa: E402
 from alis_research.report.sections import (  # noqa: E402
     REFERENCES,
@@ -124,7 +126,7 @@ def test_appendix_lists_supervision_and_register_files(tmp_path):
     prepared = prepare_dataset(dataset, as_of="2024-12-31")
     files = input_files(prepared, dataset=dataset)
     assert "supervision.csv" in files and {"episodes.csv", "events.csv"} <= set(files)
-    from alis_research.io import sha256_file
+    from alis_research.data.io import sha256_file
 
     assert files["supervision.csv"] == sha256_file(dataset / "supervision.csv")
 
@@ -190,7 +192,7 @@ def test_the_two_rmst_intervals_are_explained(costs_in):
 
 # --------------------------------------------------------------------------- the pathway figure
 def test_pathway_figure_has_bands_and_numbers_at_risk(demo_prepared, demo_dataset):
-    from alis_research import pathway as pw
+    from alis_research.analysis import pathway as pw
     from alis_research.report.sections_costs import load_pathway_inputs
 
     inputs = load_pathway_inputs(demo_dataset, as_of=demo_prepared.as_of)

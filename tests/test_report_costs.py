@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from alis_research import config, power
-from alis_research.cohort import prepare_dataset
+from alis_research import config
+
+from alis_research.analysis import power
+from alis_research.data.cohort import prepare_dataset
 from alis_research.errors import AlisError, DataValidationError
 from alis_research.report import (
     costs_section,
@@ -28,7 +30,7 @@ from alis_research.report import (
     select_area,
 )
 from alis_research.report.text import THIN_SPACE
-from alis_research.retention import rmst
+from alis_research.analysis.retention import rmst
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUPERVISION = FIXTURES / "supervision"

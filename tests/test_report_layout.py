@@ -250,7 +250,7 @@ def test_an_estimate_without_interval_prints_alone():
 def test_conclusion_references_price_year_and_provenance_in_the_pdf(published):
     """The summary opens with the conclusion; the references come before the appendix; costs name
     the price year; the appendix gives every input's full SHA-256 (tests/test_report_content.py)."""
-    from alis_research.io import sha256_file
+    from alis_research.data.io import sha256_file
     from alis_research.report.text import T
 
     language, outcome = published

@@ -11,8 +11,8 @@ import pytest
 
 from alis_research import config
 from alis_research.cli import main
-from alis_research.cohort import prepare_dataset
-from alis_research.results import build_results, dumps
+from alis_research.data.cohort import prepare_dataset
+from alis_research.analysis.results import build_results, dumps
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "results"
 DEMO = config.DATA_RAW / config.DEMO_DATASET

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import retention
+from alis_research.analysis import retention
 from alis_research.errors import AlisError, AlisWarning
 
 REFERENCE = Path(__file__).parent / "reference"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import robustness as rb
+from alis_research.analysis import robustness as rb
 from alis_research.errors import AlisError
 from alis_research.stats import evalue as ev
 from alis_research.stats import meta
@@ -316,8 +316,8 @@ def test_plot_balance_draws_both_point_sets(analysed):
 
 def test_results_document_robustness_block_holds_the_r_checked_numbers():
     from alis_research import config
-    from alis_research.cohort import prepare_dataset
-    from alis_research.results import dumps, robustness_entries
+    from alis_research.data.cohort import prepare_dataset
+    from alis_research.analysis.results import dumps, robustness_entries
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -336,7 +336,7 @@ def test_results_document_robustness_block_holds_the_r_checked_numbers():
 @pytest.fixture(scope="module")
 def demo_prepared():
     from alis_research import config
-    from alis_research.cohort import prepare_dataset
+    from alis_research.data.cohort import prepare_dataset
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

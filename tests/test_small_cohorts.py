@@ -1,4 +1,4 @@
-"""The small-cohort analyses (alis_research.small_cohorts) on the demo and hand-made data,
+"""The small-cohort analyses (alis_research.analysis.small_cohorts) on the demo and hand-made data,
 held to the R references of the estimators (tests/reference/firth.R, logrank_exact.R, finegray.R)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alis_research import small_cohorts
+from alis_research.analysis import small_cohorts
 from alis_research.errors import AlisError, NotEstimableWarning
 
 REFERENCE = Path(__file__).parent / "reference"

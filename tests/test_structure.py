@@ -1,4 +1,5 @@
-"""The package's structure: no import cycles between its modules, no private names across modules.
+"""The package's structure: layers that import only downwards, no import cycles between modules,
+no private names across modules.
 
 Every ``import`` counts, also one inside a function (a lazy import still ties the
 two modules together).  A module may use its own ``_helpers``; a helper another
@@ -127,5 +128,51 @@ def test_no_private_names_across_modules():
 
 def test_the_checker_sees_a_cycle_and_a_private_import():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert GRAPH["alis_research.cli.data"] >= {"alis_research.config", "alis_research.validate"}
+    assert GRAPH["alis_research.cli.data"] >= {"alis_research.config", "alis_research.data.validate"}
     assert _is_private("_attempt") and not _is_private("__version__") and not _is_private("attempt")
+
+
+#: The layers, lowest first: a module may import from its own layer and the layers below it,
+#: never from a layer above, and never across the two middle layers of the same height
+#: (``data`` and ``stats`` do not know each other). The base is the package's top level:
+#: config, errors, identity, messages, result, figures, disclosure, reference.
+LAYER_HEIGHT = {"base": 0, "data": 1, "stats": 1, "analysis": 2, "report": 3, "cli": 4}
+
+
+def layer_of(module: str) -> str | None:
+    """``data``, ``stats``, ``analysis``, ``report``, ``cli`` or ``base``; None for the package itself
+    (``alis_research/__init__.py`` is the public API and imports lazily from every layer)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return None
+    return parts[1] if parts[1] in LAYER_HEIGHT else "base"
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, targets in sorted(graph.items()):
+        own = layer_of(module)
+        if own is None:
+            continue
+        for target in sorted(targets):
+            other = layer_of(target)
+            if other is None or other == own:
+                continue
+            if LAYER_HEIGHT[other] >= LAYER_HEIGHT[own]:
+                found.append(f"{module} ({own}) imports {target} ({other})")
+    return found
+
+
+def test_layers_import_only_downwards():
+    violations = layer_violations(_without_package_inits(GRAPH))
+    assert not violations, "imports against the layers (raw -> data -> stats -> analysis -> report -> cli):\n" + \
+        "\n".join(violations)
+
+
+def test_the_layer_check_sees_an_upward_import():
+    graph = {"alis_research.analysis.costs": {"alis_research.report.text", "alis_research.stats.km"},
+             "alis_research.data.cohort": {"alis_research.stats.km", "alis_research.config"}}
+    assert layer_violations(graph) == [
+        "alis_research.analysis.costs (analysis) imports alis_research.report.text (report)",
+        "alis_research.data.cohort (data) imports alis_research.stats.km (stats)",
+    ]

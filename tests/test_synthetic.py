@@ -1,4 +1,4 @@
-"""Tests of the calibrated synthetic ALIS-Nord dataset (``alis_research.synthetic``)."""
+"""Tests of the calibrated synthetic ALIS-Nord dataset (``alis_research.data.synthetic``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,7 @@ import pytest
 
 from alis_research import cli, config, reference
 from alis_research.errors import AlisError
-from alis_research.synthetic import (
+from alis_research.data.synthetic import (
     EPISODE_COLUMNS,
     EVENT_COLUMNS,
     SyntheticParameters,
@@ -25,7 +25,7 @@ from alis_research.synthetic import (
     weibull_scale,
     write_synthetic,
 )
-from alis_research.validate import canonical_contract_type, load_validated, validate_dataset
+from alis_research.data.validate import canonical_contract_type, load_validated, validate_dataset
 
 AS_OF = "2024-12-31"
 SEEDS = (2019, 1, 2, 3, 7, 11, 42, 123)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alis_research import turnover
+from alis_research.analysis import turnover
 from alis_research.errors import AlisError, AlisWarning
 
 REFERENCE = Path(__file__).parent / "reference"

@@ -11,7 +11,7 @@ import pytest
 
 from alis_research.cli import main
 from alis_research.errors import DataValidationError
-from alis_research.validate import (
+from alis_research.data.validate import (
     Problem,
     canonical_contract_type,
     is_norwegian_national_id,

@@ -10,9 +10,9 @@ from .. import config
 
 def analyse(args) -> int:
     """``alis-research analyse DIR --as-of DATE [--json] [--register R]``."""
-    from ..cohort import load_dataset
-    from ..comparison import find_register, load_register_data, run_comparisons
-    from ..results import build_results, dumps, format_results
+    from ..data.cohort import load_dataset
+    from ..analysis.comparison import find_register, load_register_data, run_comparisons
+    from ..analysis.results import build_results, dumps, format_results
 
     dataset_dir = config.dataset_dir(args.dataset)
     prepared = load_dataset(dataset_dir, as_of=args.as_of)
@@ -30,7 +30,7 @@ def analyse(args) -> int:
 
 def costs(args) -> int:
     """``alis-research costs --patients N [--year Y] [--json]``."""
-    from ..costs import format_cost_table, yearly_costs
+    from ..analysis.costs import format_cost_table, yearly_costs
 
     table = yearly_costs(args.patients, year=getattr(args, "year", None))
     if getattr(args, "json", False):
@@ -47,7 +47,7 @@ def _records(frame) -> list[dict]:
 def power(args) -> int:
     """``alis-research power [--design alis-nord|national] [--n N] [--hazard-ratio HR] [--simulations B] [--seed S] [--json]``."""
     from ..errors import NotEstimableWarning
-    from ..power import (
+    from ..analysis.power import (
         DEFAULT_HR_GRID,
         TESTS,
         design_parameters,

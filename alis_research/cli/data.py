@@ -13,7 +13,7 @@ from ..errors import AlisError
 def print_problems(problems: list, folder, *, as_json: bool) -> int | None:
     """Print a validation's problems (a line each, or a JSON list); the exit status, or None when
     the data are clean and printed as text (the caller then prints its summary)."""
-    from ..validate import problem_count
+    from ..data.validate import problem_count
 
     if as_json:
         print(json.dumps([problem.to_dict() for problem in problems], ensure_ascii=False, indent=2))
@@ -58,7 +58,7 @@ def roster(args) -> int:
 
 def validate(args) -> int:
     """``alis-research validate DIR [--as-of DATE] [--json]``: exit 0 when clean, 1 when not."""
-    from ..validate import validate_dataset
+    from ..data.validate import validate_dataset
 
     folder = config.dataset_dir(args.dataset)
     problems, data = validate_dataset(folder, as_of=getattr(args, "as_of", None))
@@ -72,7 +72,7 @@ def validate(args) -> int:
 
 def pseudonymise(args) -> int:
     """``alis-research pseudonymise IN OUT --key-env VAR``."""
-    from ..pseudonymise import MIN_KEY_LENGTH, pseudonymise_dataset
+    from ..data.pseudonymise import MIN_KEY_LENGTH, pseudonymise_dataset
 
     variable = args.key_env
     secret = os.environ.get(variable, "")
@@ -98,7 +98,7 @@ def pseudonymise(args) -> int:
 
 def prepare(args) -> int:
     """``alis-research prepare DATASET --as-of DATE [--out DIR]``."""
-    from ..cohort import parse_as_of, prepare_dataset, write_prepared
+    from ..data.cohort import parse_as_of, prepare_dataset, write_prepared
 
     as_of = parse_as_of(args.as_of)
     dataset = config.dataset_dir(args.dataset)
@@ -112,7 +112,7 @@ def prepare(args) -> int:
 
 def synthesize(args) -> int:
     """``alis-research synthesize [--seed N] [--out DIR]``."""
-    from ..synthetic import write_synthetic_tables
+    from ..data.synthetic import write_synthetic_tables
 
     out_dir = Path(args.out) if getattr(args, "out", None) else config.DATA_RAW / config.DEMO_DATASET
     seed = getattr(args, "seed", 2019)
@@ -129,7 +129,7 @@ def synthesize(args) -> int:
 
 def validate_register(args) -> int:
     """``alis-research validate-register DIR [--json]``: exit 0 when clean, 1 when not."""
-    from ..register import validate_register as check
+    from ..data.register import validate_register as check
 
     folder = config.dataset_dir(args.dataset)
     problems, frame = check(folder)
@@ -146,8 +146,8 @@ def validate_register(args) -> int:
 
 def synthesize_register(args) -> int:
     """``alis-research synthesize-register --seed N --out DIR [--lists L] [--years Y]``."""
-    from ..register_synthetic import GENERATOR_NAME, RegisterParameters, write_register
-    from ..register_synthetic import synthesize_register as synthesize
+    from ..data.register_synthetic import GENERATOR_NAME, RegisterParameters, write_register
+    from ..data.register_synthetic import synthesize_register as synthesize
 
     if not args.out:
         raise AlisError("give --out DIR: the folder to write the synthetic extract to")

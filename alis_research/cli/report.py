@@ -83,7 +83,7 @@ def demo_publication():
 def demo(args) -> int:
     """``alis-research demo [--out DIR]``: the main job on the bundled synthetic data, ending in a published PDF."""
     from ..report import build_report
-    from ..synthetic import write_synthetic
+    from ..data.synthetic import write_synthetic
 
     dataset = config.DATA_RAW / config.DEMO_DATASET
     if not (dataset / "episodes.csv").exists():

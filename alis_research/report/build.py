@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, config
-from .. import io as alis_io
+from ..data import io as alis_io
 from ..errors import AlisError
 from .inputs import (  # noqa: F401  (report_inputs_key, report_name, notebook_path: public here too)
     KEY_NOTEBOOKS,
@@ -456,8 +456,8 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     DisclosureAuditFailed
         The attacker audit found a count it can narrow to 1 … min_cell − 1; nothing is published.
     """
-    from ..comparison import find_register
-    from ..register import load_register
+    from ..analysis.comparison import find_register
+    from ..data.register import load_register
     from .sections import load_for_report
 
     timings: dict[str, float] = {}

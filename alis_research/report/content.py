@@ -32,7 +32,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .. import io as alis_io
+from ..data import io as alis_io
 from ..config import DEFAULT_MIN_CELL
 from ..disclosure import SuppressionEntry
 from .ledger import Ledger, strip_tokens
@@ -278,7 +278,7 @@ def write_section(output_dir, section: Section) -> Path | None:
 
 def write_results(output_dir, document: dict) -> Path | None:
     """Write the internal ``results.json`` (``alis-research/results/1``) into ``output_dir``."""
-    from ..results import dumps
+    from ..analysis.results import dumps
 
     if not output_dir:
         return None

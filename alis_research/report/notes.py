@@ -65,7 +65,7 @@ def publish_notes(notes: Iterable[Note], language: str = "nb",
     return published
 
 
-#: The exclusion reasons of :mod:`alis_research.cohort` -> their codes in the catalogue's ``label.exclusion``.
+#: The exclusion reasons of :mod:`alis_research.data.cohort` -> their codes in the catalogue's ``label.exclusion``.
 EXCLUSION_CODES = {
     "starts after the as-of date": "after_as_of",
     "starts on the as-of date (no follow-up)": "on_as_of",
@@ -74,7 +74,7 @@ EXCLUSION_CODES = {
 
 
 def exclusion_reason(reason: str, language: str = "nb") -> str:
-    """An exclusion reason of :mod:`alis_research.cohort` in ``language`` (mid-sentence, not capitalised)."""
+    """An exclusion reason of :mod:`alis_research.data.cohort` in ``language`` (mid-sentence, not capitalised)."""
     return message(f"label.exclusion.{EXCLUSION_CODES[str(reason)]}", language)
 
 
@@ -140,7 +140,7 @@ def column_label(name: str, language: str = "nb") -> str:
     if has_text(f"col_{text}"):
         return T(f"col_{text}", language)
     if text in PATHWAY_COLUMNS:
-        from .. import pathway
+        from ..analysis import pathway
 
         return T(PATHWAY_COLUMNS[text], language, w=pathway.RETURN_WINDOW_MONTHS)
     return _register_text(f"col_{text}", language) or str(name)

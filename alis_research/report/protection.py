@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import io as alis_io
+from ..data import io as alis_io
 from ..errors import AlisError
 from .content import CONTENT_FILE, CONTENT_SCHEMA, read_content
 from .ledger import WITHHELD, Ledger, Protection, has_tokens, protect, resolve_text

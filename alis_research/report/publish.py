@@ -30,7 +30,7 @@ What :func:`recover_interrupted` does at the start of every run:
   rename, before the clean-up) is removed;
 * a staging folder whose owner lock can be taken (its owner is gone) is
   removed; one whose owner is alive is never touched; one without an owner
-  file (made by an older version, or by :func:`alis_research.io.atomic_output_dir`)
+  file (made by an older version, or by :func:`alis_research.data.io.atomic_output_dir`)
   is removed only once older than :data:`STALE_TEMP_SECONDS`.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ OWNER_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<token>[0-9a-f]+)\.owner$")
 def write_bytes_atomically(path: Path, data: bytes) -> None:
     """Write a small file through a temporary name and a rename (no reader sees half of it).
 
-    Like :func:`alis_research.io.atomic_write_bytes`, without importing pandas
+    Like :func:`alis_research.data.io.atomic_write_bytes`, without importing pandas
     (this module is on the no-op path of ``regenerate``).
     """
     path = Path(path)

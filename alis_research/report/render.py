@@ -16,7 +16,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from .. import io as alis_io
+from ..data import io as alis_io
 from ..errors import AlisError
 from .blocks import blocks_to_html
 from .content import CONTENT_FILE, read_content

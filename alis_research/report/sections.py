@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import __version__, cohort, config
+from .. import __version__, config
+from ..data import cohort
 from ..disclosure import (
     SuppressionEntry,
     format_at_risk,
@@ -60,7 +61,7 @@ _prepared_cache: dict[tuple, object] = {}
 
 def load_for_report(dataset, *, as_of, area: str = "all"):
     """The prepared dataset of one area, validated once (what every notebook starts with):
-    :func:`alis_research.cohort.load_dataset`, which reuses a current ``data/processed/<name>/``.
+    :func:`alis_research.data.cohort.load_dataset`, which reuses a current ``data/processed/<name>/``.
 
     The prepared dataset is kept for the next call with the same folder
     contents and as-of date (one entry per process); each call gets its own copy.
@@ -334,7 +335,7 @@ def _interval_sets(section: Section, ep: pd.DataFrame, cohort: str, times, langu
 def retention_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Kaplan–Meier retention by cohort, survival at 1/2/3/5 years, median, log-rank and RMST."""
     from ..disclosure import coarsened_km
-    from ..retention import kaplan_meier, logrank, rmst
+    from ..analysis.retention import kaplan_meier, logrank, rmst
 
     section = Section("retention", T("retention", language))
     ep = prepared.episodes
@@ -455,7 +456,7 @@ def _exits_by_contract(section: Section, intervals: pd.DataFrame, language: str)
 
 def turnover_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Turnover per 100 person-years by current contract type, rate ratio, and vacancy."""
-    from .. import turnover as tv
+    from ..analysis import turnover as tv
     from ..disclosure import ratio_estimable
 
     section = Section("turnover", T("turnover", language))
@@ -611,7 +612,7 @@ def _term_exits(term: str, episodes: pd.DataFrame) -> list[int]:
 
 def contract_duration_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Cox models (crude and adjusted for size class), PH check, competing risks, parametric medians, Abelsen view."""
-    from .. import duration as du
+    from ..analysis import duration as du
     from ..disclosure import ratio_estimable
 
     section = Section("contract_duration", T("contract_duration", language))
@@ -798,8 +799,8 @@ def _at_timepoints(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- text sections
 def methods_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """The definitions, compactly (the full text is docs/methods.md)."""
-    from ..costs import PRICE_YEAR
-    from ..duration import MIN_EVENTS_PER_COEFFICIENT
+    from ..analysis.costs import PRICE_YEAR
+    from ..analysis.duration import MIN_EVENTS_PER_COEFFICIENT
 
     section = Section("methods", T("methods", language))
     for key in ("m_data", "m_units", "m_cohort", "m_censoring", "m_km", "m_turnover", "m_cox", "m_competing",
@@ -811,9 +812,9 @@ def methods_section(prepared, *, language: str = "nb", min_cell: int = config.DE
 
 
 def limitations_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
-    """Caveats, and the minimal detectable hazard ratio of the data's design (:mod:`alis_research.power`)."""
+    """Caveats, and the minimal detectable hazard ratio of the data's design (:mod:`alis_research.analysis.power`)."""
     from .sections_costs import detectable_effect
-    from ..power import limitations_text
+    from ..analysis.power import limitations_text
 
     section = Section("limitations", T("limitations", language))
     ep = prepared.episodes
@@ -851,8 +852,8 @@ def limitations_section(prepared, *, language: str = "nb", min_cell: int = confi
 def input_files(prepared, *, dataset=None, comparison=None) -> dict[str, str]:
     """Every input of a report, file name -> SHA-256: the dataset's files, ``supervision.csv``
     (when the dataset has one) and a GP-register extract's files (``register/<name>``)."""
-    from .. import io as alis_io
-    from ..pathway import SUPERVISION
+    from ..data import io as alis_io
+    from ..analysis.pathway import SUPERVISION
 
     files = dict(prepared.manifest.get("input_files", {}))
     if dataset is not None:
@@ -904,8 +905,8 @@ def summary_section(prepared, facts: dict, *, language: str = "nb", min_cell: in
     Careful wording: an interval that includes 1 is said to show no clear
     difference; few episodes are called out as such; shares carry their CIs.
     """
-    from ..costs import PRICE_YEAR
-    from ..duration import MIN_EVENTS_PER_COEFFICIENT
+    from ..analysis.costs import PRICE_YEAR
+    from ..analysis.duration import MIN_EVENTS_PER_COEFFICIENT
 
     section = Section("summary", T("summary", language))
     ep = prepared.episodes
@@ -1002,8 +1003,8 @@ def conclusion(facts: dict, *, language: str = "nb", guard=None) -> list[str]:
     """The answer to the evaluation's question, as sentences: does fastlønn keep the doctors longer
     than næring (the headline hazard ratio with its CI), how sure we can be (the simulated minimal
     detectable hazard ratio) and what a retained GP-year costs (with the price year)."""
-    from ..costs import PRICE_YEAR
-    from ..duration import MIN_EVENTS_PER_COEFFICIENT as epv
+    from ..analysis.costs import PRICE_YEAR
+    from ..analysis.duration import MIN_EVENTS_PER_COEFFICIENT as epv
 
     guard = guard or (lambda text, label: text)  # a published report passes the ledger's derived numbers
     sentences = [T("c_question", language)]

@@ -1,7 +1,7 @@
 """The report's sections on costs and on the specialisation pathway, and the minimal detectable effect.
 
-The computations live in :mod:`alis_research.costs`, :mod:`alis_research.pathway`
-and :mod:`alis_research.power`; this module only turns their results into
+The computations live in :mod:`alis_research.analysis.costs`, :mod:`alis_research.analysis.pathway`
+and :mod:`alis_research.analysis.power`; this module only turns their results into
 :class:`~alis_research.report.content.Section` objects, with every count passed
 through :mod:`alis_research.disclosure` and every number formatted for the
 language, as :mod:`alis_research.report.sections` does for the other sections.
@@ -10,14 +10,14 @@ language, as :mod:`alis_research.report.sections` does for the other sections.
   per contract model for one list size, the cost per retained GP-year by cohort
   (RMST of the Kaplan–Meier curve, bootstrap intervals with a fixed seed), the
   sensitivity table over list size and horizon, and the one-way sensitivity to the cost
-  assumptions (:func:`alis_research.costs.assumption_sensitivity`); every amount in
+  assumptions (:func:`alis_research.analysis.costs.assumption_sensitivity`); every amount in
   ``costs.PRICE_YEAR`` kroner, said in each caption.
 * :func:`pathway_section` — time to specialist approval with exit before
   approval as a competing risk, the share approved within the normed 5 years, the
   hospital year, and supervision fidelity when the dataset has ``supervision.csv``.
 * :func:`detectable_effect` — the minimal detectable hazard ratio of the design
   the data describe (cohort sizes, start dates, follow-up to the as-of date), by
-  :func:`alis_research.power.minimal_detectable_hazard_ratio` with a fixed seed;
+  :func:`alis_research.analysis.power.minimal_detectable_hazard_ratio` with a fixed seed;
   quoted by the limitations section.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def costs_section(prepared, *, language: str = "nb", min_cell: int = config.DEFA
     """
     import matplotlib.pyplot as plt
 
-    from .. import costs
+    from ..analysis import costs
 
     section = Section("costs", T("costs", language))
     yearly = costs.yearly_costs(patients)
@@ -239,7 +239,7 @@ ASSUMPTION_CHANGE = 0.25
 def _assumption_part(section: Section, prepared, language: str, tiny: set, *, patients: int, horizon: float,
                      facts: dict) -> None:
     """The table of costs.assumption_sensitivity and the sentence on which assumptions turn the comparison."""
-    from .. import costs
+    from ..analysis import costs
 
     year, tau = costs.PRICE_YEAR, _num(horizon, 0, language)
     table = _attempt(section, language, T("cap_cost_assumptions", language, tau=tau, year=year,
@@ -304,7 +304,7 @@ def load_pathway_inputs(dataset, *, as_of) -> PathwayInputs:
         The dataset is invalid; :class:`~alis_research.errors.DataValidationError`
         lists every problem of ``supervision.csv`` (file, row, column, value).
     """
-    from ..cohort import load_dataset
+    from ..data.cohort import load_dataset
 
     return pathway_inputs(load_dataset(dataset, as_of=as_of))
 
@@ -328,7 +328,7 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
                      tiny: set, facts: dict) -> None:
     import matplotlib.pyplot as plt
 
-    from .. import pathway as pw
+    from ..analysis import pathway as pw
 
     section.heading(T("pw_specialist_heading", language))
     section.paragraph(T("pw_intro", language, years=_num(pw.NORMED_TRAINING_YEARS, 0, language)))
@@ -441,7 +441,7 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
 
 def _hospital_part(section: Section, prepared, inputs: PathwayInputs, language: str, min_cell: int,
                    facts: dict) -> None:
-    from .. import pathway as pw
+    from ..analysis import pathway as pw
 
     section.heading(T("pw_hospital_heading", language))
     window = pw.RETURN_WINDOW_MONTHS
@@ -507,7 +507,7 @@ def _supervision_rows(grouped: pd.DataFrame, label: str, language: str, min_cell
 
 def _supervision_part(section: Section, prepared, inputs: PathwayInputs, language: str, min_cell: int,
                       facts: dict) -> None:
-    from .. import pathway as pw
+    from ..analysis import pathway as pw
 
     section.heading(T("pw_supervision_heading", language))
     promised = dict(h=_num(pw.PROMISED_HOURS_PER_MONTH, 0, language), mo=_num(pw.PROMISED_MONTHS_PER_YEAR, 1, language),
@@ -591,7 +591,7 @@ def pathway_section(prepared, inputs: PathwayInputs | None = None, *, dataset=No
 
 # --------------------------------------------------------------------------- precision of the design
 def design_from_data(prepared) -> dict | None:
-    """Keyword arguments of :func:`alis_research.power.simulate_power` for the design the data describe.
+    """Keyword arguments of :func:`alis_research.analysis.power.simulate_power` for the design the data describe.
 
     The cohort sizes (contract type at start), every episode's start date
     (fastlønn first) and follow-up to the as-of date. ``None`` when a cohort is
@@ -611,11 +611,11 @@ def design_from_data(prepared) -> dict | None:
 def detectable_effect(prepared, *, simulations: int = MDE_SIMULATIONS, seed: int = MDE_SEED):
     """The minimal detectable hazard ratio (80 % power) of the data's design, both directions.
 
-    Returns ``(increase, decrease)`` :class:`~alis_research.power.DetectableEffectResult`
+    Returns ``(increase, decrease)`` :class:`~alis_research.analysis.power.DetectableEffectResult`
     (næring leaving sooner / later), or ``None`` when the design cannot be
     simulated (see :func:`design_from_data`). Deterministic: a fixed seed.
     """
-    from .. import power
+    from ..analysis import power
 
     design = design_from_data(prepared)
     if design is None:

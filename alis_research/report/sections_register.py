@@ -2,7 +2,7 @@
 
 :func:`load_comparison` finds the register extract of a dataset (``<dataset>/register/`` or an
 explicit folder, ``alis-research report --register DIR``), validates it and runs the three
-comparisons of :mod:`alis_research.comparison` once; :func:`comparison_groups_section` lays them
+comparisons of :mod:`alis_research.analysis.comparison` once; :func:`comparison_groups_section` lays them
 out: the Abelsen et al. 2015 replication beside the published medians, ALIS versus other GPs of
 the same municipalities and years, and the difference in differences between participating,
 rejected-applicant and non-applicant municipalities with its event-study figure and the
@@ -48,7 +48,7 @@ def load_comparison(prepared, *, dataset, register: str | None = "", area: str =
     An invalid extract raises :class:`~alis_research.errors.DataValidationError` (the report is
     not built on it).
     """
-    from ..comparison import find_register, load_register_data, run_comparisons
+    from ..analysis.comparison import find_register, load_register_data, run_comparisons
 
     path = find_register(config.dataset_dir(dataset), register or None)
     if path is None:
@@ -138,7 +138,7 @@ def _abelsen_block(section: Section, analyses, language: str, min_cell: int) -> 
                                   "median": R("col_median_ci", language), "published": R("col_published", language)})
     section.table("abelsen_register", shown, R("cap_abelsen", language))
     if not any(0 < c < min_cell for c in table["contracts"]):
-        from ..comparison import plot_abelsen
+        from ..analysis.comparison import plot_abelsen
 
         _figure(section, language, "abelsen_register", R("cap_abelsen_fig", language), plot_abelsen, result,
                 language=language, figsize=(6.4, 3.8), depends=figure_depends)
@@ -149,7 +149,7 @@ def _abelsen_block(section: Section, analyses, language: str, min_cell: int) -> 
 
 
 def _alis_block(section: Section, analyses, language: str, min_cell: int) -> None:
-    from ..comparison import ALIS_GROUP, OTHER_GROUP
+    from ..analysis.comparison import ALIS_GROUP, OTHER_GROUP
 
     result = analyses.alis_vs_gps
     section.heading(R("alis_heading", language))
@@ -211,7 +211,7 @@ def _alis_block(section: Section, analyses, language: str, min_cell: int) -> Non
 
 
 def _did_block(section: Section, analyses, language: str, min_cell: int) -> None:
-    from ..comparison import DID_PRIMARY, MIN_DID_CLUSTERS
+    from ..analysis.comparison import DID_PRIMARY, MIN_DID_CLUSTERS
 
     result = analyses.did
     section.heading(R("did_heading", language))
@@ -248,7 +248,7 @@ def _did_block(section: Section, analyses, language: str, min_cell: int) -> None
     for outcome in ("vacancy_share", "turnover"):
         events = result.event_study
         if events is not None and ((events["outcome"] == outcome) & (events["control"] == DID_PRIMARY[1])).any():
-            from ..comparison import plot_event_study
+            from ..analysis.comparison import plot_event_study
 
             _figure(section, language, f"event_study_{outcome}", R("cap_event", language, outcome=R(outcome, language)),
                     plot_event_study, result, outcome=outcome, language=language, figsize=(6.4, 3.8))
@@ -290,7 +290,7 @@ def _alis_facts(analyses, min_cell: int) -> dict | None:
     ``{"estimable": bool, "enough": bool, "hr", "ci_lower", "ci_upper"}``: ``enough`` is false
     when either group has fewer than ``min_cell`` episodes (no numbers are passed on then).
     """
-    from ..comparison import ALIS_GROUP, OTHER_GROUP
+    from ..analysis.comparison import ALIS_GROUP, OTHER_GROUP
 
     result = analyses.alis_vs_gps
     if result is None or result.counts is None:

@@ -1,6 +1,6 @@
 """The report section on robustness: confounding-adjusted contrasts, E-value, pooled programmes.
 
-:func:`robustness_section` runs :mod:`alis_research.robustness` on the prepared dataset and
+:func:`robustness_section` runs :mod:`alis_research.analysis.robustness` on the prepared dataset and
 lays out, with a plain-language reading in bokmål or English:
 
 * the hazard ratio and the RMST difference (næring − fastlønn) crude and weighted by the
@@ -82,7 +82,7 @@ def robustness_section(prepared, *, language: str = "nb", min_cell: int = config
     """Robustness: IPW-adjusted hazard ratio and RMST, E-value, and programmes pooled (estimates only)."""
     import matplotlib.pyplot as plt
 
-    from .. import robustness as rb
+    from ..analysis import robustness as rb
 
     check_language(language)
     section = Section(SECTION_KEY, T("robustness.title", language))

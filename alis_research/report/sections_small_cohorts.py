@@ -1,12 +1,12 @@
 """The report's section on small cohorts: exact log-rank, Firth-penalised Cox, competing exits.
 
-The computations live in :mod:`alis_research.small_cohorts`; this module turns
+The computations live in :mod:`alis_research.analysis.small_cohorts`; this module turns
 its result into a :class:`~alis_research.report.content.Section` with
 plain-language interpretation in bokmål and English, as the other ``sections*``
 modules do.  It publishes **only estimates and p-values** (hazard ratios,
 subdistribution hazard ratios, their intervals, test p-values), never a count
 of episodes or exits, and never says which contract type had no exits; an
-estimate resting on fewer than :data:`alis_research.small_cohorts.MIN_EXITS`
+estimate resting on fewer than :data:`alis_research.analysis.small_cohorts.MIN_EXITS`
 exits is printed as "not estimable".  One row per scope: the report's dataset
 (all areas, or the one area of an area report) and, in a report on several
 areas, each health-trust area.
@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import config
 from ..errors import AlisError, AlisWarning, NotEstimableWarning
-from ..small_cohorts import ALL, MIN_EXITS, PERMUTATION_PRIMARY_BELOW, small_cohort_analyses
+from ..analysis.small_cohorts import ALL, MIN_EXITS, PERMUTATION_PRIMARY_BELOW, small_cohort_analyses
 from .content import Section
 from ..messages.labels import value_label
 from .text import T, fmt_ci, fmt_p

@@ -10,7 +10,7 @@ likelihood
     \\ell^*(\\beta) = \\ell(\\beta) + \\tfrac12 \\log\\lvert I(\\beta)\\rvert ,
 
 with :math:`\\ell` the Efron log partial likelihood of (start, stop] intervals
-(the ties of :mod:`alis_research.coxph`, as R's ``coxph`` default; R's
+(the ties of :mod:`alis_research.stats.coxph`, as R's ``coxph`` default; R's
 ``coxphf`` uses Breslow, which agrees when no exits are tied) and :math:`I`
 its information.  The modified score is
 

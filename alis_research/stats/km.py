@@ -1,7 +1,7 @@
 """The Kaplan–Meier (product-limit) estimator, once: arrays in, arrays out.
 
-Retention (:mod:`alis_research.retention`), contract durations
-(:mod:`alis_research.duration`) and costs (:mod:`alis_research.costs`) all use
+Retention (:mod:`alis_research.analysis.retention`), contract durations
+(:mod:`alis_research.analysis.duration`) and costs (:mod:`alis_research.analysis.costs`) all use
 these functions; each is checked against R's ``survival`` package
 (``tests/reference/*.R``, ``tests/test_km.py``):
 

@@ -1,7 +1,7 @@
 """Inverse-variance pooling of estimates with heterogeneity: fixed effect and DerSimonian–Laird.
 
 Used to combine the hazard ratios of several programmes (ALIS-Nord, ALIS-Vest, …) on the
-log scale (:func:`alis_research.robustness.pooled_programmes`). With estimates
+log scale (:func:`alis_research.analysis.robustness.pooled_programmes`). With estimates
 :math:`y_i` and variances :math:`v_i`, :math:`w_i = 1/v_i`:
 
 .. math::

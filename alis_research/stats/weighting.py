@@ -1,6 +1,6 @@
 """Inverse-probability weighting: propensity model, ATE weights, balance, weighted KM, RMST and Cox.
 
-The pure estimators behind :func:`alis_research.robustness.confounding_analysis`, on plain
+The pure estimators behind :func:`alis_research.analysis.robustness.confounding_analysis`, on plain
 frames and NumPy arrays.  Each is checked against R (``tests/reference/weighting.R``):
 
 * :func:`fit_propensity` — logistic regression of the treatment on covariates
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..coxph import DIVERGENCE_LIMIT, RiskSetIndex
+from .coxph import DIVERGENCE_LIMIT, RiskSetIndex
 from ..messages.note import Note
 
 #: A level of a categorical covariate is kept on its own only with at least this many
@@ -236,7 +236,7 @@ def fit_propensity(frame: pd.DataFrame, treatment, *, ordered: Mapping[str, Sequ
         model has more coefficients than ``n_min / MIN_PER_COEFFICIENT`` (``n_min`` the
         smaller group), when the GLM fails or does not converge, or on (quasi-)separation:
         a fitted propensity within :data:`SEPARATION_TOLERANCE` of 0 or 1 or a coefficient
-        beyond :data:`~alis_research.coxph.DIVERGENCE_LIMIT` on the logit scale.
+        beyond :data:`~alis_research.stats.coxph.DIVERGENCE_LIMIT` on the logit scale.
     """
     import statsmodels.api as sm
 
@@ -581,7 +581,7 @@ def weighted_cox(start, stop, event, X, weights=None, *, strata=None, cluster=No
     (:math:`w_i\\,r_i^\\top V`, :math:`r_i` the score residuals, :math:`V` the model-based
     variance) summed per cluster (each row its own cluster when ``cluster`` is None).
     ``diverged`` flags a monotone likelihood (a coefficient beyond
-    :data:`~alis_research.coxph.DIVERGENCE_LIMIT` or a singular information).
+    :data:`~alis_research.stats.coxph.DIVERGENCE_LIMIT` or a singular information).
     """
     start = np.asarray(start, float)
     stop = np.asarray(stop, float)

@@ -1,4 +1,4 @@
-# Reference values for alis_research.duration, computed with R's survival package.
+# Reference values for alis_research.analysis.duration, computed with R's survival package.
 #
 # Regenerate (from the project root, where R and the survival package are installed;
 # Debian: apt-get install r-base-core r-cran-survival):

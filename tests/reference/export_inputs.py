@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alis_research import config
-from alis_research.cohort import prepare_dataset
+from alis_research.data.cohort import prepare_dataset
 
 HERE = Path(__file__).resolve().parent
 # raw dataset folder -> (name under tests/reference/data/, as-of date)

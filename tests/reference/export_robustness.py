@@ -26,10 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from alis_research import config
-from alis_research.cohort import prepare_dataset
-from alis_research.robustness import propensity_specification
+from alis_research.data.cohort import prepare_dataset
+from alis_research.analysis.robustness import propensity_specification
 from alis_research.stats.weighting import propensity_design
-from alis_research.synthetic import write_synthetic
+from alis_research.data.synthetic import write_synthetic
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "data_robustness"

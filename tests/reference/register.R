@@ -1,4 +1,4 @@
-# Reference values for the register comparisons (alis_research.comparison), with R's survival.
+# Reference values for the register comparisons (alis_research.analysis.comparison), with R's survival.
 #
 #     .venv/bin/python tests/reference/export_register.py   # writes data/register/contracts.csv
 #     Rscript tests/reference/register.R                     # from the project root
@@ -9,7 +9,7 @@
 #                                ties = "efron", cluster = municipality_code): coef, se, robust se
 #   results/register_km_size.csv survfit per size class and overall, conf.type = "log-log":
 #                                n, events, median and its interval
-# Term names and reference levels are those of alis_research.duration (first level present).
+# Term names and reference levels are those of alis_research.analysis.duration (first level present).
 suppressPackageStartupMessages(library(survival))
 
 here <- "tests/reference"

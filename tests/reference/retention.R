@@ -1,4 +1,4 @@
-# Reference values for alis_research.retention and alis_research.turnover.
+# Reference values for alis_research.analysis.retention and alis_research.analysis.turnover.
 #
 # Regenerate (from the project root, where R and the survival package are installed;
 # Debian: apt-get install r-base-core r-cran-survival):

@@ -1,4 +1,4 @@
-# Reference values for alis_research.robustness and alis_research.stats.weighting, with R's
+# Reference values for alis_research.analysis.robustness and alis_research.stats.weighting, with R's
 # survival (and survey) packages.
 #
 # Regenerate (from the project root; Debian: apt-get install r-base-core r-cran-survival r-cran-survey):

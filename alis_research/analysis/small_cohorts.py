@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import coxph
-from .config import CONTRACT_TYPES, DEFAULT_ALPHA, HEALTH_TRUST_AREAS
-from .errors import NotEstimableWarning
-from .result import AnalysisResult, require_columns
-from .stats import finegray, firth, logrank_exact
+from ..stats import coxph
+from ..config import CONTRACT_TYPES, DEFAULT_ALPHA, HEALTH_TRUST_AREAS
+from ..errors import NotEstimableWarning
+from ..result import AnalysisResult, require_columns
+from ..stats import finegray, firth, logrank_exact
 
 #: Fewer exits than this (in the scope; of the cause for Fine–Gray): the estimate is not estimable.
 MIN_EXITS = 3

@@ -6,7 +6,7 @@ so :func:`read_table` accepts CSV with ``,``, ``;`` or tab separators, in UTF-8
 (with or without a byte-order mark), UTF-16 with a BOM, or Windows-1252, and
 XLSX workbooks. Every cell is returned as text so that codes keep their leading
 zeros; interpretation (dates, numbers, synonyms) is the job of
-:mod:`alis_research.validate`.
+:mod:`alis_research.data.validate`.
 
 Hostile or broken files are refused in one line naming the file and what was
 expected, never with a traceback: binary data (:func:`check_text`), a workbook
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import AlisError
+from ..errors import AlisError
 
 #: File suffixes :func:`read_table` understands (lower case).
 TABLE_SUFFIXES = (".csv", ".xlsx")

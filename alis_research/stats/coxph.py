@@ -1,7 +1,7 @@
 """Cox proportional-hazards estimation on counting-process data, as R's ``survival``.
 
-This module is the numerical engine behind :func:`alis_research.duration.cox_model`
-and :func:`alis_research.duration.proportional_hazards_test`.  It works on plain
+This module is the numerical engine behind :func:`alis_research.analysis.duration.cox_model`
+and :func:`alis_research.analysis.duration.proportional_hazards_test`.  It works on plain
 NumPy arrays (``start``, ``stop``, ``event``, ``X``) and implements
 
 * the Efron partial likelihood for (start, stop] intervals with delayed entry,

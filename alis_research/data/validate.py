@@ -3,7 +3,7 @@
 A dataset is a folder holding ``episodes.csv`` (or ``.xlsx``), optionally
 ``events.csv`` (or ``.xlsx``), ``supervision.csv`` (or ``.xlsx``, checked against the
 episodes once they are valid) and ``dataset.json``. :func:`validate_dataset`
-reads them through :mod:`alis_research.io`, checks every cell and every
+reads them through :mod:`alis_research.data.io`, checks every cell and every
 cross-row rule, and returns *all* problems found, each naming the file, the
 row as a spreadsheet shows it (header = row 1), the column, the value and
 what was expected. When there are none it also returns the cleaned, typed
@@ -24,16 +24,16 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .identity import (
+from ..identity import (
     NATIONAL_ID_MASK,
     contains_national_id,
     is_national_id,
     mask_national_ids,
     values_with_national_id,
 )
-from .config import DEFAULT_PROGRAMME, END_REASONS, EVENT_TYPES
-from .errors import AlisError, DataValidationError
-from .result import input_table, require_columns
+from ..config import DEFAULT_PROGRAMME, END_REASONS, EVENT_TYPES
+from ..errors import AlisError, DataValidationError
+from ..result import input_table, require_columns
 
 # --------------------------------------------------------------------------- the contract
 EPISODES = "episodes"
@@ -564,7 +564,7 @@ def _check_duplicates(table: _Table) -> pd.Series:
 
 def _resolve_municipalities(table: _Table) -> tuple[pd.Series, pd.Series]:
     """2024 code and name per row through the reference tables; flag unknown ones."""
-    from .reference import resolve_municipality  # the reference tables load on first use
+    from ..reference import resolve_municipality  # the reference tables load on first use
 
     index = table.cells.index
     if not table.has("municipality"):
@@ -870,7 +870,7 @@ def _parse_as_of(as_of) -> pd.Timestamp | None:
 
 
 def read_table_or_problem(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
-    """:func:`alis_research.io.read_table`, or ``None`` with the reason added to ``problems``
+    """:func:`alis_research.data.io.read_table`, or ``None`` with the reason added to ``problems``
     (one problem naming the file, and the row and column where known)."""
     return _read(path, problems)
 
@@ -1114,12 +1114,12 @@ def validate_supervision(dataset_dir, episodes) -> tuple[list, pd.DataFrame]:
     Returns
     -------
     problems, supervision
-        Every :class:`~alis_research.validate.Problem` found (file, spreadsheet row,
+        Every :class:`~alis_research.data.validate.Problem` found (file, spreadsheet row,
         column, value, what was expected) and, when there are none, the table
         ``source_row, person_id, month`` (first day of the month) ``, hours``;
         empty when the file is absent.
     """
-    from .identity import cells_with_national_id
+    from ..identity import cells_with_national_id
 
     folder = Path(dataset_dir)
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "person_id": pd.Series(dtype=object),

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import config
-from .errors import AlisError, AlisWarning, NotEstimableWarning
+from .. import config
+from ..errors import AlisError, AlisWarning, NotEstimableWarning
 
 SCHEMA = "alis-research/results/1"
 
@@ -73,13 +73,13 @@ def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
     Parameters
     ----------
     prepared : PreparedDataset
-        From :func:`alis_research.cohort.prepare` or :func:`~alis_research.cohort.load_prepared`.
+        From :func:`alis_research.data.cohort.prepare` or :func:`~alis_research.data.cohort.load_prepared`.
     alpha : float
         1 − confidence level of every interval.
     tau : float
         Horizon (years) of the restricted mean survival time.
     comparison : ComparisonAnalyses, optional
-        The register comparisons (:func:`alis_research.comparison.run_comparisons`); when given,
+        The register comparisons (:func:`alis_research.analysis.comparison.run_comparisons`); when given,
         the document gains ``abelsen`` and ``did`` (``docs/register.md``).
 
     Raises

@@ -4,7 +4,7 @@ A register extract is a folder holding ``snapshots.csv`` (monthly snapshots of
 GP list holders, about 1.5 million rows for a national extract over 25 years),
 optionally ``doctors.csv`` (one row per doctor: sex, birth year) and
 ``dataset.json``. :func:`validate_register` checks it with the same standard
-as :mod:`alis_research.validate` (every problem at once, each naming the file,
+as :mod:`alis_research.data.validate` (every problem at once, each naming the file,
 the spreadsheet row, the column, the value and what was expected) but works on
 whole columns at a time: every text column is factorised once and each
 *distinct* value is parsed once, so the cost grows with the number of distinct
@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .config import DAYS_PER_YEAR, SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS
-from .errors import AlisError, DataValidationError
-from .identity import NATIONAL_ID_MASK, cells_with_national_id
+from ..config import DAYS_PER_YEAR, SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS
+from ..errors import AlisError, DataValidationError
+from ..identity import NATIONAL_ID_MASK, cells_with_national_id
 from .validate import (
     NATIONAL_ID_IN_CELL_PROBLEM,
     Problem,
@@ -172,7 +172,7 @@ def _read_header(text_head: str, separator: str, file: str) -> list[str]:
 def read_register_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a large register CSV quickly, every cell as text.
 
-    Same encodings and separators as :func:`alis_research.io.read_table` (UTF-8
+    Same encodings and separators as :func:`alis_research.data.io.read_table` (UTF-8
     with or without BOM, UTF-16 with BOM, Windows-1252; ``,``, ``;`` or tab
     sniffed from the header), parsed by Arrow's multi-threaded CSV reader into
     dictionary-encoded (categorical) columns; pandas' C reader takes over when the
@@ -307,7 +307,7 @@ def _check_columns(problems: _Problems, file: str, present: list[str], required,
 
 
 def _code_history_index() -> dict[str, dict]:
-    from .reference import load_code_history
+    from ..reference import load_code_history
 
     history = load_code_history()
     return {row["code"]: row for row in history.to_dict("records")}
@@ -319,7 +319,7 @@ def _resolve_municipality_values(values: np.ndarray):
     Returns the 2024 code per value (``None`` if unresolved), the error message
     per failing value, and the parts per split code (``'1507'`` -> ``('1508', '1580')``).
     """
-    from .reference import UnknownMunicipality, resolve_municipality
+    from ..reference import UnknownMunicipality, resolve_municipality
 
     history = _code_history_index()
     codes = np.full(len(values), None, dtype=object)
@@ -843,7 +843,7 @@ def _column_or_na(snapshots: pd.DataFrame, name: str, rows: np.ndarray) -> np.nd
 
 def reference_lookups() -> dict:
     """Municipality attributes and a (code, year) population grid with gaps filled from the nearest year."""
-    from .reference import load_municipalities, load_population
+    from ..reference import load_municipalities, load_population
 
     municipalities = load_municipalities().set_index("code_2024")
     population = load_population().pivot(index="code_2024", columns="year", values="population")

@@ -1,6 +1,6 @@
 """Contract duration: Cox model, PH check, competing risks, AFT extrapolation, the Abelsen view.
 
-Every analysis takes the prepared dataset (a :class:`~alis_research.cohort.PreparedDataset`
+Every analysis takes the prepared dataset (a :class:`~alis_research.data.cohort.PreparedDataset`
 or the relevant DataFrame: ``intervals`` for the Cox model, ``episodes`` for the rest)
 and returns an :class:`~alis_research.result.AnalysisResult` subclass with tidy tables.
 Small samples are the norm (32 positions): when an estimate cannot be trusted the
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import coxph
-from .config import (
+from ..stats import coxph
+from ..config import (
     CONTRACT_TYPES,
     DEFAULT_ALPHA,
     HEALTH_TRUST_AREAS,
@@ -30,10 +30,10 @@ from .config import (
     REFERENCE_DATA,
     SIZE_CLASS_LABELS,
 )
-from .errors import AlisError, NotEstimableWarning
-from .messages.note import Note
-from .result import AnalysisResult, check_alpha, input_table, require_columns, with_interval
-from .stats import km
+from ..errors import AlisError, NotEstimableWarning
+from ..messages.note import Note
+from ..result import AnalysisResult, check_alpha, input_table, require_columns, with_interval
+from ..stats import km
 
 #: The contrast of every Cox model: 1 while the current contract is næring.
 NAERING_TERM = "næring"
@@ -176,7 +176,7 @@ def cox_model(
     contract_term : bool
         Whether the model holds the current contract type (the næring term, first). ``False``
         for models of other contrasts (the Abelsen replication, ALIS versus other GPs in
-        :mod:`alis_research.comparison`); then at least one covariate is needed and the
+        :mod:`alis_research.analysis.comparison`); then at least one covariate is needed and the
         ``contract_type`` column is not.
 
     Returns
@@ -698,14 +698,14 @@ def median_by_size_class(episodes: Any, *, alpha: float = DEFAULT_ALPHA) -> Size
 # --------------------------------------------------------------------------- plots
 
 def _labels(language: str) -> dict[str, str]:
-    from .figures import figure_labels
+    from ..figures import figure_labels
 
     return figure_labels(language, "figure.duration")
 
 
 def plot_cumulative_incidence(result: CumulativeIncidenceResult, ax=None, *, language: str = "nb"):
     """Step curves of cumulative incidence per cohort (colour) and destination (line style); returns the axes."""
-    from . import figures
+    from .. import figures
 
     labels = _labels(language)
     styles = ["-", "--", ":", "-."]
@@ -730,7 +730,7 @@ def plot_cumulative_incidence(result: CumulativeIncidenceResult, ax=None, *, lan
 
 def plot_hazard_ratios(result: CoxResult, ax=None, *, language: str = "nb"):
     """Forest plot of hazard ratios with their intervals on a log axis; returns the axes."""
-    from . import figures
+    from .. import figures
 
     labels = _labels(language)
     table = result.coefficients.dropna(subset=["hr"])

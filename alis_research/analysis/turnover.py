@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import config
-from .errors import AlisError
-from .result import AnalysisResult, check_alpha, with_interval
+from .. import config
+from ..errors import AlisError
+from ..result import AnalysisResult, check_alpha, with_interval
 
 #: Pearson χ²/df above which the Poisson model is called overdispersed.
 OVERDISPERSION_THRESHOLD = 1.5
@@ -376,7 +376,7 @@ class VacancyResult(AnalysisResult):
 def _positions(roster) -> pd.Series:
     if roster is None:
         try:
-            from .reference import load_roster
+            from ..reference import load_roster
         except ImportError as exc:  # pragma: no cover - the reference module ships with the package
             raise AlisError("the ALIS roster is not available: pass roster= explicitly") from exc
         roster = load_roster()

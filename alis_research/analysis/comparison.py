@@ -4,9 +4,9 @@ participating versus rejected-applicant versus non-applicant municipalities (dif
 Three analyses need a GP-register extract (``docs/register.md``) beside the ALIS dataset:
 
 * :func:`abelsen_replication` — Kaplan–Meier median contract duration by municipality size
-  class (:func:`alis_research.duration.median_by_size_class`) and a Cox model with sex, age at
+  class (:func:`alis_research.analysis.duration.median_by_size_class`) and a Cox model with sex, age at
   start, list size and size class, errors clustered by municipality
-  (:func:`alis_research.duration.cox_model`), on the contracts signed in a window (default the
+  (:func:`alis_research.analysis.duration.cox_model`), on the contracts signed in a window (default the
   study's 1 May 2001 – 1 May 2014), beside the published medians;
 * :func:`alis_versus_gps` — the ALIS episodes of the prepared dataset against every other GP
   starting on a list in the same municipalities and years (the register episodes), compared with
@@ -33,12 +33,12 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from . import config
-from . import io as alis_io
-from .config import DAYS_PER_YEAR, DEFAULT_ALPHA, SIZE_CLASS_LABELS
-from .errors import AlisError, AlisWarning, NotEstimableWarning
-from .messages.note import Note
-from .result import AnalysisResult
+from .. import config
+from ..data import io as alis_io
+from ..config import DAYS_PER_YEAR, DEFAULT_ALPHA, SIZE_CLASS_LABELS
+from ..errors import AlisError, AlisWarning, NotEstimableWarning
+from ..messages.note import Note
+from ..result import AnalysisResult
 
 #: Where a dataset keeps its register extract: ``data/raw/<name>/register/``.
 REGISTER_SUBFOLDER = "register"
@@ -98,7 +98,7 @@ class RegisterData:
 
 def load_register_data(path, *, max_gap_months: int | None = None) -> RegisterData:
     """Validate a register extract (raising :class:`~alis_research.errors.DataValidationError`) and build episodes."""
-    from .register import DEFAULT_MAX_GAP_MONTHS, load_register, register_episodes
+    from ..data.register import DEFAULT_MAX_GAP_MONTHS, load_register, register_episodes
 
     path = Path(path)
     snapshots = load_register(path)
@@ -160,7 +160,7 @@ def abelsen_replication(episodes: pd.DataFrame, *, window=ABELSEN_WINDOW, alpha:
     Parameters
     ----------
     episodes
-        From :func:`alis_research.register.register_episodes` (one row per contract).
+        From :func:`alis_research.data.register.register_episodes` (one row per contract).
     window
         (first day, day after the last) of the contract starts analysed; default the study's.
     extract_start
@@ -175,7 +175,7 @@ def abelsen_replication(episodes: pd.DataFrame, *, window=ABELSEN_WINDOW, alpha:
         none); ``hazard_ratios``: term, hr, ci_lower, ci_upper, p_value, robust_se (of the
         Cox model with :data:`ABELSEN_COVARIATES`, one (0, duration] interval per contract,
         Efron ties, sandwich clustered by municipality); ``cox`` the full
-        :class:`~alis_research.duration.CoxResult`.
+        :class:`~alis_research.analysis.duration.CoxResult`.
     """
     from .duration import cox_model, median_by_size_class
 
@@ -334,7 +334,7 @@ def municipality_groups() -> pd.DataFrame:
     000); ``non-applicant``: every other municipality of the four health-trust areas (a few of
     them may have been part of an application that the seeds do not name).
     """
-    from .reference import load_municipalities, load_rejected, load_roster
+    from ..reference import load_municipalities, load_rejected, load_roster
 
     municipalities = load_municipalities()
     north = municipalities[municipalities["health_trust_area"].notna()]
@@ -606,7 +606,7 @@ def run_comparisons(prepared, register: RegisterData, *, area: str = "all", alph
 
 # --------------------------------------------------------------------------- figures
 def _figure_labels(language: str) -> dict[str, str]:
-    from .figures import figure_labels
+    from ..figures import figure_labels
 
     return figure_labels(language, "figure.comparison")
 
@@ -614,7 +614,7 @@ def _figure_labels(language: str) -> dict[str, str]:
 def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0], control: str = DID_PRIMARY[1],
                      language: str = "nb"):
     """Event-study coefficients by year relative to 2019 with their intervals; the reference year marked."""
-    from .figures import decimal_axes, new_axes, house_style
+    from ..figures import decimal_axes, new_axes, house_style
 
     words = _figure_labels(language)
     table = result.event_study
@@ -646,8 +646,8 @@ def plot_event_study(result: DidResult, ax=None, *, outcome: str = DID_PRIMARY[0
 
 def plot_abelsen(result: AbelsenResult, ax=None, *, language: str = "nb"):
     """Median contract duration by size class with intervals, the published medians beside them."""
-    from .figures import new_axes, house_style
-    from .messages.labels import size_class_label
+    from ..figures import new_axes, house_style
+    from ..messages.labels import size_class_label
 
     words = _figure_labels(language)
     table = result.medians

@@ -8,7 +8,7 @@
   ALIS came back to the municipality afterwards.
 * :func:`supervision_fidelity` — the hours in the optional ``supervision.csv``/``.xlsx``
   (``person_id``, ``month`` YYYY-MM, ``hours``; validated with the rest of the raw data by
-  :func:`alis_research.validate.validate_dataset`) against the promised 3 hours a month for
+  :func:`alis_research.data.validate.validate_dataset`) against the promised 3 hours a month for
   10.5 months a year (31.5 hours a year), per unit and cohort, with small-cell suppression.
 
 The events and the supervision table come with the prepared dataset
@@ -24,12 +24,12 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from . import config
-from .errors import AlisError, NotEstimableWarning
-from .messages.note import Note
-from .result import AnalysisResult, input_table, require_columns
+from .. import config
+from ..errors import AlisError, NotEstimableWarning
+from ..messages.note import Note
+from ..result import AnalysisResult, input_table, require_columns
 # the supervision table's contract lives with the rest of the raw-data contract
-from .validate import (  # noqa: F401  (re-exported: pathway.validate_supervision, pathway.SUPERVISION)
+from ..data.validate import (  # noqa: F401  (re-exported: pathway.validate_supervision, pathway.SUPERVISION)
     MAX_HOURS_PER_MONTH,
     SUPERVISION,
     SUPERVISION_COLUMNS,
@@ -111,7 +111,7 @@ def time_to_specialist(
     with cause 1 = approved, 2 = left the post before approval; episodes still in
     post and unapproved at the as-of date are censored.  Tied times of both causes
     enter in one step (no jitter).  Standard errors are the infinitesimal-jackknife
-    ones of R's ``survfit`` (reusing :mod:`alis_research.duration`'s estimator),
+    ones of R's ``survfit`` (reusing :mod:`alis_research.analysis.duration`'s estimator),
     intervals on the log scale.
 
     Parameters
@@ -350,7 +350,7 @@ def supervision_fidelity(
         months_in_post, delivered_hours, promised_hours, hours_per_year, fidelity;
         the ``*_unsuppressed`` tables and ``per_episode`` for analysts only.
     """
-    from .disclosure import suppress_counts
+    from ..disclosure import suppress_counts
 
     episodes = input_table(prepared, "episodes")
     require_columns(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date"), "episodes")
@@ -423,7 +423,7 @@ def plot_time_to_specialist(result: SpecialistResult, ax=None, *, language: str 
 
     Numbers at risk from 1 to ``min_cell − 1`` are printed as ``<min_cell``.
     """
-    from . import figures
+    from .. import figures
 
     texts = figures.figure_labels(language, "figure.pathway")
     curves = result.curves if result.curves is not None else pd.DataFrame(columns=["cohort", "cause", "time"])

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from . import config
-from .errors import AlisError, NotEstimableWarning
-from .result import AnalysisResult
+from .. import config
+from ..errors import AlisError, NotEstimableWarning
+from ..result import AnalysisResult
 
 #: Median contract length in Northern Norway (NSDM 2018), years: the reference cohort's median.
 BASELINE_MEDIAN = 3.8
@@ -550,8 +550,8 @@ def limitations_text(effect: DetectableEffectResult, *, language: str = "nb",
         The cohort sizes (fastlønn, næring) as the report prints them: ledger references in a
         published report, so they are protected with every other count.
     """
-    from .disclosure import format_count
-    from .messages import fmt_number, fmt_percent, message
+    from ..disclosure import format_count
+    from ..messages import fmt_number, fmt_percent, message
 
     def T(key, language, **values):
         return message(f"report.{key}", language, **values)

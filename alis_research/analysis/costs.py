@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import config
-from .errors import AlisError, NotEstimableWarning
-from .reference import cost_parameter, load_cost_parameters
-from .result import AnalysisResult, input_table, require_columns
-from .stats import km
+from .. import config
+from ..errors import AlisError, NotEstimableWarning
+from ..reference import cost_parameter, load_cost_parameters
+from ..result import AnalysisResult, input_table, require_columns
+from ..stats import km
 
 #: Price year of the cost parameters (seed 003's 2019 rates).
 PRICE_YEAR = 2019
@@ -721,7 +721,7 @@ def plot_cost_per_retained_year(result: CostPerRetainedYearResult, ax=None, *, l
     """Bars of the cost per retained GP-year per cohort with bootstrap intervals; returns ``ax``."""
     from matplotlib.ticker import FuncFormatter
 
-    from . import figures
+    from .. import figures
 
     labels = figures.figure_labels(language, "figure.costs")
     table = result.estimates

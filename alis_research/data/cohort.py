@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__, config
-from .errors import AlisError
+from .. import __version__, config
+from ..errors import AlisError
 from .io import METADATA_FILE, atomic_output_dir, find_table, sha256_file
 
 #: Identifies the layout of ``manifest.json``; bump when the prepared schema changes.
@@ -123,7 +123,7 @@ class MunicipalityReference:
 
 def default_reference() -> MunicipalityReference:
     """The shipped reference tables of :mod:`alis_research.reference`."""
-    from . import reference
+    from .. import reference
 
     return MunicipalityReference(
         municipalities=reference.load_municipalities(),
@@ -491,7 +491,7 @@ def _exclusion_counts(exclusions: pd.DataFrame) -> list[dict]:
 
 
 def prepare(validated, as_of, *, reference: MunicipalityReference | None = None) -> PreparedDataset:
-    """Build the prepared dataset from a ``ValidatedData`` (see :mod:`alis_research.validate`).
+    """Build the prepared dataset from a ``ValidatedData`` (see :mod:`alis_research.data.validate`).
 
     Parameters
     ----------

@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import config
-from .errors import AlisError
-from .result import AnalysisResult, check_alpha, with_interval
-from .stats import km
+from .. import config
+from ..errors import AlisError
+from ..result import AnalysisResult, check_alpha, with_interval
+from ..stats import km
 # the shared estimator's public pieces, re-exported where they were first published
-from .stats.km import loglog_interval, r_quantile, restricted_mean  # noqa: F401
+from ..stats.km import loglog_interval, r_quantile, restricted_mean  # noqa: F401
 
 #: Fewer events than this in a group makes its estimates "unstable" (a note).
 MIN_STABLE_EVENTS = 5

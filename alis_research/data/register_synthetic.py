@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .config import SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS
-from .errors import AlisError
+from ..config import SIZE_CLASS_BREAKS, SIZE_CLASS_LABELS
+from ..errors import AlisError
 
 GENERATOR_NAME = "alis-research synthesize-register"
 OUTPUT_FILES = ("snapshots.csv", "doctors.csv", "dataset.json")
@@ -164,7 +164,7 @@ def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: s
         ``list_size``, ``practice_form``, ordered by month and list; ``doctors``:
         ``doctor_id``, ``sex``, ``birth_year``.
     """
-    from .reference import load_code_history, load_municipalities
+    from ..reference import load_code_history, load_municipalities
     from .register import reference_lookups
 
     params = params or RegisterParameters()

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__, config, io, reference
-from .errors import AlisError
+from .. import __version__, config, reference
+from . import io
+from ..errors import AlisError
 
 EPISODE_COLUMNS = (
     "person_id",
@@ -802,7 +803,7 @@ def write_synthetic(out_dir: str | os.PathLike, *, seed: int = 2019, params: Syn
     """Write ``episodes.csv``, ``events.csv`` and ``dataset.json`` to ``out_dir`` atomically.
 
     The files are built in a temporary sibling folder that then replaces ``out_dir``
-    (:func:`alis_research.io.atomic_output_dir`),
+    (:func:`alis_research.data.io.atomic_output_dir`),
     so an interrupted run leaves any previous dataset intact. A folder that holds
     anything but a synthetic dataset is never overwritten.
 

@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import config
-from .errors import AlisError
-from .result import AnalysisResult, input_table, require_columns
-from .stats import evalue as ev
-from .stats import meta
-from .stats import weighting as wt
+from .. import config
+from ..errors import AlisError
+from ..result import AnalysisResult, input_table, require_columns
+from ..stats import evalue as ev
+from ..stats import meta
+from ..stats import weighting as wt
 
 #: Covariates of the propensity model, by kind (each used where present and complete).
 PROPENSITY_ORDERED: dict[str, tuple] = {"size_class": config.SIZE_CLASS_LABELS, "centrality": (0, 1, 2, 3)}
@@ -471,11 +471,11 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
     """Combine programmes: Cox per programme, Cox stratified by programme, DerSimonian–Laird pooling.
 
     The model is the crude Cox model of the current contract type on the counting-process
-    intervals (:func:`alis_research.duration.cox_model`), fitted per programme; each
+    intervals (:func:`alis_research.analysis.duration.cox_model`), fitted per programme; each
     programme with at least ``min_exits`` exits and an estimable model contributes its log
     hazard ratio with the standard error its interval uses (cluster-robust with the
     few-cluster correction, or model-based with fewer than
-    :data:`~alis_research.duration.MIN_CLUSTERS` clusters). The stratified model lets each
+    :data:`~alis_research.analysis.duration.MIN_CLUSTERS` clusters). The stratified model lets each
     programme have its own baseline hazard (R: ``coxph(Surv(start, stop, exit) ~ næring +
     strata(programme), cluster = municipality_code)``). With one programme (or one
     estimable) nothing is pooled: ``estimable`` is False and a note says why.
@@ -483,7 +483,7 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
     import warnings
 
     from .duration import MIN_CLUSTERS, cox_model
-    from .errors import AlisWarning, NotEstimableWarning
+    from ..errors import AlisWarning, NotEstimableWarning
 
     intervals = input_table(data, "intervals")
     require_columns(intervals, ["start", "stop", "exit", "contract_type", "episode_id", cluster], "intervals")
@@ -556,7 +556,7 @@ def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float 
 
 def _plot_words(language: str) -> dict:
     """The love plot's and weighted curves' labels (catalogue table ``figure.robustness``)."""
-    from .figures import figure_labels
+    from ..figures import figure_labels
 
     return figure_labels(language, "figure.robustness")
 
@@ -566,7 +566,7 @@ def plot_balance(result: ConfoundingResult, ax=None, *, language: str = "nb", th
 
     Dashed lines at ±``threshold``. Returns the axes.
     """
-    from . import figures
+    from .. import figures
 
     words = _plot_words(language)
     balance = getattr(result, "balance", None)
@@ -595,7 +595,7 @@ def plot_balance(result: ConfoundingResult, ax=None, *, language: str = "nb", th
 
 def plot_weighted_km(result: ConfoundingResult, ax=None, *, language: str = "nb", weighting: str = "ipw"):
     """Weighted (or crude) Kaplan–Meier curves per cohort with log-log bands. Returns the axes."""
-    from . import figures
+    from .. import figures
 
     words = _plot_words(language)
     curves = result.curves

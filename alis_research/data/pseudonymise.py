@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
-from .errors import AlisError
-from .identity import cells_with_national_id, compact_national_id, is_national_id, replace_national_ids
+from ..errors import AlisError
+from ..identity import cells_with_national_id, compact_national_id, is_national_id, replace_national_ids
 from .validate import EPISODES, EVENTS, SUPERVISION
 
 #: Hex digits of the HMAC kept in a pseudonym (64 bits: collisions are negligible for registers of this size).

@@ -1,0 +1,1 @@
+"""Analyses on a prepared dataset: tidy result objects, no text, no printing."""

@@ -1,0 +1,1 @@
+"""The data layer: reading, validating, pseudonymising, preparing and synthesising inputs."""
