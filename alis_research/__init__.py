@@ -54,6 +54,17 @@ _EXPORTS: dict[str, str] = {
     "confounding_analysis": "analysis.robustness",
     "e_value_analysis": "analysis.robustness",
     "pooled_programmes": "analysis.robustness",
+    # small cohorts: Firth Cox where the ordinary fit is monotone, exact/permutation log-rank,
+    # competing exits (Gray's test, Fine–Gray); and the estimators on arrays
+    "small_cohort_analyses": "analysis.small_cohorts",
+    "fit_firth": "stats.firth",
+    "logrank_permutation_test": "stats.logrank_exact",
+    "exact_logrank": "stats.logrank_exact",
+    "monte_carlo_logrank": "stats.logrank_exact",
+    "gray_test": "stats.finegray",
+    "fit_fine_gray": "stats.finegray",
+    "e_value_hr": "stats.evalue",
+    "dersimonian_laird": "stats.meta",
     # costs, pathway, precision
     "yearly_costs": "analysis.costs",
     "cost_per_retained_year": "analysis.costs",
