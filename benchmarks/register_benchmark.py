@@ -40,7 +40,8 @@ EXTRA_SEEDS = (2016, 2017)
 _CHILD_EPISODES = """
 import sys, tempfile
 from pathlib import Path
-from alis_research.data.register import load_register, register_episodes
+from alis_research.data.register import load_register
+from alis_research.data.register_timeline import register_episodes
 from alis_research.data.register_synthetic import synthesize_register, write_register
 seed, lists, years, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 snapshots, doctors = synthesize_register(seed, lists=lists, years=years)
@@ -95,12 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from alis_research.data.register import (
-        register_episodes,
-        register_episodes_loop,
-        register_intervals,
-        validate_register,
-    )
+    from alis_research.data.register import validate_register
+    from alis_research.data.register_timeline import register_episodes, register_episodes_loop, register_intervals
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "register"
@@ -108,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = (folder / "snapshots.csv").stat().st_size / 1e6
 
         # warm the reference tables (loaded once per process, not part of the per-extract cost)
-        from alis_research.data.register import reference_lookups
+        from alis_research.data.register_timeline import reference_lookups
         reference_lookups()
 
         started = time.perf_counter()

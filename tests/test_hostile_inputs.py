@@ -22,7 +22,8 @@ from alis_research.identity import (
     find_national_ids,
     mask_national_ids,
 )
-from alis_research.data.validate import MAX_PROBLEMS_PER_KIND, load_validated, validate_dataset
+from alis_research.data.contract import MAX_PROBLEMS_PER_KIND
+from alis_research.data.validate import load_validated, validate_dataset
 
 TESTS = Path(__file__).resolve().parent
 GOOD_SMALL = TESTS / "fixtures" / "good_small"

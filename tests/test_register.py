@@ -15,13 +15,9 @@ from hypothesis import strategies as st
 from alis_research.data import register
 from alis_research.cli.data import synthesize_register as cli_synthesize_register
 from alis_research.cli.data import validate_register as cli_validate_register
-from alis_research.data.register import (
-    MAX_PROBLEMS_PER_KIND,
-    register_episodes,
-    register_episodes_loop,
-    register_intervals,
-    validate_register,
-)
+from alis_research.data.register import validate_register
+from alis_research.data.register_extract import MAX_PROBLEMS_PER_KIND
+from alis_research.data.register_timeline import register_episodes, register_episodes_loop, register_intervals
 from alis_research.data.register_synthetic import RegisterParameters, synthesize_register, write_register
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register_small"

@@ -25,7 +25,8 @@ from alis_research.data.synthetic import (
     weibull_scale,
     write_synthetic,
 )
-from alis_research.data.validate import canonical_contract_type, load_validated, validate_dataset
+from alis_research.data.contract import canonical_contract_type
+from alis_research.data.validate import load_validated, validate_dataset
 
 AS_OF = "2024-12-31"
 SEEDS = (2019, 1, 2, 3, 7, 11, 42, 123)

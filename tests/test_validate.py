@@ -11,14 +11,8 @@ import pytest
 
 from alis_research.cli import main
 from alis_research.errors import DataValidationError
-from alis_research.data.validate import (
-    Problem,
-    canonical_contract_type,
-    is_norwegian_national_id,
-    load_validated,
-    parse_date,
-    validate_dataset,
-)
+from alis_research.data.contract import Problem, canonical_contract_type, is_norwegian_national_id, parse_date
+from alis_research.data.validate import load_validated, validate_dataset
 
 TESTS = Path(__file__).resolve().parent
 BAD_INPUTS = TESTS / "bad_inputs"

@@ -98,7 +98,8 @@ class RegisterData:
 
 def load_register_data(path, *, max_gap_months: int | None = None) -> RegisterData:
     """Validate a register extract (raising :class:`~alis_research.errors.DataValidationError`) and build episodes."""
-    from ..data.register import DEFAULT_MAX_GAP_MONTHS, load_register, register_episodes
+    from ..data.register import load_register
+    from ..data.register_timeline import DEFAULT_MAX_GAP_MONTHS, register_episodes
 
     path = Path(path)
     snapshots = load_register(path)
@@ -160,7 +161,7 @@ def abelsen_replication(episodes: pd.DataFrame, *, window=ABELSEN_WINDOW, alpha:
     Parameters
     ----------
     episodes
-        From :func:`alis_research.data.register.register_episodes` (one row per contract).
+        From :func:`alis_research.data.register_timeline.register_episodes` (one row per contract).
     window
         (first day, day after the last) of the contract starts analysed; default the study's.
     extract_start

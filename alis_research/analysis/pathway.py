@@ -29,7 +29,7 @@ from ..errors import AlisError, NotEstimableWarning
 from ..messages.note import Note
 from ..result import AnalysisResult, input_table, require_columns
 # the supervision table's contract lives with the rest of the raw-data contract
-from ..data.validate import (  # noqa: F401  (re-exported: pathway.validate_supervision, pathway.SUPERVISION)
+from ..data.event_checks import (  # noqa: F401  (re-exported: pathway.validate_supervision, pathway.SUPERVISION)
     MAX_HOURS_PER_MONTH,
     SUPERVISION,
     SUPERVISION_COLUMNS,

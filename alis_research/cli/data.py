@@ -13,7 +13,7 @@ from ..errors import AlisError
 def print_problems(problems: list, folder, *, as_json: bool) -> int | None:
     """Print a validation's problems (a line each, or a JSON list); the exit status, or None when
     the data are clean and printed as text (the caller then prints its summary)."""
-    from ..data.validate import problem_count
+    from ..data.raw_table import problem_count
 
     if as_json:
         print(json.dumps([problem.to_dict() for problem in problems], ensure_ascii=False, indent=2))

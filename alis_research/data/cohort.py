@@ -681,7 +681,8 @@ def select_area(prepared: PreparedDataset, area: str = "all") -> PreparedDataset
 
 def raw_input_files(dataset_dir) -> dict[str, str]:
     """SHA-256 of the raw files a prepared dataset is made from, as its manifest records them."""
-    from .validate import EPISODES, EVENTS, SUPERVISION
+    from .contract import EPISODES, EVENTS
+    from .event_checks import SUPERVISION
 
     folder = Path(dataset_dir)
     files: dict[str, str] = {}

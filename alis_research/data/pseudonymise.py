@@ -25,7 +25,8 @@ import pandas as pd
 from . import io
 from ..errors import AlisError
 from ..identity import cells_with_national_id, compact_national_id, is_national_id, replace_national_ids
-from .validate import EPISODES, EVENTS, SUPERVISION
+from .contract import EPISODES, EVENTS
+from .event_checks import SUPERVISION
 
 #: Hex digits of the HMAC kept in a pseudonym (64 bits: collisions are negligible for registers of this size).
 PSEUDONYM_HEX_DIGITS = 16

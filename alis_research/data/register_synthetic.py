@@ -165,7 +165,7 @@ def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: s
         ``doctor_id``, ``sex``, ``birth_year``.
     """
     from ..reference import load_code_history, load_municipalities
-    from .register import reference_lookups
+    from .register_timeline import reference_lookups
 
     params = params or RegisterParameters()
     if years < 1:

@@ -25,7 +25,8 @@ MUNICIPALITIES = 120
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from alis_research.analysis.comparison import contracts_in_window
-    from alis_research.data.register import load_register, register_episodes
+    from alis_research.data.register import load_register
+    from alis_research.data.register_timeline import register_episodes
     from alis_research.data.register_synthetic import synthesize_register, write_register
 
     snapshots, doctors = synthesize_register(2015)
