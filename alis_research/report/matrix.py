@@ -130,6 +130,101 @@ def _unknown_keys(table: dict, allowed: set[str], where: str, problems: list[str
             problems.append(f"{where}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
 
 
+def _read_document(path: Path) -> dict:
+    """The matrix file parsed as TOML; a clear error when it is missing or not TOML."""
+    if not path.is_file():
+        raise AlisError(
+            f"{path}: report matrix file not found (create it, see docs on scheduling, or pass --config FILE)"
+        )
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AlisError(f"{path}: not a valid TOML file ({exc})") from exc
+
+
+def _read_defaults(document: dict, base: Path, problems: list[str]) -> tuple[dict, str | None, int | None, Path]:
+    """The ``[defaults]`` table: ``(table, as_of, min_cell, out_dir)``, problems added to ``problems``."""
+    defaults = document.get("defaults", {})
+    if not isinstance(defaults, dict):
+        problems.append(f"defaults = {_describe(defaults)}: expected a table [defaults]")
+        defaults = {}
+    _unknown_keys(defaults, _DEFAULTS_KEYS, "[defaults]", problems)
+    default_as_of = _check_date(defaults["as_of"], "[defaults] as_of", problems) if "as_of" in defaults else None
+    default_min_cell = (
+        _check_min_cell(defaults["min_cell"], "[defaults] min_cell", problems)
+        if "min_cell" in defaults
+        else config.DEFAULT_MIN_CELL
+    )
+    out_dir = base
+    if "out_dir" in defaults:
+        if isinstance(defaults["out_dir"], str) and defaults["out_dir"].strip():
+            out_dir = (base / defaults["out_dir"]).resolve()
+        else:
+            problems.append(f"[defaults] out_dir = {_describe(defaults['out_dir'])}: expected a folder path as text")
+    return defaults, default_as_of, default_min_cell, out_dir
+
+
+def _dataset_name_and_path(entry: dict, where: str, base: Path, problems: list[str]) -> tuple[str | None, Path | None]:
+    """A ``[[datasets]]`` table's name and data folder (``None`` where they are wrong)."""
+    dataset_path = None
+    if "path" in entry:
+        if isinstance(entry["path"], str) and entry["path"].strip():
+            dataset_path = (base / entry["path"]).resolve()
+        else:
+            problems.append(f"{where} path = {_describe(entry['path'])}: expected a folder path as text")
+    name = entry.get("name", dataset_path.name if dataset_path is not None else None)
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+        problems.append(
+            f"{where} name = {_describe(name)}: expected a name of letters, digits, '.', '_' or '-' "
+            "(it becomes part of the report folder names)"
+        )
+        name, dataset_path = None, None  # go on checking the other keys of this table
+    elif dataset_path is None and "path" not in entry:
+        dataset_path = (config.DATA_RAW / name).resolve()
+    if name is not None and dataset_path is not None and dataset_path.name != name:
+        # The builder names report folders after the data folder; a different
+        # name here would make every run look for reports that never appear.
+        problems.append(
+            f"{where} name = {name!r} but path {entry.get('path')!r} ends in {dataset_path.name!r}: "
+            f"report folders are named after the data folder, so set name = {dataset_path.name!r}"
+        )
+    return name, dataset_path
+
+
+def _read_datasets(document: dict, base: Path, defaults: dict, default_as_of: str | None,
+                   default_min_cell: int | None, shared_publication: Publication,
+                   problems: list[str]) -> list[tuple[str, Path, str | None, int | None, Publication]]:
+    """The ``[[datasets]]`` tables with the defaults applied, problems added to ``problems``."""
+    datasets = document.get("datasets")
+    if not isinstance(datasets, list) or not datasets or not all(isinstance(d, dict) for d in datasets):
+        problems.append(
+            f"datasets = {_describe(datasets)}: expected at least one [[datasets]] table with name and path"
+        )
+        datasets = []
+    resolved: list[tuple[str, Path, str | None, int | None, Publication]] = []
+    seen_names: set[str] = set()
+    for position, entry in enumerate(datasets, start=1):
+        where = f"[[datasets]] #{position}"
+        _unknown_keys(entry, _DATASET_KEYS, where, problems)
+        name, dataset_path = _dataset_name_and_path(entry, where, base, problems)
+        if name is not None and name in seen_names:
+            problems.append(f"{where} name = {name!r}: another [[datasets]] has the same name")
+        seen_names.add(name)
+        as_of = _check_date(entry["as_of"], f"{where} as_of", problems) if "as_of" in entry else default_as_of
+        if as_of is None and "as_of" not in entry and "as_of" not in defaults:
+            problems.append(f"{where} ({name or 'unnamed'}): no as_of: give as_of here or in [defaults]")
+        min_cell = (
+            _check_min_cell(entry["min_cell"], f"{where} min_cell", problems)
+            if "min_cell" in entry
+            else default_min_cell
+        )
+        publication = _check_publication(entry.get("publication"), f"{where} publication.", shared_publication,
+                                         problems)
+        if dataset_path is not None:
+            resolved.append((name, dataset_path, as_of, min_cell, publication))
+    return resolved
+
+
 def load_matrix(path: str | os.PathLike) -> ReportMatrix:
     """Read and validate a report matrix file.
 
@@ -156,88 +251,15 @@ def load_matrix(path: str | os.PathLike) -> ReportMatrix:
         was expected.
     """
     path = Path(path)
-    if not path.is_file():
-        raise AlisError(
-            f"{path}: report matrix file not found (create it, see docs on scheduling, or pass --config FILE)"
-        )
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AlisError(f"{path}: not a valid TOML file ({exc})") from exc
+    document = _read_document(path)
     base = path.resolve().parent
     problems: list[str] = []
     _unknown_keys(document, _TOP_KEYS, "top level", problems)
-
-    defaults = document.get("defaults", {})
-    if not isinstance(defaults, dict):
-        problems.append(f"defaults = {_describe(defaults)}: expected a table [defaults]")
-        defaults = {}
-    _unknown_keys(defaults, _DEFAULTS_KEYS, "[defaults]", problems)
-    default_as_of = _check_date(defaults["as_of"], "[defaults] as_of", problems) if "as_of" in defaults else None
-    default_min_cell = (
-        _check_min_cell(defaults["min_cell"], "[defaults] min_cell", problems)
-        if "min_cell" in defaults
-        else config.DEFAULT_MIN_CELL
-    )
-    out_dir = base
-    if "out_dir" in defaults:
-        if isinstance(defaults["out_dir"], str) and defaults["out_dir"].strip():
-            out_dir = (base / defaults["out_dir"]).resolve()
-        else:
-            problems.append(f"[defaults] out_dir = {_describe(defaults['out_dir'])}: expected a folder path as text")
-
+    defaults, default_as_of, default_min_cell, out_dir = _read_defaults(document, base, problems)
     shared_publication = _check_publication(document.get("publication"), "[publication] ", Publication(), problems)
     areas = _check_choices(document.get("areas"), "areas", AREAS, problems)
     languages = _check_choices(document.get("languages"), "languages", LANGUAGES, problems)
-
-    datasets = document.get("datasets")
-    if not isinstance(datasets, list) or not datasets or not all(isinstance(d, dict) for d in datasets):
-        problems.append(
-            f"datasets = {_describe(datasets)}: expected at least one [[datasets]] table with name and path"
-        )
-        datasets = []
-    resolved: list[tuple[str, Path, str | None, int | None, Publication]] = []
-    seen_names: set[str] = set()
-    for position, entry in enumerate(datasets, start=1):
-        where = f"[[datasets]] #{position}"
-        _unknown_keys(entry, _DATASET_KEYS, where, problems)
-        dataset_path = None
-        if "path" in entry:
-            if isinstance(entry["path"], str) and entry["path"].strip():
-                dataset_path = (base / entry["path"]).resolve()
-            else:
-                problems.append(f"{where} path = {_describe(entry['path'])}: expected a folder path as text")
-        name = entry.get("name", dataset_path.name if dataset_path is not None else None)
-        if not isinstance(name, str) or not _NAME_PATTERN.match(name):
-            problems.append(
-                f"{where} name = {_describe(name)}: expected a name of letters, digits, '.', '_' or '-' "
-                "(it becomes part of the report folder names)"
-            )
-            name, dataset_path = None, None  # go on checking the other keys of this table
-        elif dataset_path is None and "path" not in entry:
-            dataset_path = (config.DATA_RAW / name).resolve()
-        if name is not None and dataset_path is not None and dataset_path.name != name:
-            # The builder names report folders after the data folder; a different
-            # name here would make every run look for reports that never appear.
-            problems.append(
-                f"{where} name = {name!r} but path {entry.get('path')!r} ends in {dataset_path.name!r}: "
-                f"report folders are named after the data folder, so set name = {dataset_path.name!r}"
-            )
-        if name is not None and name in seen_names:
-            problems.append(f"{where} name = {name!r}: another [[datasets]] has the same name")
-        seen_names.add(name)
-        as_of = _check_date(entry["as_of"], f"{where} as_of", problems) if "as_of" in entry else default_as_of
-        if as_of is None and "as_of" not in entry and "as_of" not in defaults:
-            problems.append(f"{where} ({name or 'unnamed'}): no as_of: give as_of here or in [defaults]")
-        min_cell = (
-            _check_min_cell(entry["min_cell"], f"{where} min_cell", problems)
-            if "min_cell" in entry
-            else default_min_cell
-        )
-        publication = _check_publication(entry.get("publication"), f"{where} publication.", shared_publication,
-                                         problems)
-        if dataset_path is not None:
-            resolved.append((name, dataset_path, as_of, min_cell, publication))
+    resolved = _read_datasets(document, base, defaults, default_as_of, default_min_cell, shared_publication, problems)
 
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)

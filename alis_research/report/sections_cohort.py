@@ -82,20 +82,19 @@ def _count_cells(section: Section, episodes: pd.DataFrame, mask, label: str, lan
     return row
 
 
-def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
-    """Table 1: the two cohorts (contract type at start) described side by side."""
-    section = Section("cohort_description", T("cohort_description", language))
-    ep = prepared.episodes
-    n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
-    section.paragraph(T("cohort_intro", language))
-    everyone = pd.Series(True, index=ep.index)
-    rows = [_count_cells(section, ep, everyone, T("t1_episodes", language), language)]
+def _persons_row(section: Section, ep: pd.DataFrame, everyone, language: str) -> dict:
+    """The Table 1 row of persons: per cohort and in total, each protected through the episodes."""
     persons_row = {"label": T("t1_persons", language)}
     for cohort in config.CONTRACT_TYPES:
         persons_row[cohort] = persons_cell(section, ep, ep["cohort"] == cohort,
                                            f"{T('t1_persons', language)}, {contract_label(cohort, language)}")
     persons_row["total"] = persons_cell(section, ep, everyone, f"{T('t1_persons', language)}, {T('total', language)}")
-    rows.append(persons_row)
+    return persons_row
+
+
+def _categorical_rows(section: Section, ep: pd.DataFrame, language: str) -> list[dict]:
+    """Table 1 rows of counts per level of sex, size class, area, scheme and status (missing last)."""
+    rows = []
     categorical = [
         ("sex", T("t1_sex", language), ["K", "M"]),
         ("size_class", T("t1_size_class", language), list(config.SIZE_CLASS_LABELS)),
@@ -116,8 +115,12 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
             else:
                 name = note_text.value_label(level, language, column)
             rows.append(_count_cells(section, ep, values == level, f"{label}: {name}", language))
-    groups = {**{c: ep["cohort"] == c for c in config.CONTRACT_TYPES}, "total": everyone}
-    # continuous: median (IQR) of a group, withheld with the group's count
+    return rows
+
+
+def _continuous_rows(section: Section, ep: pd.DataFrame, groups: dict, language: str, min_cell: int) -> list[dict]:
+    """Table 1 rows of median (IQR) of age, list size and follow-up, withheld with the group's count."""
+    rows = []
     for column, label, decimals in (("age_at_start", T("t1_age", language), 0),
                                     ("list_size", T("t1_list_size", language), 0),
                                     ("duration", T("t1_follow_up", language), 1)):
@@ -140,21 +143,23 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
                 f"{_num(med, decimals, language)} ({_num(q1, decimals, language)}–{_num(q3, decimals, language)})",
                 depends=depends, label=f"{label}, {key}")
         rows.append(row)
-    # person-years: one person's follow-up when the group is one person, so withheld with the group's count
+    return rows
+
+
+def _person_years_row(section: Section, ep: pd.DataFrame, groups: dict, language: str) -> dict:
+    """Person-years: one person's follow-up when the group is one person, so withheld with the group's count."""
     row = {"label": T("t1_person_years", language)}
     for key, mask in groups.items():
         members = episode_ids(ep, mask)
         row[key] = section.derived(_num(ep.loc[mask, "duration"].sum(), 1, language),
                                    depends=[section.group(members, label=f"{T('t1_person_years', language)}, {key}")],
                                    label=f"{T('t1_person_years', language)}, {key}")
-    rows.append(row)
-    table = pd.DataFrame(rows, columns=["label", *config.CONTRACT_TYPES, "total"])
-    table = table.rename(columns={"label": "", "total": T("total", language),
-                                  **{c: contract_label(c, language) for c in config.CONTRACT_TYPES}})
-    section.table("table1", table, T("cap_table1", language),
-                  notes=[T("t1_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
+    return row
+
+
+def _small_municipality_shares(section: Section, ep: pd.DataFrame, n: dict, language: str) -> dict:
+    """Each cohort's share of episodes in municipalities under 5 000 inhabitants (for the summary)."""
     small_classes = ["<2000", "2000-4999"]
-    section.facts = {"n": n}
     shares = {}
     for cohort in config.CONTRACT_TYPES:
         in_cohort = ep["cohort"] == cohort
@@ -167,6 +172,29 @@ def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEF
                                              label=f"{T('t1_size_class', language)} "
                                                    f"{'under 5 000' if language == 'nb' else 'below 5,000'}, "
                                                    f"{contract_label(cohort, language)}")
+    return shares
+
+
+def cohort_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
+    """Table 1: the two cohorts (contract type at start) described side by side."""
+    section = Section("cohort_description", T("cohort_description", language))
+    ep = prepared.episodes
+    n = {c: int((ep["cohort"] == c).sum()) for c in config.CONTRACT_TYPES}
+    section.paragraph(T("cohort_intro", language))
+    everyone = pd.Series(True, index=ep.index)
+    rows = [_count_cells(section, ep, everyone, T("t1_episodes", language), language)]
+    rows.append(_persons_row(section, ep, everyone, language))
+    rows += _categorical_rows(section, ep, language)
+    groups = {**{c: ep["cohort"] == c for c in config.CONTRACT_TYPES}, "total": everyone}
+    rows += _continuous_rows(section, ep, groups, language, min_cell)
+    rows.append(_person_years_row(section, ep, groups, language))
+    table = pd.DataFrame(rows, columns=["label", *config.CONTRACT_TYPES, "total"])
+    table = table.rename(columns={"label": "", "total": T("total", language),
+                                  **{c: contract_label(c, language) for c in config.CONTRACT_TYPES}})
+    section.table("table1", table, T("cap_table1", language),
+                  notes=[T("t1_note", language), T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
+    section.facts = {"n": n}
+    shares = _small_municipality_shares(section, ep, n, language)
     if len(shares) == len(config.CONTRACT_TYPES):
         section.facts["small_municipality_share_text"] = shares
     return section

@@ -38,9 +38,100 @@ def _interval_sets(section: Section, ep: pd.DataFrame, cohort: str, times, langu
     return sets
 
 
+def _km_figure(section: Section, ep: pd.DataFrame, everything: list, language: str, min_cell: int) -> None:
+    """The coarsened Kaplan–Meier curves: steps of at least min_cell exits on a grid, stopped before
+    fewer than min_cell remain; withheld (with a sentence) when no cohort has a step."""
+    from ..disclosure import coarsened_km
+
+    steps, figure_depends = {}, []
+    for cohort in config.CONTRACT_TYPES:
+        part = ep[ep["cohort"] == cohort]
+        drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell)
+        steps[cohort] = drawn
+        for step in drawn:
+            span = f"{contract_label(cohort, language)}, {fmt_number(step.start, 2, language)}–{fmt_number(step.end, 2, language)}"
+            figure_depends += [section.group(step.events, label=f"{T('dq_exits', language)} {span}"),
+                               section.group(step.censored, label=f"{T('dq_censored', language)} {span}"),
+                               section.group(step.still_in, label=f"{T('col_at_risk', language)} {span}")]
+    if any(steps.values()):
+        add_figure(section, language, "km", T("cap_km", language, m=min_cell, m1=min_cell - 1),
+                   "plot_coarsened_km", steps, language=language, figsize=(6.4, 4.2),
+                   depends=figure_depends or everything)
+    else:
+        section.paragraph(T("km_withheld", language, m=min_cell))
+
+
+def _survival_table(section: Section, ep: pd.DataFrame, km, cohort_sets: dict, facts: dict, language: str) -> None:
+    """Survival (95 % CI) and number at risk of each cohort at the report's time points; fills ``facts``."""
+    rows = []
+    surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)]
+    for cohort in config.CONTRACT_TYPES:
+        sets = _interval_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
+        depends = [cohort_sets[cohort]]
+        for time in config.KM_TIMEPOINTS:
+            name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
+            at_risk = section.count(sets[time]["still_in"], label=f"{T('col_at_risk', language)}, {name}")
+            depends += [sets[time]["events"], sets[time]["censored"], at_risk]
+            r = surv[(surv["group"] == cohort) & (surv["time"] == time)]
+            if not len(r):
+                continue
+            r = r.iloc[0]
+            lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
+            estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language),
+                                       depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+            share = section.derived(percent_ci(_safe_float(r["survival"]), lo, hi, language=language),
+                                    depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+            # restricted facts keep the numbers; the summary prints the protected reference
+            facts.setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = _safe_float(r["survival"])
+            facts.setdefault("survival_ci", {}).setdefault(cohort, {})[str(int(time))] = [lo, hi]
+            facts["display"].setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = share
+            rows.append({T("col_cohort", language): contract_label(cohort, language),
+                         T("col_years", language): fmt_int(time, language),
+                         T("col_survival_ci", language): estimate, T("col_at_risk", language): at_risk})
+    if rows:
+        section.table("km_survival", pd.DataFrame(rows), T("cap_km_table", language),
+                      notes=[T("km_ci_note", language)])
+
+
+def _median_table(section: Section, km, cohort_sets: dict, exit_sets: dict, everything: list, language: str) -> None:
+    """The Kaplan–Meier median of each cohort with its interval ("not reached" when it is not)."""
+    med_rows = []
+    for _, r in km.median.iterrows():
+        cohort = r["group"]
+        depends = [cohort_sets.get(cohort, everything[0]), exit_sets.get(cohort, everything[0])]
+        median = _safe_float(r["median"])
+        upper = _safe_float(r["ci_upper"])
+        med_rows.append({
+            T("col_cohort", language): contract_label(cohort, language),
+            T("col_median", language): section.derived(
+                fmt_years(median, language) if median is not None else T("not_reached", language),
+                depends=depends, label=f"{T('col_median', language)}, {contract_label(cohort, language)}"),
+            T("col_ci", language): section.derived(
+                f"{_num(_safe_float(r['ci_lower']), 2, language)}–"
+                f"{_num(upper, 2, language) if upper is not None else T('not_reached', language)}",
+                depends=depends, label=f"{T('col_median', language)}, {contract_label(cohort, language)}"),
+        })
+    section.table("km_median", pd.DataFrame(med_rows), T("cap_median", language))
+
+
+def _rmst_table(section: Section, rm, cohort_sets: dict, exit_sets: dict, everything: list, language: str) -> None:
+    """Restricted mean survival time of each cohort and their difference, with standard errors."""
+    rows = []
+    for _, r in rm.rmst.iterrows():
+        group = r["group"]
+        label = T("difference", language) if group == "difference" else contract_label(group, language)
+        depends = everything if group not in cohort_sets else [cohort_sets[group], exit_sets[group]]
+        rows.append({T("col_group", language): label,
+                     T("col_rmst", language): section.derived(
+                         fmt_ci(_safe_float(r["rmst"]), _safe_float(r.get("ci_lower")),
+                                _safe_float(r.get("ci_upper")), language), depends=depends, label=f"RMST, {label}"),
+                     T("col_se", language): section.derived(_num(_safe_float(r["se"]), 3, language),
+                                                            depends=depends, label=f"RMST, {label}")})
+    section.table("rmst", pd.DataFrame(rows), T("cap_rmst", language, tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
+
+
 def retention_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """Kaplan–Meier retention by cohort, survival at 1/2/3/5 years, median, log-rank and RMST."""
-    from ..disclosure import coarsened_km
     from ..analysis.retention import kaplan_meier, logrank, rmst
 
     section = Section("retention", T("retention", language))
@@ -57,68 +148,9 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
     facts: dict = {"n": counts, "display": {}}
     km = _attempt(section, language, "Kaplan–Meier", kaplan_meier, ep)
     if km is not None:
-        # coarsened curves: steps of at least min_cell exits on a grid, stopped before fewer than min_cell remain
-        steps, figure_depends = {}, []
-        for cohort in config.CONTRACT_TYPES:
-            part = ep[ep["cohort"] == cohort]
-            drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell)
-            steps[cohort] = drawn
-            for step in drawn:
-                span = f"{contract_label(cohort, language)}, {fmt_number(step.start, 2, language)}–{fmt_number(step.end, 2, language)}"
-                figure_depends += [section.group(step.events, label=f"{T('dq_exits', language)} {span}"),
-                                   section.group(step.censored, label=f"{T('dq_censored', language)} {span}"),
-                                   section.group(step.still_in, label=f"{T('col_at_risk', language)} {span}")]
-        if any(steps.values()):
-            add_figure(section, language, "km", T("cap_km", language, m=min_cell, m1=min_cell - 1),
-                        "plot_coarsened_km", steps, language=language, figsize=(6.4, 4.2),
-                        depends=figure_depends or everything)
-        else:
-            section.paragraph(T("km_withheld", language, m=min_cell))
-        rows = []
-        surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)]
-        for cohort in config.CONTRACT_TYPES:
-            sets = _interval_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
-            depends = [cohort_sets[cohort]]
-            for time in config.KM_TIMEPOINTS:
-                name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
-                at_risk = section.count(sets[time]["still_in"], label=f"{T('col_at_risk', language)}, {name}")
-                depends += [sets[time]["events"], sets[time]["censored"], at_risk]
-                r = surv[(surv["group"] == cohort) & (surv["time"] == time)]
-                if not len(r):
-                    continue
-                r = r.iloc[0]
-                lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
-                estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language),
-                                           depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
-                share = section.derived(percent_ci(_safe_float(r["survival"]), lo, hi, language=language),
-                                        depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
-                # restricted facts keep the numbers; the summary prints the protected reference
-                facts.setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = _safe_float(r["survival"])
-                facts.setdefault("survival_ci", {}).setdefault(cohort, {})[str(int(time))] = [lo, hi]
-                facts["display"].setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = share
-                rows.append({T("col_cohort", language): contract_label(cohort, language),
-                             T("col_years", language): fmt_int(time, language),
-                             T("col_survival_ci", language): estimate, T("col_at_risk", language): at_risk})
-        if rows:
-            section.table("km_survival", pd.DataFrame(rows), T("cap_km_table", language),
-                          notes=[T("km_ci_note", language)])
-        med_rows = []
-        for _, r in km.median.iterrows():
-            cohort = r["group"]
-            depends = [cohort_sets.get(cohort, everything[0]), exit_sets.get(cohort, everything[0])]
-            median = _safe_float(r["median"])
-            upper = _safe_float(r["ci_upper"])
-            med_rows.append({
-                T("col_cohort", language): contract_label(cohort, language),
-                T("col_median", language): section.derived(
-                    fmt_years(median, language) if median is not None else T("not_reached", language),
-                    depends=depends, label=f"{T('col_median', language)}, {contract_label(cohort, language)}"),
-                T("col_ci", language): section.derived(
-                    f"{_num(_safe_float(r['ci_lower']), 2, language)}–"
-                    f"{_num(upper, 2, language) if upper is not None else T('not_reached', language)}",
-                    depends=depends, label=f"{T('col_median', language)}, {contract_label(cohort, language)}"),
-            })
-        section.table("km_median", pd.DataFrame(med_rows), T("cap_median", language))
+        _km_figure(section, ep, everything, language, min_cell)
+        _survival_table(section, ep, km, cohort_sets, facts, language)
+        _median_table(section, km, cohort_sets, exit_sets, everything, language)
         _notes(section, km, language, min_cell)
     lr = _attempt(section, language, "log-rank", logrank, ep)
     if lr is not None:
@@ -130,18 +162,7 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
                                                       label="log-rank")
     rm = _attempt(section, language, "RMST", rmst, ep, tau=config.DEFAULT_RMST_HORIZON)
     if rm is not None:
-        rows = []
-        for _, r in rm.rmst.iterrows():
-            group = r["group"]
-            label = T("difference", language) if group == "difference" else contract_label(group, language)
-            depends = everything if group not in cohort_sets else [cohort_sets[group], exit_sets[group]]
-            rows.append({T("col_group", language): label,
-                         T("col_rmst", language): section.derived(
-                             fmt_ci(_safe_float(r["rmst"]), _safe_float(r.get("ci_lower")),
-                                    _safe_float(r.get("ci_upper")), language), depends=depends, label=f"RMST, {label}"),
-                         T("col_se", language): section.derived(_num(_safe_float(r["se"]), 3, language),
-                                                                depends=depends, label=f"RMST, {label}")})
-        section.table("rmst", pd.DataFrame(rows), T("cap_rmst", language, tau=_num(config.DEFAULT_RMST_HORIZON, 0, language)))
+        _rmst_table(section, rm, cohort_sets, exit_sets, everything, language)
     section.facts = facts
     return section
 
