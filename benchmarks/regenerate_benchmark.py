@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from alis_research import config
-from alis_research.report.regenerate import load_matrix
+from alis_research.report.matrix import load_matrix
 
 BIN = Path(sys.executable).parent / "alis-research"
 #: Issue 15: the demo matrix (10 reports, --jobs 2) in at most this many times one report.

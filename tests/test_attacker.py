@@ -315,7 +315,8 @@ def test_generated_small_datasets_give_nothing_back(case):
 
     from alis_research.report.content import write_meta, write_section
     from alis_research.report.protection import protect_content
-    from alis_research.report.sections import cohort_section, data_quality_section, summary_section
+    from alis_research.report.sections import summary_section
+    from alis_research.report.sections_cohort import cohort_section, data_quality_section
 
     episodes, min_cell = case
     prepared = _generated_prepared(episodes)

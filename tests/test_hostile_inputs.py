@@ -210,7 +210,8 @@ def test_report_error_never_echoes_an_identity_number(tmp_path, capsys):
 
 
 def test_regenerate_stderr_and_log_never_echo_an_identity_number(tmp_path):
-    from alis_research.report.regenerate import load_matrix, regenerate
+    from alis_research.report.matrix import load_matrix
+    from alis_research.report.regenerate import regenerate
 
     data = dataset(tmp_path / "data" / "raw" / "demo", f"{HEADER}\nA01,{ISSUE_NUMBER},f,2019-08-01,,\n")
     config_path = tmp_path / "reports" / "reports.toml"

@@ -226,7 +226,7 @@ def test_absurd_hazard_ratios_are_not_estimable():
 
 def test_notes_with_numbers_are_not_published(capsys):
     from alis_research.report.content import Section
-    from alis_research.report.sections import _notes
+    from alis_research.report.common import publish_result_notes as _notes
 
     from alis_research.messages.note import Note
 

@@ -26,11 +26,11 @@ from alis_research.errors import AlisError
 from alis_research.data.io import atomic_output_dir
 from alis_research.cli.report import regenerate as cli_regenerate
 from alis_research.report import regenerate as regen
+from alis_research.report.matrix import load_matrix
 from alis_research.report.publish import staged_output
 from alis_research.report.regenerate import (
     EXIT_LOCKED,
     RegenerationLocked,
-    load_matrix,
     recover_interrupted,
     regenerate,
     stale_reason,
@@ -506,7 +506,8 @@ KILLABLE_RUN = """
 import sys, time
 from pathlib import Path
 from alis_research.data.io import atomic_output_dir
-from alis_research.report.regenerate import load_matrix, regenerate
+from alis_research.report.matrix import load_matrix
+from alis_research.report.regenerate import regenerate
 sys.path.insert(0, sys.argv[2])
 from test_regenerate import fake_key
 

@@ -20,15 +20,9 @@ from alis_research.analysis import costs  # noqa: E402
 from alis_research.analysis.comparison import find_register, load_register_data  # noqa: E402
 from alis_research.data.cohort import prepare_dataset  # noqa: E402
 from alis_research.report import content  # noqa: E402
-from alis_research.report.sections import (  # noqa: E402
-    REFERENCES,
-    appendix_section,
-    conclusion,
-    headline_hazard_ratio,
-    input_files,
-    methods_section,
-    references_section,
-)
+from alis_research.report.sections import conclusion, headline_hazard_ratio  # noqa: E402
+from alis_research.report.sections_appendix import appendix_section, input_files  # noqa: E402
+from alis_research.report.sections_methods import REFERENCES, methods_section, references_section  # noqa: E402
 from alis_research.report.sections_costs import costs_section  # noqa: E402
 from alis_research.report.text import T, fmt_number  # noqa: E402
 

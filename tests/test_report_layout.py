@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from alis_research.report import Publication, build_report, publication_from_mapping
-from alis_research.report.regenerate import load_matrix
+from alis_research.report.matrix import load_matrix
 from alis_research.report.render import is_empty_table, layout_blocks
 
 pypdf = pytest.importorskip("pypdf")

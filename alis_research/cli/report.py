@@ -42,7 +42,8 @@ def regenerate(args) -> int:
     holds the lock. The progress bar is drawn only when standard error is a
     terminal (never into cron mail).
     """
-    from ..report.regenerate import CONFIG_FILE_NAME, EXIT_LOCKED, RegenerationLocked, load_matrix
+    from ..report.matrix import load_matrix
+    from ..report.regenerate import CONFIG_FILE_NAME, EXIT_LOCKED, RegenerationLocked
     from ..report.regenerate import regenerate as run_matrix
 
     config_path = Path(args.config) if getattr(args, "config", None) else config.REPORTS / CONFIG_FILE_NAME
@@ -72,7 +73,8 @@ def regenerate(args) -> int:
 def demo_publication():
     """The publication metadata of the scheduled reports (``reports/reports.toml``), if it sets one."""
     from ..report.publication import Publication
-    from ..report.regenerate import CONFIG_FILE_NAME, load_matrix
+    from ..report.matrix import load_matrix
+    from ..report.regenerate import CONFIG_FILE_NAME
 
     matrix_file = config.REPORTS / CONFIG_FILE_NAME
     if not matrix_file.is_file():

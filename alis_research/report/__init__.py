@@ -22,9 +22,12 @@ _EXPORTS = {
     **dict.fromkeys(("report_inputs_key", "report_name"), ".inputs"),
     **dict.fromkeys(("Section", "read_content", "write_meta", "write_results", "write_section"), ".content"),
     **dict.fromkeys(("render_html", "render_pdf"), ".render"),
-    **dict.fromkeys(("appendix_section", "cohort_section", "contract_duration_section", "data_quality_section",
-                     "limitations_section", "load_for_report", "methods_section", "references_section", "report_meta",
-                     "retention_section", "select_area", "summary_section", "turnover_section"), ".sections"),
+    **dict.fromkeys(("load_for_report", "report_meta", "select_area", "summary_section"), ".sections"),
+    **dict.fromkeys(("cohort_section", "data_quality_section"), ".sections_cohort"),
+    **dict.fromkeys(("retention_section", "turnover_section"), ".sections_retention"),
+    "contract_duration_section": ".sections_duration",
+    **dict.fromkeys(("limitations_section", "methods_section", "references_section"), ".sections_methods"),
+    "appendix_section": ".sections_appendix",
     **dict.fromkeys(("Publication", "publication_from_mapping"), ".publication"),
     **dict.fromkeys(("comparison_groups_section", "load_comparison"), ".sections_register"),
     "robustness_section": ".sections_robustness",
@@ -36,7 +39,8 @@ _EXPORTS = {
 
 #: Submodules reachable as attributes (``report.sections_costs.COST_PATIENTS`` in the costs notebook).
 _SUBMODULES = frozenset({"build", "content", "inputs", "notes", "publication", "publish", "regenerate", "render",
-                         "sections",
+                         "matrix", "sections", "sections_appendix", "sections_cohort", "sections_duration",
+                         "sections_methods", "sections_retention",
                          "sections_costs", "sections_register", "sections_robustness", "sections_small_cohorts",
                          "text"})
 

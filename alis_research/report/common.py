@@ -1,7 +1,7 @@
 """Helpers every report section uses: run an analysis, publish its notes, format a number.
 
-Public so that :mod:`.sections`, :mod:`.sections_costs` and :mod:`.sections_register`
-share them without importing each other.
+Public so that :mod:`.sections` and the other ``sections_*`` modules share them without
+importing each other.
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from typing import Callable
 
 import pandas as pd
 
+from .. import config
 from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from . import notes as note_text
 from .content import Section
-from .text import T, fmt_number, fmt_percent
+from .text import T, contract_label, fmt_number, fmt_percent
 
 #: At most this many caveat notes of one analysis are listed; the rest are counted.
 MAX_NOTES = 6
@@ -100,3 +101,50 @@ def percent_ci(value, lower=None, upper=None, *, language: str = "nb") -> str:
     if is_missing(lower) or is_missing(upper):
         return fmt_percent(value, language)
     return f"{fmt_percent(value, language)} ({fmt_percent(lower, language)}–{fmt_percent(upper, language)})"
+
+
+# --------------------------------------------------------------------------- figures and ledger sets
+def add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: str, result, /, *,
+               figsize, depends=(), **kwargs) -> None:
+    """Draw ``figures.<plot>(result, ax=..., **kwargs)`` into the section; leave it out if it fails."""
+    import matplotlib.pyplot as plt
+
+    from .. import figures
+
+    fig, ax = plt.subplots(figsize=figsize)
+    if attempt(section, lang, caption, getattr(figures, plot), result, ax=ax, **kwargs) is not None:
+        section.figure(figure_id, fig, caption, depends=depends)
+    else:
+        plt.close(fig)
+
+
+def small_group_caveat(section: Section, counts: dict, language: str, min_cell: int) -> None:
+    """A caveat naming the cohorts with fewer than twice ``min_cell`` episodes."""
+    small = [contract_label(k, language) for k, n in counts.items() if n < 2 * min_cell]
+    if small:
+        section.paragraph(T("few_episodes_caveat", language, groups=", ".join(small), twice=2 * min_cell))
+
+
+def persons_cell(section: Section, episodes: pd.DataFrame, mask, label: str) -> str:
+    """The number of persons among the episodes where ``mask``, protected through the episodes.
+
+    Persons and episodes are different units, so the audit cannot tie them by sets; but
+    episodes − persons is the number of repeat episodes, a count a reader gets by
+    subtraction. The number of persons is therefore published as a number derived from
+    the episodes' count (withheld with it) and from the repeat episodes (withheld when
+    there are 1 … min_cell − 1 of them).
+    """
+    part = episodes[mask]
+    ids = part["episode_id"].astype(str)
+    repeats = ids[part["person_id"].astype(str).duplicated()]
+    text = str(int(part["person_id"].nunique()))
+    return section.derived(text, depends=[section.group(ids, label=f"{label}: episodes"),
+                                          section.group(repeats, label=f"{label}: repeat episodes")], label=label)
+
+
+def cohort_exit_groups(section: Section, episodes: pd.DataFrame, language: str) -> list[str]:
+    """The sets every estimate comparing the cohorts rests on: each cohort's exits and those still in post."""
+    exited = episodes["exit"] == 1
+    return [section.group(episode_ids(episodes, (episodes["cohort"] == c) & m),
+                          label=f"{contract_label(c, language)}, {T('dq_exits', language) if i == 0 else T('dq_censored', language)}")
+            for c in config.CONTRACT_TYPES for i, m in enumerate((exited, ~exited))]

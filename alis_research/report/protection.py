@@ -235,7 +235,8 @@ def write_content_in_process(prepared, work_dir, *, dataset="synthetic", area: s
     published report is always made by the notebook (:func:`~.build.build_report`).
     """
     from . import sections as sec
-    from . import sections_costs, sections_register
+    from . import sections_appendix, sections_cohort, sections_costs, sections_duration, sections_methods
+    from . import sections_register, sections_retention
     from .content import write_meta, write_section
 
     work_dir = Path(work_dir)
@@ -244,19 +245,19 @@ def write_content_in_process(prepared, work_dir, *, dataset="synthetic", area: s
     kwargs = {"language": language, "min_cell": min_cell}
     built = {}
     calls = {
-        "methods": lambda: sec.methods_section(prepared, **kwargs),
-        "data_quality": lambda: sec.data_quality_section(prepared, **kwargs),
-        "cohort": lambda: sec.cohort_section(prepared, **kwargs),
-        "retention": lambda: sec.retention_section(prepared, **kwargs),
-        "turnover": lambda: sec.turnover_section(prepared, **kwargs),
-        "duration": lambda: sec.contract_duration_section(prepared, **kwargs),
+        "methods": lambda: sections_methods.methods_section(prepared, **kwargs),
+        "data_quality": lambda: sections_cohort.data_quality_section(prepared, **kwargs),
+        "cohort": lambda: sections_cohort.cohort_section(prepared, **kwargs),
+        "retention": lambda: sections_retention.retention_section(prepared, **kwargs),
+        "turnover": lambda: sections_retention.turnover_section(prepared, **kwargs),
+        "duration": lambda: sections_duration.contract_duration_section(prepared, **kwargs),
         "comparison_groups": lambda: (None if register is None else sections_register.comparison_groups_section(
             sections_register.load_comparison(prepared, dataset=dataset, register=register, area=area), **kwargs)),
         "costs": lambda: sections_costs.costs_section(prepared, **kwargs),
         "pathway": lambda: sections_costs.pathway_section(prepared, dataset=dataset, **kwargs),
-        "limitations": lambda: sec.limitations_section(prepared, **kwargs),
+        "limitations": lambda: sections_methods.limitations_section(prepared, **kwargs),
         "summary": lambda: sec.summary_section(prepared, {s.key: s.facts for s in built.values() if s}, **kwargs),
-        "appendix": lambda: sec.appendix_section(prepared, dataset=dataset, area=area, **kwargs),
+        "appendix": lambda: sections_appendix.appendix_section(prepared, dataset=dataset, area=area, **kwargs),
     }
     for name in sections:
         section = calls[name]()

@@ -209,7 +209,7 @@ def robustness_section(prepared, *, language: str = "nb", min_cell: int = config
                 facts["i_squared"] = est.i_squared
     section.facts = facts
     # every estimate rests on the cohorts' exits and censorings: withheld with them (the ledger, docs/reports.md)
-    from .sections import cohort_exit_groups
+    from .common import cohort_exit_groups
 
     section.guard_numbers(cohort_exit_groups(section, prepared.episodes, language))
     return section

@@ -157,7 +157,7 @@ def small_cohorts_section(prepared, *, language: str = "nb", min_cell: int = con
         for _, r in result.fine_gray[result.fine_gray["scope"] == ALL].iterrows()}
     section.facts = facts
     # every estimate rests on the cohorts' exits and censorings: withheld with them (the ledger, docs/reports.md)
-    from .sections import cohort_exit_groups
+    from .common import cohort_exit_groups
 
     section.guard_numbers(cohort_exit_groups(section, prepared.episodes, language))
     return section
