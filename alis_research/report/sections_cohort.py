@@ -15,11 +15,6 @@ from .content import Section
 from .text import T, contract_label, fmt_percent
 
 
-def _cohort_label(cohort: str, language: str) -> str:
-    return contract_label(cohort, language)
-
-
-
 # --------------------------------------------------------------------------- data quality
 def data_quality_section(prepared, *, language: str = "nb", min_cell: int = config.DEFAULT_MIN_CELL) -> Section:
     """How many episodes came in, how many were excluded and why, and what is analysed."""

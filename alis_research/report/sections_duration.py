@@ -8,10 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import config
-from ..disclosure import SuppressionEntry, suppress_counts
 from . import notes as note_text
 from .common import episode_ids
-from .common import attempt as _attempt, is_missing as _is_missing, number as _num
+from .common import attempt as _attempt, number as _num
 from .common import publish_result_notes as _notes, safe_float as _safe_float
 from .content import Section
 from .text import T, contract_label, has_text, fmt_ci, fmt_int, fmt_p, fmt_years
@@ -28,60 +27,6 @@ COUNT_COLUMNS = {"n", "events", "exits", "at_risk", "censored", "observed", "n_e
 #: Columns that identify places or people and are never shown.
 HIDDEN_COLUMNS = {"person_id", "episode_id", "unit", "municipality_code", "municipality_name",
                   "start_date", "end_date", "stop_date", "date"}
-
-
-def _generic_table(table: pd.DataFrame, language: str, min_cell: int, *, name: str = "table",
-                   totals: str | None = None, linked: dict | None = None, withhold_groups=()):
-    """A tidy analysis table for print: ids dropped, counts suppressed, numbers formatted.
-
-    Returns ``(frame, suppression log)``. Count columns (:data:`COUNT_COLUMNS`)
-    go through :func:`~alis_research.disclosure.suppress_counts` (with
-    ``totals`` and ``linked`` as given); the rest is formatted for the language.
-    """
-    frame = table[[c for c in table.columns if c not in HIDDEN_COLUMNS]].reset_index(drop=True)
-    frame = note_text.publish_values(frame, language)  # size classes, Cox terms, distributions in words
-    counts = [c for c in frame.columns if c in COUNT_COLUMNS]
-    label_column = next((c for c in frame.columns if frame[c].dtype == object), None)
-    sup = suppress_counts(frame, counts, min_cell=min_cell, totals=totals, linked=linked, name=name,
-                          label_column=label_column) if counts else None
-    out = pd.DataFrame(index=frame.index)
-    for column in frame.columns:
-        values = frame[column]
-        withheld = sup.table[column] if sup is not None else None
-        if column in counts:
-            out[column] = withheld
-            continue
-        if column in ("group", "cohort", "contract_type", "destination"):
-            shown = [contract_label(str(v), language) if column != "destination" else
-                     (T(f"dest_{v}", language) if has_text(f"dest_{v}") else str(v)) for v in values]
-        elif pd.api.types.is_bool_dtype(values):
-            shown = [T("yes", language) if bool(v) else T("no", language) for v in values]
-        elif pd.api.types.is_integer_dtype(values):
-            shown = [fmt_int(v, language) if not _is_missing(v) else "–" for v in values]
-        elif pd.api.types.is_float_dtype(values):
-            shown = [fmt_p(v, language) if column == "p_value" else _num(v, 2, language) for v in values]
-        else:
-            shown = ["–" if _is_missing(v) else str(v) for v in values]
-        if withheld is not None and any(str(v) == ":" for v in withheld):
-            shown = [":" if str(w) == ":" else s for s, w in zip(shown, withheld)]
-        out[column] = shown
-    log = list(sup.log) if sup is not None else []
-    if withhold_groups and "group" in frame:
-        # estimates of a group smaller than min_cell describe individuals: withhold them
-        hidden = frame["group"].isin(list(withhold_groups)).to_numpy()
-        keep = {"group", "destination", "time", "distribution"}
-        for column in out.columns:
-            if column not in keep:
-                out.loc[hidden, column] = ":"
-        log += [SuppressionEntry(name, str(g), "*", "derived") for g in sorted(set(frame.loc[hidden, "group"]))]
-    out = out.rename(columns=lambda c: T(f"col_{c}", language) if has_text(f"col_{c}") else c)
-    return out, log
-
-
-def _tiny_groups(episodes: pd.DataFrame, min_cell: int) -> set:
-    """Cohorts with 1 .. min_cell - 1 episodes."""
-    sizes = episodes["cohort"].value_counts()
-    return {g for g, k in sizes.items() if 0 < k < min_cell}
 
 
 # --------------------------------------------------------------------------- contract duration
@@ -316,15 +261,3 @@ def contract_duration_section(prepared, *, language: str = "nb", min_cell: int =
     return section
 
 
-def _at_timepoints(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of a curve table at the report's time points (last value on or before each)."""
-    keys = [c for c in ("group", "cohort", "cause", "event", "destination") if c in table.columns]
-    rows = []
-    for _, part in table.sort_values("time").groupby(keys, sort=True) if keys else [((), table.sort_values("time"))]:
-        for t in config.KM_TIMEPOINTS:
-            before = part[part["time"] <= t]
-            if len(before):
-                row = before.iloc[-1].copy()
-                row["time"] = t
-                rows.append(row)
-    return pd.DataFrame(rows).reset_index(drop=True) if rows else table.head(0)
