@@ -129,7 +129,8 @@ def attack(folder: Path, min_cell: int) -> list[str]:
     if "\u27e6" in text:
         found.append("an unresolved number reference")
     # marks that narrow a count
-    if re.search(rf"<\s?{min_cell}\b", text) or re.search(r"[«'\"]<\d", text):
+    # (a quoted p-value such as "<0.001" in a CSV cell is not a count mark)
+    if re.search(rf"<\s?{min_cell}\b", text) or re.search(r"[«'\"]<\d+(?![.,]\d)", text):
         found.append("a '<m' mark: it tells the reader the count is small")
     # notes narrowing a hidden count
     # (a method's rule such as "fewer than 10 exits per coefficient" narrows nothing; a note that a

@@ -391,3 +391,13 @@ def test_report_register_option_is_checked_before_any_kernel(tmp_path):
     assert keyed != plain
     (outside / "doctors.csv").write_text((outside / "doctors.csv").read_text() + "\n")
     assert report_inputs_key(FIXTURE, as_of="2024-12-31", register=outside) != keyed
+
+
+def test_register_report_gives_nothing_back(register_report):
+    """Issue 10: the automated attacker, reading only the published folder, recovers no count from
+    the report with the comparison-groups section either, and the audit says so in the record."""
+    from test_attacker import attack
+
+    assert attack(register_report.path, 5) == []
+    record = json.loads((register_report.path / "output_check.json").read_text(encoding="utf-8"))
+    assert record["audit"]["passed"] is True
