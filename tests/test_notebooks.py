@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -182,7 +183,10 @@ def test_topic_notebook_runs_with_the_papermill_command(name, kernel, demo_datas
                "-r", "dataset", str(_dataset_for(name, demo_dataset)), "-r", "as_of", "2024-12-31",
                "-r", "area", "all", "-r", "language", "en", "-r", "output_dir", str(out), "--cwd", str(ROOT),
                "--no-progress-bar"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    # The kernel draws inline, as in JupyterLab; an MPLBACKEND from the caller (CI exports Agg for
+    # the in-process plots) would make it draw off-screen and the notebook would show no figures.
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     content = read_content(out)
     assert len(content["sections"]) == 1
