@@ -26,7 +26,7 @@ import pandas as pd
 from . import io
 from ..errors import AlisError, DataValidationError
 from ..identity import NATIONAL_ID_MASK, cells_with_national_id
-from .contract import Problem, canonical_contract_type, parse_bool
+from .contract import Problem, canonical_contract_type
 from .raw_table import NATIONAL_ID_IN_CELL_PROBLEM, without_file_prefix
 from .register_extract import (
     DOCTORS,
@@ -50,7 +50,7 @@ from .register_extract import (
     resolve_municipality_values,
     resolve_split_codes,
 )
-from .validate import metadata_identity_problems
+from .validate import check_dataset_metadata
 
 # --------------------------------------------------------------------------- validation
 def _read_checked(problems: RegisterProblems, path: Path, required, optional):
@@ -297,18 +297,7 @@ def validate_register(dataset_dir) -> tuple[list[Problem], pd.DataFrame | None]:
         raise AlisError(f"{folder}: register extract folder not found")
     problems = RegisterProblems()
     input_files: dict[str, str] = {}
-    metadata: dict = {}
-    if (folder / io.METADATA_FILE).is_file():
-        input_files[io.METADATA_FILE] = io.sha256_file(folder / io.METADATA_FILE)
-        try:
-            metadata = io.read_dataset_metadata(folder)
-        except AlisError as exc:
-            problems.add(io.METADATA_FILE, None, None, None, without_file_prefix(str(exc), io.METADATA_FILE))
-        problems.items.extend(metadata_identity_problems(metadata))
-    synthetic = parse_bool(metadata.get("synthetic", False))
-    if synthetic is None:
-        problems.add(io.METADATA_FILE, None, "synthetic", str(metadata.get("synthetic")),
-                     "not a yes/no value (expected true or false)")
+    synthetic = check_dataset_metadata(folder, problems.items, input_files)  # the same dataset.json rules
 
     doctors = None
     doctors_path = _find_csv(folder, DOCTORS, problems)

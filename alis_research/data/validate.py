@@ -85,7 +85,7 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
             return None
 
     episodes_path, events_path = locate(EPISODES), locate(EVENTS)
-    synthetic = _check_metadata(folder, problems, input_files)
+    synthetic = check_dataset_metadata(folder, problems, input_files)
 
     episodes = episodes_usable = None
     if episodes_path is None:
@@ -121,7 +121,7 @@ def validate_dataset(dataset_dir, *, as_of=None) -> tuple[list[Problem], Validat
     return (supervision_problems, None) if supervision_problems else ([], data)
 
 
-def _check_metadata(folder: Path, problems: list[Problem], input_files: dict[str, str]) -> bool | None:
+def check_dataset_metadata(folder: Path, problems: list[Problem], input_files: dict[str, str]) -> bool | None:
     """Read the optional ``dataset.json`` (fingerprinted in ``input_files``), adding its problems;
     the ``synthetic`` flag, ``None`` when it is not a yes/no value."""
     metadata: dict = {}
