@@ -179,14 +179,15 @@ class Section:
         })
         self.suppression.extend(suppression)
 
-    def figure(self, figure_id: str, fig, caption: str, *, depends=()) -> None:
+    def figure(self, figure_id: str, fig, caption: str, *, depends=(), reveals=()) -> None:
         """Add a matplotlib figure (closed after conversion to SVG).
 
-        ``depends``: the sets whose sizes the drawn data could give away; the
-        figure is left out of the publication when one of them must be withheld.
+        ``depends``: the sets the drawn data rest on; the figure is left out of the
+        publication when one of them must be withheld. ``reveals``: those whose exact
+        size the drawing gives away (see :meth:`derived`).
         """
         svg = fig if isinstance(fig, str) else figure_to_svg(fig)
-        guard = self.derived(figure_id, depends=depends, label=f"figure {figure_id}")
+        guard = self.derived(figure_id, depends=depends, reveals=reveals, label=f"figure {figure_id}")
         self.blocks.append({"type": "figure", "id": figure_id, "caption": caption, "svg": svg, "guard": guard})
 
     # -- display in a notebook

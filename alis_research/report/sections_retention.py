@@ -38,25 +38,30 @@ def _exit_sets(section: Section, ep: pd.DataFrame, cohort: str, times, language:
     return sets
 
 
-def _km_figure(section: Section, ep: pd.DataFrame, everything: list, language: str, min_cell: int) -> None:
+def _km_figure(section: Section, ep: pd.DataFrame, cohort_sets: dict, language: str, min_cell: int) -> None:
     """The coarsened Kaplan–Meier curves: steps of at least min_cell exits on a grid, stopped before
-    fewer than min_cell remain; withheld (with a sentence) when no cohort has a step."""
+    fewer than min_cell remain; withheld (with a sentence) when no cohort has a step.
+
+    Each drawn height gives away the exits by the step's end (registered as such, so the audit
+    ties them to the table's numbers at risk); the figure has no numbers at risk and no censoring
+    marks, so it gives away neither the censored nor those still in post.
+    """
     from ..disclosure import coarsened_km
 
-    steps, figure_depends = {}, []
+    steps, given_away = {}, []
     for cohort in config.CONTRACT_TYPES:
         part = ep[ep["cohort"] == cohort]
-        drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell)
+        drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell, grid=1.0)
         steps[cohort] = drawn
-        for step in drawn:
-            span = f"{contract_label(cohort, language)}, {fmt_number(step.start, 2, language)}–{fmt_number(step.end, 2, language)}"
-            figure_depends += [section.group(step.events, label=f"{T('dq_exits', language)} {span}"),
-                               section.group(step.censored, label=f"{T('dq_censored', language)} {span}"),
-                               section.group(step.still_in, label=f"{T('col_at_risk', language)} {span}")]
+        exits_by: list = []
+        for step in drawn:  # contiguous steps from 0: the exits by a step's end are those of the steps so far
+            exits_by += step.events
+            upto = f"{contract_label(cohort, language)}, 0–{fmt_number(step.end, 2, language)}"
+            given_away.append(section.group(exits_by, label=f"{T('dq_exits', language)} {upto}"))
     if any(steps.values()):
         add_figure(section, language, "km", T("cap_km", language, m=min_cell, m1=min_cell - 1),
                    "plot_coarsened_km", steps, language=language, figsize=(6.4, 4.2),
-                   depends=figure_depends or everything)
+                   depends=[*cohort_sets.values(), *given_away], reveals=given_away)
     else:
         section.paragraph(T("km_withheld", language, m=min_cell))
 
@@ -150,7 +155,7 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
     facts: dict = {"n": counts, "display": {}}
     km = _attempt(section, language, "Kaplan–Meier", kaplan_meier, ep)
     if km is not None:
-        _km_figure(section, ep, everything, language, min_cell)
+        _km_figure(section, ep, cohort_sets, language, min_cell)
         _survival_table(section, ep, km, cohort_sets, facts, language)
         _median_table(section, km, cohort_sets, exit_sets, everything, language)
         _notes(section, km, language, min_cell)
