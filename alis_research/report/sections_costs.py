@@ -424,6 +424,11 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
         section.paragraph(T("pw_already", language, n=section.count(already_ids, label=T("pw_already", language, n="N"))))
     # the curves show every approval and exit as a step: drawn only when no set behind them is small
     figure_depends = [d for cohort in config.CONTRACT_TYPES for t in PATHWAY_TIMES for d in sets_at(cohort, t)]
+    # the numbers at risk under the figure (at 0 and at the table's years, nowhere else): the table's counts
+    at_risk_times = (0, *PATHWAY_TIMES)
+    figure_depends += [section.group(episodes.loc[(episodes["cohort"] == c) & (episodes["time"] >= t), "episode_id"]
+                                     .astype(str), label=f"{T('col_at_risk', language)}, {contract_label(c, language)}, {t}")
+                       for c in config.CONTRACT_TYPES for t in at_risk_times]
     step_sets = [section.group(episodes.loc[(episodes["cohort"] == c) & (episodes["cause"] == code) &
                                             (episodes["time"] == tt), "episode_id"].astype(str), label="one step")
                  for c in config.CONTRACT_TYPES for code in (1, 2)
@@ -432,9 +437,9 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
         section.paragraph(T("pw_fig_withheld", language, m=min_cell))
     else:
         fig, ax = plt.subplots(figsize=(6.4, 4.6))  # room for the numbers at risk, as the retention figure
-        caption = T("cap_pw_fig", language, m=min_cell, m1=min_cell - 1)
+        caption = T("cap_pw_fig", language, m=min_cell)
         if _attempt(section, language, caption, pw.plot_time_to_specialist, result, ax=ax, language=language,
-                    min_cell=min_cell) is not None:
+                    min_cell=min_cell, at_risk_times=at_risk_times) is not None:
             section.figure("pathway_cif", fig, caption, depends=figure_depends)
         else:
             plt.close(fig)
