@@ -106,9 +106,10 @@ class Section:
         """Register a set a derived number depends on (not printed); returns its key."""
         return self.ledger.group(members, universe=universe, label=label)
 
-    def derived(self, text: str, *, depends=(), label: str = "") -> str:
-        """The reference to print for ``text`` (a rate, share, estimate …) computed from ``depends``."""
-        return self.ledger.derived_number(text, depends=depends, label=label)
+    def derived(self, text: str, *, depends=(), label: str = "", reveals=()) -> str:
+        """The reference to print for ``text`` (a rate, share, estimate …) computed from ``depends``;
+        ``reveals``: the sets whose exact size it gives away (see :meth:`.ledger.Ledger.derived_number`)."""
+        return self.ledger.derived_number(text, depends=depends, label=label, reveals=reveals)
 
     def protected_blocks(self, min_cell: int = DEFAULT_MIN_CELL, *, language: str = "nb") -> list[dict]:
         """The blocks as this section alone would publish them (its own ledger protected).
@@ -116,7 +117,8 @@ class Section:
         For tests and notebook displays; the report protects all sections together,
         which can only withhold more.
         """
-        from .ledger import protect, resolve_text
+        from .audit import protect
+        from .ledger import resolve_text
 
         protection = protect(self.ledger, min_cell)
         thousands = "\u00a0" if language == "nb" else ","

@@ -23,7 +23,8 @@ import pandas as pd
 from ..data import io as alis_io
 from ..errors import AlisError
 from .content import CONTENT_FILE, CONTENT_SCHEMA, read_content
-from .ledger import WITHHELD, Ledger, Protection, has_tokens, protect, resolve_text
+from .audit import protect
+from .ledger import WITHHELD, Ledger, Protection, has_tokens, resolve_text
 
 OUTPUT_CHECK_JSON = "output_check.json"
 OUTPUT_CHECK_MD = "output_check.md"

@@ -15,26 +15,26 @@ from .text import T, contract_label, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_per
 
 
 # --------------------------------------------------------------------------- retention
-def _interval_sets(section: Section, ep: pd.DataFrame, cohort: str, times, language: str) -> dict:
-    """Ledger sets of one cohort between consecutive time points: exits, censored, still in post.
+def _exit_sets(section: Section, ep: pd.DataFrame, cohort: str, times, language: str) -> dict:
+    """Ledger sets of one cohort at the report's time points: the exits by each time and the episodes
+    still in post.
 
-    Registered so that the audit checks them (e.g. "censored between year 1 and 2"
-    is the difference of two published numbers at risk minus published exits).
+    A survival estimate gives away the exits behind it: those by its time, and with the estimate
+    before it those in between (a difference of two such sets, which the audit checks). The censored are not given away by the estimates; printed beside
+    them, the numbers at risk would give them back (the cohort minus those at risk minus the exits),
+    which the audit sees and repairs by withholding numbers at risk rather than estimates.
     """
     in_cohort = ep["cohort"] == cohort
     t = ep["duration"].astype(float)
     name = contract_label(cohort, language)
+    exits = in_cohort & (ep["exit"] == 1)
     sets = {}
-    previous = 0.0
     for time in times:
-        window = in_cohort & (t > previous) & (t <= time)
-        span = f"{name}, {fmt_number(previous, 0, language)}–{fmt_number(time, 0, language)}"
+        upto = f"{name}, {fmt_number(0, 0, language)}–{fmt_number(time, 0, language)}"
         sets[time] = {
-            "events": section.group(episode_ids(ep, window & (ep["exit"] == 1)), label=f"{T('dq_exits', language)} {span}"),
-            "censored": section.group(episode_ids(ep, window & (ep["exit"] == 0)), label=f"{T('dq_censored', language)} {span}"),
+            "exits_by": section.group(episode_ids(ep, exits & (t <= time)), label=f"{T('dq_exits', language)} {upto}"),
             "still_in": episode_ids(ep, in_cohort & (t > time)),
         }
-        previous = time
     return sets
 
 
@@ -66,21 +66,23 @@ def _survival_table(section: Section, ep: pd.DataFrame, km, cohort_sets: dict, f
     rows = []
     surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)]
     for cohort in config.CONTRACT_TYPES:
-        sets = _interval_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
-        depends = [cohort_sets[cohort]]
+        sets = _exit_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
         for time in config.KM_TIMEPOINTS:
             name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
             at_risk = section.count(sets[time]["still_in"], label=f"{T('col_at_risk', language)}, {name}")
-            depends += [sets[time]["events"], sets[time]["censored"], at_risk]
+            # the exits by this time; with the estimate before it, those in between (the audit checks that)
+            given_away = [sets[time]["exits_by"]]
+            depends = [cohort_sets[cohort], *given_away]
             r = surv[(surv["group"] == cohort) & (surv["time"] == time)]
             if not len(r):
                 continue
             r = r.iloc[0]
             lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
-            estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language),
-                                       depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+            estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language), depends=depends,
+                                       reveals=given_away, label=f"{T('col_survival_ci', language)}, {name}")
             share = section.derived(percent_ci(_safe_float(r["survival"]), lo, hi, language=language),
-                                    depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+                                    depends=depends, reveals=given_away,
+                                    label=f"{T('col_survival_ci', language)}, {name}")
             # restricted facts keep the numbers; the summary prints the protected reference
             facts.setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = _safe_float(r["survival"])
             facts.setdefault("survival_ci", {}).setdefault(cohort, {})[str(int(time))] = [lo, hi]
