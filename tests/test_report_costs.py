@@ -29,7 +29,7 @@ from alis_research.report import (
     pathway_section,
     select_area,
 )
-from alis_research.report.ledger import protect
+from alis_research.report.audit import protect
 from alis_research.report.text import THIN_SPACE
 from alis_research.analysis.retention import rmst
 
