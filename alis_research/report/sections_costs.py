@@ -2,8 +2,8 @@
 
 The computations live in :mod:`alis_research.analysis.costs`, :mod:`alis_research.analysis.pathway`
 and :mod:`alis_research.analysis.power`; this module only turns their results into
-:class:`~alis_research.report.content.Section` objects, with every count passed
-through :mod:`alis_research.disclosure` and every number formatted for the
+:class:`~alis_research.report.content.Section` objects, with every count registered
+in the report's ledger (:mod:`alis_research.report.ledger`) and every number formatted for the
 language, as :mod:`alis_research.report.sections` does for the other sections.
 
 * :func:`costs_section` — "what a retained GP costs": the yearly municipal cost
