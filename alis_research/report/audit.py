@@ -70,8 +70,9 @@ def _prefix(ledger: Ledger, key: str) -> str:
     return ledger.cells[key]["label"].split(":")[0].split(",")[0].split(" ")[0]
 
 
-def _universes(ledger: Ledger, named: set) -> dict[str, _Universe]:
-    """The ``named`` sets (those a reader could ever know) per universe, with their relations."""
+def _universes(ledger: Ledger, named: set, min_cell: int) -> dict[str, _Universe]:
+    """The ``named`` sets (those a reader could ever know) per universe, with their relations
+    (pairs of parts are kept as remainders only when the rest is 1 … ``min_cell − 1``)."""
     out = {}
     by_universe: dict[str, list] = {}
     for key in named:
@@ -102,9 +103,12 @@ def _universes(ledger: Ledger, named: set) -> dict[str, _Universe]:
                         (lines if covered == b else remainders).append((big, family))
             # every two disjoint parts that leave a rest (the censored: a cohort minus its number at
             # risk minus the exits by then), whatever else the greedy families above picked up
+            size = b.bit_count()
             for i, first in enumerate(subsets):
+                rest = size - bits[first].bit_count()
                 for second in subsets[i + 1:]:
-                    if bits[first] & bits[second] == 0 and bits[first] | bits[second] != b:
+                    if (bits[first] & bits[second] == 0
+                            and 0 < rest - bits[second].bit_count() < min_cell):  # only a small rest is a target
                         signature = (big, tuple(sorted((first, second))))
                         if signature not in seen:
                             seen.add(signature)
@@ -330,7 +334,7 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: 
     known = set(published) | set(revealed)
     if models is None:
         named_all = set(known) | set(withheld)
-        models = {name: _Model(u) for name, u in _universes(ledger, named_all).items()}
+        models = {name: _Model(u) for name, u in _universes(ledger, named_all, min_cell).items()}
     result = AuditResult()
     for name, model in models.items():
         u = model.u
@@ -418,7 +422,7 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
     withheld = {k: "primary" for k in shown if 0 < ledger.value(k) < min_cell}
     dropped: set = set()
     named = shown | {s for d in ledger.derived.values() for s in d.get("reveals", ())}
-    universes = _universes(ledger, named)
+    universes = _universes(ledger, named, min_cell)
     models = {name: _Model(u) for name, u in universes.items()}
     _seed_secondary(ledger, universes, withheld, min_cell)
     rounds, only, final = 0, None, None
