@@ -485,8 +485,8 @@ def _repair(ledger: Ledger, model: _Model, failure: dict, state: _State, shown: 
             min_cell: int):
     """The published number to withhold for a failing target: the cheapest that repairs it.
 
-    Candidates are the published sets that share people with the sets the target
-    touches. Cheapest first: a count no published estimate rests on (numbers at
+    Candidates are the published sets in a relation (line, remainder, nesting) with
+    the sets the target involves. Cheapest first: a count no published estimate rests on (numbers at
     risk, margins), the smallest first; then a count whose estimates go with it;
     then a set given away only by derived numbers (they are withheld). Each is
     tried in turn (a linear program); if none repairs the target alone, the first
