@@ -355,3 +355,30 @@ def test_a_set_an_estimate_only_rests_on_is_not_taken_as_known():
     protection = protect(ledger, 5)
     assert resolve_text(person_years, ledger, protection) == "61,2"
     assert resolve_text(n, ledger, protection) == "31"
+
+
+def test_the_censored_between_two_times_are_not_given_back():
+    # the demo's fastlønn cohort: 14 at risk at 3 years and 5 at 5; the estimates at 3 and 5 years give
+    # away 9 and 14 exits; (14 − 5) − (14 − 9) = 4 were censored between 3 and 5 years, a count no cell
+    # shows (the audit before the "between" targets published all four numbers)
+    ledger = Ledger()
+    cohort = _people("f", 31)
+    exits_3, exits_5_extra = cohort[:9], cohort[9:14]
+    censored_early, censored_3_5 = cohort[14:22], cohort[22:26]
+    still_in_5 = cohort[26:]
+    at_3 = ledger.count(exits_5_extra + censored_3_5 + still_in_5, label="at risk, 3 years")
+    at_5 = ledger.count(still_in_5, label="at risk, 5 years")
+    n = ledger.count(cohort, label="N")
+    by_3 = ledger.group(exits_3, label="exits by 3 years")
+    by_5 = ledger.group(exits_3 + exits_5_extra, label="exits by 5 years")
+    s3 = ledger.derived_number("0,65", depends=[n, by_3], reveals=[by_3], label="survival, 3 years")
+    s5 = ledger.derived_number("0,34", depends=[n, by_5], reveals=[by_5], label="survival, 5 years")
+    assert len(censored_early) == 8 and len(at_5) > 0
+    protection = protect(ledger, 5)
+    shown = {name: resolve_text(t, ledger, protection) for name, t in
+             {"at_3": at_3, "at_5": at_5, "s3": s3, "s5": s5}.items()}
+    assert WITHHELD in shown.values()
+    if WITHHELD not in (shown["s3"], shown["s5"]):  # both estimates: the exits between are known (5)
+        assert WITHHELD in (shown["at_3"], shown["at_5"])
+    # the cheapest repair is a number at risk, on which no estimate rests
+    assert shown["s3"] == "0,65" and shown["s5"] == "0,34"

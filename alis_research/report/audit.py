@@ -54,7 +54,9 @@ class _Universe:
     ``lines``: ``(total, parts)`` where the total's set is the disjoint union of the
     parts' sets; ``nested``: ``(small, big)`` where one set lies in the other;
     ``remainders``: ``(total, parts)`` with disjoint parts inside the total that do
-    not cover it. The audit's unknowns are the sets' sizes.
+    not cover it; ``between``: weights ``{key: ±1}`` of the rest of one difference of
+    nested sets after a set or another difference inside it. The audit's unknowns
+    are the sets' sizes.
     """
 
     name: str
@@ -64,6 +66,7 @@ class _Universe:
     lines: list
     nested: list
     remainders: list
+    between: list
 
 
 def _prefix(ledger: Ledger, key: str) -> str:
@@ -115,8 +118,46 @@ def _universes(ledger: Ledger, named: set, min_cell: int) -> dict[str, _Universe
                             remainders.append((big, [first, second]))
         out[universe] = _Universe(universe, keys, {k: i for i, k in enumerate(keys)},
                                   np.array([len(ledger.cells[k]["members"]) for k in keys], dtype=float),
-                                  lines, nested, remainders)
+                                  lines, nested, remainders, _between(bits, nested, min_cell))
     return out
+
+
+def _between(bits: dict, nested: list, min_cell: int) -> list[dict]:
+    """Rests of a difference of nested sets after a part inside it, when the rest is small.
+
+    The censored between two times: those at risk at the first time and not at the
+    second (a difference of two numbers at risk), minus the exits in between (a
+    difference of the exits by each time, which two survival estimates give away).
+    The part is another difference; sizes are compared first, so only parts within
+    ``min_cell`` of the difference are looked at.
+    """
+    from bisect import bisect_left
+
+    # a named set inside a difference B − A is a remainder of B after A and it (found above)
+    parts = [({small: -1, big: 1}, bits[big] & ~bits[small]) for small, big in nested]
+    parts.sort(key=lambda p: p[1].bit_count())
+    sizes = [p[1].bit_count() for p in parts]
+    out = []
+    for small, big in nested:
+        whole = bits[big] & ~bits[small]
+        size = whole.bit_count()
+        for weights, part in parts[bisect_left(sizes, size - min_cell + 1):bisect_left(sizes, size)]:
+            if part & ~whole == 0:
+                combination = {big: 1, small: -1}
+                for key, weight in weights.items():
+                    combination[key] = combination.get(key, 0) - weight
+                out.append({k: w for k, w in combination.items() if w})
+    return out
+
+
+def _covering(nested: list) -> list:
+    """The nestings no third set lies between (the rest follow from them): fewer rows, same knowledge."""
+    pairs = set(nested)
+    above: dict = {}
+    for small, big in nested:
+        above.setdefault(small, set()).add(big)
+    return [(small, big) for small, big in nested
+            if not any(middle != big and (middle, big) in pairs for middle in above[small])]
 
 
 class _Model:
@@ -148,7 +189,7 @@ class _Model:
             for part in parts:
                 row[u.index[part]] -= 1
             rows.append((row, 0.0, 0.0))
-        for small, big in u.nested:
+        for small, big in _covering(u.nested):
             row = np.zeros(n)
             row[u.index[small]] = 1
             row[u.index[big]] = -1
@@ -162,7 +203,7 @@ class _Model:
         self.lower = np.zeros(n)
         self.upper = np.full(n, _BIG)
         self.programs = 0
-        self._last = None  # (objective, relaxation's optimum, integral?) of the last program
+        self._memo: dict = {}  # objective -> (relaxation's optimum, integral?), and integer optima
 
     def set_knowledge(self, published: set, withheld) -> None:
         u = self.u
@@ -174,7 +215,7 @@ class _Model:
                 lower[i] = 1.0
         changed = np.nonzero((lower != self.lower) | (upper != self.upper))[0]
         if len(changed):
-            self._last = None
+            self._memo = {}
             self.h.changeColsBounds(len(changed), changed.astype(np.int32), lower[changed], upper[changed])
             self.lower, self.upper = lower, upper
 
@@ -188,13 +229,14 @@ class _Model:
 
         Of the linear relaxation; with ``integer`` of the integer program (the
         relaxation is solved first, and when its optimum is integral it is the
-        integer optimum). The relaxation of the last call is remembered, so asking
-        for the integer optimum right after the relaxation does not solve it again.
+        integer optimum). Results are remembered until what is published changes:
+        many targets differ only in published counts, which are constants
+        (see :meth:`interval`), so one program serves them all.
         """
         hs, h = self.highspy, self.h
         key = (target.tobytes(), sign)
-        if self._last is not None and self._last[0] == key:
-            value, integral = self._last[1], self._last[2]
+        if key in self._memo:
+            value, integral = self._memo[key]
         else:
             h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), target.astype(float))
             h.changeObjectiveSense(hs.ObjSense.kMinimize if sign > 0 else hs.ObjSense.kMaximize)
@@ -202,18 +244,22 @@ class _Model:
             value = self._run()
             x = np.asarray(h.getSolution().col_value)
             integral = np.max(np.abs(x - np.round(x)), initial=0.0) <= 1e-7
-            self._last = (key, value, integral)
+            self._memo[key] = (value, integral)
         if integer:
             if not integral:
-                everything = np.arange(self.n, dtype=np.int32)
-                h.changeColsIntegrality(self.n, everything, np.full(self.n, hs.HighsVarType.kInteger.value,
-                                                                    dtype=np.uint8))
-                self.programs += 1
-                try:
-                    value = self._run()
-                finally:
-                    h.changeColsIntegrality(self.n, everything, np.full(
-                        self.n, hs.HighsVarType.kContinuous.value, dtype=np.uint8))
+                if (key, "integer") not in self._memo:
+                    h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), target.astype(float))
+                    h.changeObjectiveSense(hs.ObjSense.kMinimize if sign > 0 else hs.ObjSense.kMaximize)
+                    everything = np.arange(self.n, dtype=np.int32)
+                    h.changeColsIntegrality(self.n, everything, np.full(self.n, hs.HighsVarType.kInteger.value,
+                                                                        dtype=np.uint8))
+                    self.programs += 1
+                    try:
+                        self._memo[(key, "integer")] = self._run()
+                    finally:
+                        h.changeColsIntegrality(self.n, everything, np.full(
+                            self.n, hs.HighsVarType.kContinuous.value, dtype=np.uint8))
+                value = self._memo[(key, "integer")]
             value = float(round(value))
         return np.inf if value >= _BIG / 2 else value
 
@@ -236,6 +282,16 @@ class _Model:
         relaxation finds wide. ``relaxed``: the relaxation's range (to choose a
         repair, never for the verdict).
         """
+        # published counts are constants: solve for the rest, shared by every target with the same rest
+        free = self.lower != self.upper
+        offset = float(target[~free] @ self.lower[~free])
+        target = np.where(free, target, 0.0)
+        if not target.any():
+            return offset, offset
+        lo, hi = self._free_interval(target, None if true_value is None else true_value - offset, width, relaxed)
+        return lo + offset, hi + offset
+
+    def _free_interval(self, target, true_value, width, relaxed) -> tuple[float, float]:
         if relaxed:
             return self.bound(target, 1.0), self.bound(target, -1.0)
         if true_value is None or width is None:
@@ -300,6 +356,12 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
         if big in named and all(p in named for p in parts) and 0 < value < min_cell:
             add(f"{ledger.cells[big]['label']} − " + " − ".join(ledger.cells[p]["label"] for p in parts),
                 "remainder", {big: 1.0, **{p: -1.0 for p in parts}}, value)
+    for weights in u.between:
+        value = sum(w * ledger.value(k) for k, w in weights.items())
+        if all(k in named for k in weights) and 0 < value < min_cell:
+            label = " ".join(f"{'+' if w > 0 else '−'} {ledger.cells[k]['label']}" for k, w in
+                             sorted(weights.items(), key=lambda kw: -kw[1]))
+            add(label.lstrip("+ "), "remainder", {k: float(w) for k, w in weights.items()}, value)
     return targets
 
 
@@ -499,6 +561,9 @@ def _repair(ledger: Ledger, model: _Model, failure: dict, state: _State, shown: 
         cells = {total, *parts}
         if cells & involved:
             related |= cells
+    for weights in u.between:
+        if weights.keys() & involved:
+            related |= weights.keys()
     for small, big in u.nested:
         if small in involved or big in involved:
             related |= {small, big}
