@@ -29,8 +29,8 @@ other parameters or a failure, builds its own into ``tmp_path``.
 Tests that build a report or run a notebook (a kernel start each) are marked
 ``@pytest.mark.slow`` (the marker is registered in ``pyproject.toml``); a test that takes
 one of the shared reports (any fixture in :data:`SLOW_FIXTURES`) is marked slow here
-automatically. ``pytest -m "not slow"`` is the fast tier for development (under a minute);
-plain ``pytest`` (CI, ``.ci/run``) runs both.
+automatically. ``pytest -n auto -m "not slow"`` is the fast tier for development (under a
+minute); ``pytest -n auto`` (CI, ``.ci/run``, the README) runs both.
 
 With pytest-xdist (``-n auto``, ``--dist loadgroup`` from ``pyproject.toml``) every test that
 takes a shared build joins one ``xdist_group`` with every other test sharing a build with it
