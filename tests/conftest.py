@@ -144,6 +144,11 @@ SLOW_FIXTURES = frozenset({"demo_report", "small_report", "demo_published_nb", "
                            "finnmark_by_cli"})
 
 
+#: Module fixtures that take a second or more without a kernel (the fast tier): their tests are kept
+#: on one xdist worker too, so that the fixture is made once, but they are not marked slow.
+SHARED_IN_MODULE = frozenset({"simulated", "demo_costs"})
+
+
 def _builds(item) -> set[str]:
     """The shared builds an item needs (fixtures that only hand a session build on, resolved to it)."""
     names = set(SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())))
@@ -169,9 +174,12 @@ def pytest_collection_modifyitems(config, items):
 
     needs = {}
     for item in items:
-        builds = needs[item] = _builds(item)
+        builds = _builds(item)
         if builds:
             item.add_marker(pytest.mark.slow)
+        builds |= {f"{item.module.__name__}.{name}" for name in SHARED_IN_MODULE.intersection(item.fixturenames)}
+        needs[item] = builds
+        if builds:
             first, *rest = sorted(builds)
             root(first)
             for other in rest:
