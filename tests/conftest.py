@@ -201,6 +201,7 @@ def pytest_collection_modifyitems(config, items):
 # ignored. So each worker writes the groups to a file the controller names, and the controller's
 # scheduler (LoadGroupScheduling, which reads that file) keeps each group on one worker.
 _GROUPS_KEY = "alis_test_groups_file"
+_GROUPS_DIR = pytest.StashKey[Path]()  # (controller) the folder of that file, removed at the end
 
 
 def _tell_the_scheduler(config, groups: dict[str, str]) -> None:
@@ -216,10 +217,10 @@ def _tell_the_scheduler(config, groups: dict[str, str]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """(xdist controller) Name the file each worker writes its groups to."""
-    config = node.config
-    if not hasattr(config, "_alis_groups_dir"):
-        config._alis_groups_dir = Path(tempfile.mkdtemp(prefix="alis-test-groups-"))
-    node.workerinput[_GROUPS_KEY] = str(config._alis_groups_dir / "groups.json")
+    stash = node.config.stash
+    if _GROUPS_DIR not in stash:
+        stash[_GROUPS_DIR] = Path(tempfile.mkdtemp(prefix="alis-test-groups-"))
+    node.workerinput[_GROUPS_KEY] = str(stash[_GROUPS_DIR] / "groups.json")
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -235,7 +236,7 @@ def pytest_xdist_make_scheduler(config, log):
 
         def _split_scope(self, nodeid: str) -> str:
             if self._groups is None:  # read once all workers have collected (when scheduling starts)
-                path = getattr(config, "_alis_groups_dir", None)
+                path = config.stash.get(_GROUPS_DIR, None)
                 path = path / "groups.json" if path else None
                 self._groups = json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
             return self._groups.get(nodeid) or super()._split_scope(nodeid)
@@ -244,6 +245,6 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_unconfigure(config):
-    folder = getattr(config, "_alis_groups_dir", None)
+    folder = config.stash.get(_GROUPS_DIR, None)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
