@@ -177,7 +177,8 @@ def pytest_collection_modifyitems(config, items):
         builds = _builds(item)
         if builds:
             item.add_marker(pytest.mark.slow)
-        builds |= {f"{item.module.__name__}.{name}" for name in SHARED_IN_MODULE.intersection(item.fixturenames)}
+        builds |= {f"{item.nodeid.split('::')[0]}::{name}"
+                   for name in SHARED_IN_MODULE.intersection(getattr(item, "fixturenames", ()))}
         needs[item] = builds
         if builds:
             first, *rest = sorted(builds)
