@@ -8,7 +8,7 @@ rates against person-years, figure data (censoring marks and steps in the SVG)
 and the notes. It must recover no count from 1 to min_cell − 1.
 
 The full notebook build (PDF text included) runs once, for the whole region in
-English; every area in both languages is protected in process from the same
+English (the session's shared ``demo_published_en``); every area in both languages is protected in process from the same
 sections (no kernel, no PDF: the same protection step writes the same folder).
 """
 from __future__ import annotations
@@ -267,10 +267,10 @@ def prepared_demo(demo_dataset):
 
 
 @pytest.fixture(scope="module")
-def full_build(demo_dataset, tmp_path_factory):
-    from alis_research.report import build_report
-
-    return build_report(demo_dataset, as_of=AS_OF, language="en", out_dir=tmp_path_factory.mktemp("att") / "reports")
+def full_build(demo_published_en):
+    """The English demo report: the session's ``demo_published_en`` (tests/conftest.py), which the
+    layout checks share; its publication metadata only changes the title page and document metadata."""
+    return demo_published_en
 
 
 def test_full_report_folder_gives_nothing_back(full_build):

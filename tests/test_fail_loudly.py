@@ -48,6 +48,7 @@ def test_not_estimable_still_becomes_a_sentence(prepared, monkeypatch, capsys):
     assert "NotEstimable: too few people to compare" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a kernel runs the notebook until the failing cell
 def test_a_type_error_in_a_section_stops_the_report_and_publishes_nothing(tmp_path, monkeypatch):
     # the kernel is another process: break the analysis there through a sitecustomize module
     hook = tmp_path / "hook"

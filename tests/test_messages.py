@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 
@@ -73,28 +74,31 @@ def _literals(node):
     return []
 
 
+@functools.cache
+def _package_calls() -> tuple:
+    """(file, call node) of every call in the package's source, parsed once for all the scans below."""
+    return tuple((path, node) for path in sorted(PACKAGE.rglob("*.py"))
+                 for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(node, ast.Call))
+
+
 def _calls(name: str):
     """(file, line, first argument) of every call ``name(...)``/``x.name(...)`` in the package with a literal first argument."""
-    for path in sorted(PACKAGE.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and node.args:
-                func = node.func
-                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-                if called == name:
-                    for value in _literals(node.args[0]):
-                        yield path.relative_to(PACKAGE.parent), node.lineno, value
+    for path, node in _package_calls():
+        if node.args:
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if called == name:
+                for value in _literals(node.args[0]):
+                    yield path.relative_to(PACKAGE.parent), node.lineno, value
 
 
 def _note_codes_in_source():
     codes = [(f, line, code) for name in ("add_note", "Note") for f, line, code in _calls(name)]
     # helpers that take a note code as a later argument: _warn_not_estimable(result, code), _logrank_not_estimable
-    for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_warn_not_estimable",
-                                                                             "_logrank_not_estimable"):
-                codes += [(path.relative_to(PACKAGE.parent), node.lineno, value) for a in node.args
-                          for value in _literals(a)]
+    for path, node in _package_calls():
+        if getattr(node.func, "id", "") in ("_warn_not_estimable", "_logrank_not_estimable"):
+            codes += [(path.relative_to(PACKAGE.parent), node.lineno, value) for a in node.args
+                      for value in _literals(a)]
     return codes
 
 
@@ -126,14 +130,12 @@ def _is_formatted_text(node) -> bool:
 def test_notes_are_codes_not_formatted_sentences():
     """``add_note``/``Note``/``_warn_not_estimable`` take a code plus values, never a sentence built in English."""
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call):
-                func = node.func
-                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-                if called in ("add_note", "Note", "_warn_not_estimable", "_logrank_not_estimable") and any(
-                        _is_formatted_text(arg) for arg in node.args):
-                    found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    for path, node in _package_calls():
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if called in ("add_note", "Note", "_warn_not_estimable", "_logrank_not_estimable") and any(
+                _is_formatted_text(arg) for arg in node.args):
+            found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert found == []
 
 

@@ -6,7 +6,8 @@ cell of plain literals, then one import cell; no function or class definitions (
 that two notebooks need belongs in the package); no committed outputs or execution
 counts; the project kernelspec in the metadata.  Every notebook is executed with
 papermill with the kernel named explicitly (a kernel name that is not installed
-fails, PITFALLS).
+fails, PITFALLS): each topic notebook through the ``papermill`` command on a fresh kernel, and every
+notebook on the small hand-made fixtures on one warm kernel (as ``regenerate`` runs them).
 """
 from __future__ import annotations
 
@@ -203,20 +204,32 @@ def test_topic_notebook_runs_with_the_papermill_command(name, kernel, demo_datas
 SMALL_RUNS = [(name, SMALL) for name in sorted(EXPECTED)] + [("evaluation_report.ipynb", GOOD_SMALL)]
 
 
+@pytest.fixture(scope="module")
+def warm_kernel(kernel):
+    """The small-data runs share one warm kernel (per xdist worker), reset between notebooks as a
+    ``regenerate`` worker's is: a kernel start is seconds and is checked by the papermill-command runs
+    above, which start their own."""
+    from alis_research.report.build import shutdown_warm_kernel
+
+    yield kernel
+    shutdown_warm_kernel()
+
+
 @pytest.mark.parametrize(("name", "dataset"), SMALL_RUNS,
                          ids=[f"{n.removesuffix('.ipynb')}-{d.name}" for n, d in SMALL_RUNS])
 @pytest.mark.slow
-def test_every_notebook_runs_on_small_hand_made_data(name, dataset, kernel, tmp_path):
+def test_every_notebook_runs_on_small_hand_made_data(name, dataset, warm_kernel, tmp_path):
     if not (dataset / "episodes.csv").exists():
         pytest.skip(f"fixture {dataset.name} not present")
-    import papermill as pm
+    from alis_research.report.build import execute_notebook
 
     out = tmp_path / "out"
     out.mkdir()
-    pm.execute_notebook(str(NOTEBOOK_DIR / name), str(tmp_path / name), kernel_name=kernel, cwd=str(ROOT),
-                        progress_bar=False, parameters={"dataset": str(dataset), "as_of": "2024-12-31",
-                                                         "area": "all", "language": "nb", "min_cell": 5,
-                                                         "output_dir": str(out)})
+    # papermill on this worker's warm kernel; a failing cell raises ReportFailed naming the cell
+    execute_notebook(NOTEBOOK_DIR / name, tmp_path / name, {"dataset": str(dataset), "as_of": "2024-12-31",
+                                                            "area": "all", "language": "nb", "min_cell": 5,
+                                                            "output_dir": str(out)},
+                     kernel_name=warm_kernel, cwd=ROOT, reuse_kernel=True)
     content = read_content(out)
     if name == "comparison_groups.ipynb":  # no register extract in the fixture: nothing to publish
         assert content["sections"] == []

@@ -344,6 +344,7 @@ def test_process_workers_build_and_carry_failures_back(project, capfd):
 
 
 # --------------------------------------------------------------------------- dead workers (issue 12, item 6)
+@pytest.mark.slow  # spawns build processes
 def test_a_worker_killed_with_kill_9_mid_run_is_retried_in_a_fresh_worker_and_the_others_complete(project):
     import threading
 
@@ -368,6 +369,7 @@ def test_a_worker_killed_with_kill_9_mid_run_is_retried_in_a_fresh_worker_and_th
     assert (project.reports / "demo_UNN_nb" / "manifest.json").is_file()
 
 
+@pytest.mark.slow  # spawns build processes
 def test_a_report_whose_worker_dies_twice_fails_alone(project):
     (project.dataset / "control.json").write_text(json.dumps({"die": ["demo_Nordland_en"]}))
     result = run(project, jobs=2, executor="process")

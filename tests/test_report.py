@@ -170,16 +170,10 @@ def test_next_report_recovers_what_a_killed_report_left(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r_all_nb"]
 
 
-def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_dataset, tmp_path):
+def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_rebuilt):
     """Reports built one after another on one kernel (as a regenerate worker does) come out byte for byte
     as on a fresh kernel: the namespace is reset and the package keeps no state between reports."""
-    from alis_research.report.build import shutdown_warm_kernel
-
-    try:
-        first = build_report(SMALL, as_of=AS_OF, area="UNN", language="en", out_dir=tmp_path, reuse_kernel=True)
-        again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path, reuse_kernel=True)
-    finally:
-        shutdown_warm_kernel()
+    first, again = demo_rebuilt  # the small fixture for UNN in English, then the demo, on one warm kernel
     assert first.timings["kernel_start"] > again.timings["kernel_start"]
     assert again.results_json.read_bytes() == demo_report.results_json.read_bytes()
     for name in ("report.html", "report.pdf"):
@@ -192,6 +186,7 @@ def test_a_warm_kernel_gives_the_same_report_as_a_fresh_one(demo_report, demo_da
     assert counts == list(range(1, len(counts) + 1))  # a fresh execution counter, like a fresh kernel
 
 
+@pytest.mark.slow
 def test_a_kernel_killed_mid_report_is_replaced_and_the_report_built(tmp_path):
     """kill -9 of the warm kernel while a cell runs: the builder notices (no hang), starts a fresh
     kernel once and builds the report from nothing."""
@@ -273,8 +268,10 @@ def test_demo_html_has_the_same_content(demo_report):
 
 
 @pytest.mark.slow
-def test_report_is_reproducible(demo_report, demo_dataset, tmp_path):
-    again = build_report(demo_dataset, as_of=AS_OF, out_dir=tmp_path)
+def test_report_is_reproducible(demo_report, demo_rebuilt):
+    """A second build of the same inputs, in another kernel (the warm one of ``demo_rebuilt``, after
+    another report), publishes the same files."""
+    _, again = demo_rebuilt
     first, second = demo_report.path, again.path
     assert demo_report.results_json.read_bytes() == again.results_json.read_bytes()
     assert (first / "output_check.md").read_text() == (second / "output_check.md").read_text()

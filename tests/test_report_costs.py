@@ -68,8 +68,8 @@ def nb(value: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_dataset):
-    return prepare_dataset(demo_dataset, as_of=AS_OF)
+def demo(demo_prepared):
+    return demo_prepared  # the session's prepared demo (tests/conftest.py), as of the same date
 
 
 @pytest.fixture(scope="module")

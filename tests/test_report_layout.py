@@ -14,24 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from alis_research.report import Publication, build_report, publication_from_mapping
+from alis_research.report import Publication, publication_from_mapping
 from alis_research.report.matrix import load_matrix
 from alis_research.report.render import is_empty_table, layout_blocks
 
-pypdf = pytest.importorskip("pypdf")
+from conftest import PUBLICATION
 
-PUBLICATION = Publication(institution="Nasjonalt senter for distriktsmedisin (NSDM), UiT",
-                          authors=("Kari Nordmann", "Ola Nordmann"), commissioner="Helsedirektoratet",
-                          status="final", version="1.2")
+pypdf = pytest.importorskip("pypdf")
 
 
 @pytest.fixture(scope="module", params=["nb", "en"])
-def published(request, demo_dataset, tmp_path_factory):
-    """The demo report in one language, with publication metadata set."""
-    out = tmp_path_factory.mktemp(f"layout_{request.param}")
-    outcome = build_report(demo_dataset, as_of="2024-12-31", language=request.param, out_dir=out,
-                           publication=PUBLICATION)
-    return request.param, outcome
+def published(request):
+    """The demo report in one language, with publication metadata set (the session's shared
+    ``demo_published_nb``/``_en``, tests/conftest.py)."""
+    return request.param, request.getfixturevalue(f"demo_published_{request.param}")
 
 
 def _pages(pdf_path: Path) -> list[str]:

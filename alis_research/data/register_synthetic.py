@@ -114,18 +114,27 @@ def _parse_end(end: str) -> int:
     return (year - _MONTH_EPOCH_YEAR) * 12 + month - 1
 
 
-def _codes_by_year(code_2024: str, history: pd.DataFrame) -> list[list[str]]:
-    """Candidate codes in force for a 2024 municipality in each year 2018-2024 (a split code when no other)."""
-    candidates = []
+def _codes_by_year(codes_2024, history: pd.DataFrame) -> dict[str, list[list[str]]]:
+    """Candidate codes in force for each 2024 municipality in each year 2018-2024 (a split code when no other).
+
+    The history is filtered once per year, not once per municipality and year (that took seconds)."""
+    valid_from, valid_to = history["valid_from"].fillna(0), history["valid_to"].fillna(9999)
+    split_into = history["split_into"].fillna("").astype(str)
+    candidates: dict[str, list[list[str]]] = {code: [] for code in codes_2024}
     for year in range(FIRST_CODE_YEAR, 2025):
-        in_force = history[(history["valid_from"].fillna(0) <= year) & (history["valid_to"].fillna(9999) >= year)]
-        own = sorted(in_force.loc[in_force["code_2024"] == code_2024, "code"])
-        if not own:
-            split = in_force[in_force["split_into"].fillna("").str.split(";").map(lambda parts: code_2024 in parts)]
-            own = sorted(split["code"])
-        if not own:
-            raise AlisError(f"code history: no code in force in {year} for municipality {code_2024}")
-        candidates.append(own)
+        in_force = (valid_from <= year) & (valid_to >= year)
+        own: dict = {}
+        split: dict = {}
+        for code, code_2024, parts in zip(history["code"][in_force], history["code_2024"][in_force],
+                                          split_into[in_force]):
+            own.setdefault(code_2024, []).append(code)
+            for part in set(parts.split(";")):
+                split.setdefault(part, []).append(code)
+        for code_2024, per_year in candidates.items():
+            found = sorted(own.get(code_2024) or split.get(code_2024, []))
+            if not found:
+                raise AlisError(f"code history: no code in force in {year} for municipality {code_2024}")
+            per_year.append(found)
     return candidates
 
 
@@ -197,7 +206,8 @@ def synthesize_register(seed: int, *, lists: int = 5000, years: int = 25, end: s
     rows = _monthly_rows(rng, params, spells, doctors, list_muni, base_size, first_month, last_month)
 
     history = load_code_history()
-    by_year = [_codes_by_year(code, history) for code in codes]
+    by_code = _codes_by_year(codes, history)
+    by_year = [by_code[code] for code in codes]
     pick = rng.random(n_lists)
     code_table = np.empty((n_lists, 2025 - FIRST_CODE_YEAR), dtype=object)
     for lst in range(n_lists):
