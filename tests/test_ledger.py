@@ -305,7 +305,7 @@ def _survival_case(at_risk_shown: bool):
     at one year (which gives away the 6 exits) beside the number at risk (12)."""
     ledger = Ledger()
     cohort = _people("c", 20)
-    exits, censored, still_in = cohort[:6], cohort[6:8], cohort[8:]
+    exits, still_in = cohort[:6], cohort[8:]  # cohort[6:8]: the 2 censored, counted by no cell
     n = ledger.count(cohort, label="N")
     at_risk = ledger.count(still_in, label="at risk, 1 year") if at_risk_shown else None
     exits_by = ledger.group(exits, label="exits by 1 year")
