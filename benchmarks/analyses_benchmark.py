@@ -62,6 +62,8 @@ def one_report(dataset: Path, output_dir: Path, *, area: str, language: str, min
     retention = section("retention", report.retention_section)
     turnover = section("turnover", report.turnover_section)
     duration = section("contract_duration", report.contract_duration_section)
+    robustness = section("robustness", report.robustness_section)
+    small_cohorts = section("small_cohorts", report.small_cohorts_section)
     comparison = step("load_comparison", lambda: report.load_comparison(prepared, dataset=dataset, register=register,
                                                                         area=area))
     extra = []
@@ -71,14 +73,19 @@ def one_report(dataset: Path, output_dir: Path, *, area: str, language: str, min
     costs = section("costs", report.costs_section)
     pathway = section("pathway", report.pathway_section, dataset=dataset)
     limitations = section("limitations", report.limitations_section)
-    facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, costs, pathway, limitations, *extra)
+    facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, robustness, costs, pathway,
+                                 limitations, *extra)
     step("summary", lambda: _written(report, output_dir, report.summary_section(prepared, facts, language=language,
                                                                                min_cell=min_cell)))
-    suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration, costs, pathway, *extra)
+    step("references", lambda: _written(report, output_dir, report.references_section(
+        prepared, language=language, min_cell=min_cell)))
+    suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration, robustness, costs,
+                                             pathway, *extra)
     step("appendix", lambda: _written(report, output_dir, report.appendix_section(
-        prepared, dataset=dataset, area=area, language=language, min_cell=min_cell, suppression=suppression)))
+        prepared, dataset=dataset, area=area, language=language, min_cell=min_cell, suppression=suppression,
+        comparison=comparison)))
     step("results", lambda: report.write_results(output_dir, build_results(prepared, comparison=comparison)))
-    del methods
+    del methods, small_cohorts
     return timings
 
 
