@@ -21,7 +21,14 @@ report. Exceptions are not stored: a failing call fails again next time.
 
 Only functions whose result depends on nothing but their arguments may be
 decorated: no global random state, no reading of files that may change, no
-clock. The store holds :data:`MAX_ENTRIES` results, least recently used out.
+clock. Module constants and shipped reference tables are not part of the key,
+so the store is **off unless switched on**: in the kernels the report builder
+starts (:func:`alis_research.report.build.execute_notebook` sets
+:data:`ENV_VAR` ``=1`` in the kernel's environment; nothing there changes a
+constant between reports), or within :func:`enabled` (tests, benchmarks). A
+library call, a test that patches a constant, a notebook opened in JupyterLab:
+each computes afresh. The store holds :data:`MAX_ENTRIES` results, least
+recently used out.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ import contextlib
 import copy
 import functools
 import hashlib
+import os
 import pickle
 import threading
 import warnings
@@ -36,13 +44,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+#: Set to ``1`` in a process's environment to switch the store on for the whole process.
+ENV_VAR = "ALIS_RESEARCH_MEMO"
 #: Results kept per process (a report uses about 25 distinct calls; nb and en share them).
 MAX_ENTRIES = 128
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _store: OrderedDict[str, tuple[Any, list[warnings.WarningMessage]]] = OrderedDict()
 _lock = threading.Lock()
-_state = threading.local()  # per-thread switch (see :func:`disabled`)
+_state = threading.local()  # per-thread switch: :func:`enabled` / :func:`disabled` over :data:`ENV_VAR`
 #: Hits and misses since the process started or :func:`clear` (for tests and benchmarks).
 stats = {"hits": 0, "misses": 0, "unkeyed": 0}
 
@@ -67,7 +77,7 @@ def memoised(func: _F) -> _F:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if getattr(_state, "off", False):
+        if not is_on():
             return func(*args, **kwargs)
         key = content_key(name, args, sorted(kwargs.items()))
         if key is None:
@@ -96,6 +106,32 @@ def memoised(func: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+def is_on() -> bool:
+    """Whether memoised functions use the store here and now (this thread)."""
+    switch = getattr(_state, "switch", None)
+    return os.environ.get(ENV_VAR) == "1" if switch is None else switch
+
+
+@contextlib.contextmanager
+def _switched(value: bool) -> Iterator[None]:
+    before = getattr(_state, "switch", None)
+    _state.switch = value
+    try:
+        yield
+    finally:
+        _state.switch = before
+
+
+def enabled() -> contextlib.AbstractContextManager[None]:
+    """Within this block (this thread), memoised functions use the store, whatever :data:`ENV_VAR` says."""
+    return _switched(True)
+
+
+def disabled() -> contextlib.AbstractContextManager[None]:
+    """Within this block (this thread), every memoised function computes afresh and stores nothing."""
+    return _switched(False)
+
+
 def clear() -> None:
     """Forget every stored result and reset :data:`stats`."""
     with _lock:
@@ -103,15 +139,4 @@ def clear() -> None:
         stats.update(hits=0, misses=0, unkeyed=0)
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
-    """Within this block (this thread), every memoised function computes afresh and stores nothing."""
-    before = getattr(_state, "off", False)
-    _state.off = True
-    try:
-        yield
-    finally:
-        _state.off = before
-
-
-__all__ = ["MAX_ENTRIES", "clear", "content_key", "disabled", "memoised", "stats"]
+__all__ = ["ENV_VAR", "MAX_ENTRIES", "clear", "content_key", "disabled", "enabled", "is_on", "memoised", "stats"]
