@@ -138,11 +138,24 @@ def test_the_switch_is_per_thread():
 
 def test_memoised_analyses_give_exactly_what_they_compute_afresh(demo_prepared):
     # the report's costliest analyses, the second call served from the store, against a fresh computation
-    from alis_research.analysis import costs, power, results, robustness, small_cohorts
+    from alis_research.analysis import costs, duration, power, results, retention, robustness, small_cohorts, turnover
     from alis_research.report.sections_costs import design_from_data
 
     design = design_from_data(demo_prepared)
+    episodes, intervals = demo_prepared.episodes, demo_prepared.intervals
+    with memo.disabled():
+        crude = duration.cox_model(intervals)
     calls = [
+        (retention.kaplan_meier, (episodes,), {}),
+        (retention.logrank, (episodes,), {}),
+        (retention.rmst, (episodes,), {"tau": 5.0}),
+        (turnover.turnover_rates, (intervals,), {}),
+        (turnover.rate_ratio, (intervals,), {}),
+        (turnover.vacancy, (episodes,), {"as_of": demo_prepared.as_of}),
+        (duration.cox_model, (intervals,), {"covariates": ["size_class"]}),
+        (duration.proportional_hazards_test, (crude,), {}),
+        (duration.cumulative_incidence, (episodes,), {}),
+        (duration.parametric_duration, (episodes,), {}),
         (costs.cost_per_retained_year, (demo_prepared,), {"bootstrap": 200}),
         (costs.assumption_sensitivity, (demo_prepared,), {}),
         (costs.cost_sensitivity, (demo_prepared,), {}),
@@ -169,20 +182,30 @@ def test_memoised_analyses_give_exactly_what_they_compute_afresh(demo_prepared):
     assert results.dumps(served) == results.dumps(fresh)
 
 
-def _assert_same(served, fresh):
+def _assert_same(served, fresh, depth: int = 0, where: str = "result"):
+    """Equal to the last bit: tables, arrays, numbers, texts, nested results (fitted model objects by type)."""
+    assert type(served) is type(fresh), where
     if isinstance(fresh, pd.DataFrame):
         pd.testing.assert_frame_equal(served, fresh, check_exact=True)
-        return
-    assert type(served) is type(fresh)
-    for name, value in vars(fresh).items():
-        other = getattr(served, name)
-        if isinstance(value, pd.DataFrame):
-            pd.testing.assert_frame_equal(other, value, check_exact=True)
-        elif name == "params":
-            assert {k: v for k, v in other.items() if k != "seconds"} == \
-                {k: v for k, v in value.items() if k != "seconds"}  # simulate_power records its run time
-        else:
-            assert json.dumps(other, default=repr, sort_keys=True) == json.dumps(value, default=repr, sort_keys=True)
+    elif isinstance(fresh, pd.Series):
+        pd.testing.assert_series_equal(served, fresh, check_exact=True)
+    elif isinstance(fresh, np.ndarray):
+        np.testing.assert_array_equal(served, fresh, err_msg=where)
+    elif isinstance(fresh, dict):
+        assert list(served) == list(fresh), where
+        for key, value in fresh.items():
+            if key != "seconds":  # simulate_power records its run time
+                _assert_same(served[key], value, depth + 1, f"{where}[{key!r}]")
+    elif isinstance(fresh, (list, tuple)):
+        assert len(served) == len(fresh), where
+        for i, (a, b) in enumerate(zip(served, fresh)):
+            _assert_same(a, b, depth + 1, f"{where}[{i}]")
+    elif isinstance(fresh, float) and np.isnan(fresh):
+        assert np.isnan(served), where
+    elif isinstance(fresh, (str, bytes, int, float, bool, type(None), np.generic)):
+        assert served == fresh, where
+    elif hasattr(fresh, "__dict__") and depth < 2:  # an AnalysisResult and what it holds
+        _assert_same(vars(served), vars(fresh), depth + 1, where)
 
 
 def test_the_two_languages_of_an_area_share_the_prepared_data_key(demo_dataset):
