@@ -114,6 +114,52 @@ def attack_cross_table(frame: pd.DataFrame, label_col: str, value_cols: list[str
     return leaks
 
 
+def attack_supervision(cohorts: pd.DataFrame | None, units: pd.DataFrame | None, min_cell: int) -> list[str]:
+    """The supervision tables: the cohorts' rows and the units' rows (pooled row included) count the same
+    episodes, so their sums are equal (and equal to the units' total row when shown); hours and fidelity
+    beside a withheld count would describe the hidden group."""
+    leaks = []
+    parts = [(name, frame) for name, frame in (("cohort", cohorts), ("unit", units)) if frame is not None]
+    for name, frame in parts:
+        for _, row in frame.iterrows():
+            count = row.iloc[1]
+            if number(count) is not None and 0 < number(count) < min_cell:
+                leaks.append(f"supervision by {name}: {row.iloc[0]} shows {count}")
+            if count == WITHHELD and any(v not in (WITHHELD, "–") for v in row.iloc[2:]):
+                leaks.append(f"supervision by {name}: hours beside the withheld count of {row.iloc[0]}")
+    if len(parts) < 2:
+        return leaks
+    is_total = units.iloc[:, 0].isin(["Totalt", "Total"]).to_numpy()
+    cells = ([("cohort", i) for i in range(len(cohorts))] + [("unit", i) for i in range(len(units)) if not is_total[i]]
+             + [("total", 0)])
+    index = {cell: k for k, cell in enumerate(cells)}
+    values = {("cohort", i): cohorts.iloc[i, 1] for i in range(len(cohorts))}
+    values |= {("unit", i): units.iloc[i, 1] for i in range(len(units)) if not is_total[i]}
+    values[("total", 0)] = units.iloc[int(np.argmax(is_total)), 1] if is_total.any() else ""
+    equalities, marked = [], []
+    for cell, value in values.items():
+        v = np.zeros(len(cells))
+        v[index[cell]] = 1
+        if value == WITHHELD:
+            marked.append(v)
+        elif number(value) is not None:
+            equalities.append((v, number(value)))
+    for kind in ("cohort", "unit"):  # each table's rows make up the same episodes
+        v = np.array([1.0 if c[0] == kind else -1.0 if c[0] == "total" else 0.0 for c in cells])
+        equalities.append((v, 0))
+    for cell, value in values.items():
+        if value != WITHHELD:
+            continue
+        target = np.zeros(len(cells))
+        target[index[cell]] = 1
+        lo, hi = interval(len(cells), equalities, marked, target)
+        if lo >= 1 and hi <= min_cell - 1:
+            frame = cohorts if cell[0] == "cohort" else units
+            label = frame.iloc[cell[1], 0] if cell[0] != "total" else "total"
+            leaks.append(f"supervision margins: {label} {lo:.0f}–{hi:.0f}")
+    return leaks
+
+
 def attack(folder: Path, min_cell: int) -> list[str]:
     """Every channel; returns what was recovered (empty = nothing)."""
     found = []
@@ -167,6 +213,7 @@ def attack(folder: Path, min_cell: int) -> list[str]:
         totals = {c: number(n_row.iloc[0][t1.columns[1 + i]]) for i, c in enumerate(cohorts)}
         found += [f"start-year margins: {leak}" for leak in
                   attack_cross_table(start, start.columns[0], cohorts, None, totals, min_cell)]
+    found += attack_supervision(shown.get("supervision_cohort"), shown.get("supervision_unit"), min_cell)
     # rates against person-years: a rate and its person-years give the exits back
     rates = shown.get("rates")
     if rates is not None:
@@ -275,6 +322,58 @@ def test_the_attacker_finds_the_issue_s_leaks_in_an_unprotected_folder(tmp_path)
     assert any("unprotected file results.json" in f for f in found)
     assert any("'<m' mark" in f for f in found)
     assert any(f.startswith("table1 margins") for f in found)
+
+
+# --------------------------------------------------------------------------- supervision tables
+SUPERVISION_UNITS = Path(__file__).parent / "fixtures" / "supervision_units"
+
+
+@pytest.mark.parametrize("min_cell", [3, 5, 7])
+def test_supervision_tables_give_nothing_back(tmp_path, min_cell):
+    """tests/fixtures/supervision_units: fastlønn 3 supervised episodes, næring 12, Steigen 6 (3 + 3), Bodø 9.
+    Protected with Table 1 and the flow (the cohorts' N), attacked through the supervision margins."""
+    from alis_research.data.cohort import prepare_dataset
+    from alis_research.report import pathway_section
+    from alis_research.report.content import write_meta, write_section
+    from alis_research.report.protection import protect_content
+    from alis_research.report.sections_cohort import cohort_section, data_quality_section
+
+    prepared = prepare_dataset(SUPERVISION_UNITS, as_of=AS_OF)
+    work, published = tmp_path / "work", tmp_path / "published"
+    work.mkdir()
+    published.mkdir()
+    write_meta(work, {"language": "en", "area": "all", "min_cell": min_cell, "as_of": AS_OF})
+    for section in (data_quality_section(prepared, min_cell=min_cell), cohort_section(prepared, min_cell=min_cell),
+                    pathway_section(prepared, language="en", min_cell=min_cell)):
+        write_section(work, section)
+    protect_content(work, published, min_cell=min_cell)
+    (published / "figures").mkdir(exist_ok=True)
+    assert attack(published, min_cell) == []
+    shown = tables(published)
+    cohorts = dict(zip(shown["supervision_cohort"].iloc[:, 0], shown["supervision_cohort"].iloc[:, 1]))
+    # the 3 is shown only where it is not small; otherwise it and næring (Steigen + Bodø − næring) are withheld
+    assert cohorts == ({"salaried (fastlønn)": "3", "self-employed (næring)": "12"} if min_cell == 3 else
+                       {"salaried (fastlønn)": WITHHELD, "self-employed (næring)": WITHHELD})
+    units = shown["supervision_unit"]
+    assert units.iloc[-1, :2].tolist() == ["Total", "15"]
+
+
+def test_the_attacker_finds_the_supervision_margin_of_the_old_tables(tmp_path):
+    """The old per-table rule hid fastlønn's 3 in the cohort table, but the units (no total row) add
+    up to the same episodes: Steigen 6 + Bodø 9 − næring 12 = 3."""
+    folder = tmp_path / "old"
+    (folder / "tables").mkdir(parents=True)
+    (folder / "figures").mkdir()
+    (folder / "content.json").write_text(json.dumps({"meta": {}, "sections": []}))
+    hours = ["72.0", "180.0", "189.0", "30.0", "95%"]
+    pd.DataFrame([["salaried (fastlønn)", ":", ":", ":", ":", ":", ":"],
+                  ["self-employed (næring)", "12", "144.0", "216.0", "378.0", "18.0", "57%"]],
+                 columns=["Cohort", "Episodes with data", "Months", "Delivered", "Promised", "A year", "Fidelity"]
+                 ).to_csv(folder / "tables" / "supervision_cohort.csv", index=False)
+    pd.DataFrame([["Bodø", "9", "108.0", "108.0", "283.5", "12.0", "38%"], ["Steigen", "6", *hours]],
+                 columns=["Unit", "Episodes with data", "Months", "Delivered", "Promised", "A year", "Fidelity"]
+                 ).to_csv(folder / "tables" / "supervision_unit.csv", index=False)
+    assert attack(folder, 5) == ["supervision margins: salaried (fastlønn) 3–3"]
 
 
 # --------------------------------------------------------------------------- generated small datasets

@@ -17,14 +17,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from alis_research.disclosure import coarsened_km, ratio_estimable
-from alis_research.report.ledger import (
-    WITHHELD,
-    DisclosureAuditFailed,
-    Ledger,
-    audit,
-    protect,
-    resolve_text,
-)
+from alis_research.report.audit import audit, protect
+from alis_research.report.ledger import WITHHELD, DisclosureAuditFailed, Ledger, resolve_text
 
 
 def _people(prefix: str, n: int) -> list[str]:
@@ -289,3 +283,102 @@ def test_generated_tables_give_nothing_back(case):
         if value == 0:
             assert shown[key] == "0"
     assert _table_attack(shown, rows, cols, min_cell, counts) == []
+
+
+# --------------------------------------------------------------------------- sets a derived number gives away
+def test_a_rest_that_no_table_shows_is_protected():
+    # N = 31 with two disjoint parts of 20 and 8 shown: the 3 in neither are N − 20 − 8, though no cell counts them
+    ledger = Ledger()
+    everyone = _people("p", 31)
+    tokens = [ledger.count(everyone, label="N"), ledger.count(everyone[:20], label="approved"),
+              ledger.count(everyone[20:28], label="left before approval")]
+    protection = protect(ledger, 5)
+    shown = [resolve_text(t, ledger, protection) for t in tokens]
+    assert WITHHELD in shown  # the audit before this change published all three: 31 − 20 − 8 = 3
+    hidden = next(k for k in protection.withheld)
+    lo, hi = protection.audit.intervals[hidden]
+    assert hi - lo >= 4
+
+
+def _survival_case(at_risk_shown: bool):
+    """A cohort of 20: 6 exits and 2 censored in the first year, 12 still in post; a survival estimate
+    at one year (which gives away the 6 exits) beside the number at risk (12)."""
+    ledger = Ledger()
+    cohort = _people("c", 20)
+    exits, censored, still_in = cohort[:6], cohort[6:8], cohort[8:]
+    n = ledger.count(cohort, label="N")
+    at_risk = ledger.count(still_in, label="at risk, 1 year") if at_risk_shown else None
+    exits_by = ledger.group(exits, label="exits by 1 year")
+    estimate = ledger.derived_number("0,70 (0,45–0,85)", depends=[n, exits_by], reveals=[exits_by],
+                                     label="survival, 1 year")
+    return ledger, n, at_risk, estimate
+
+
+def test_survival_is_published_and_the_number_at_risk_withheld_when_they_would_give_back_the_censored():
+    # 20 − 12 − 6 = 2 censored: the estimate (6 exits) and the number at risk cannot both be shown;
+    # the number at risk is the one to go (no estimate rests on it)
+    ledger, n, at_risk, estimate = _survival_case(at_risk_shown=True)
+    protection = protect(ledger, 5)
+    assert resolve_text(estimate, ledger, protection) == "0,70 (0,45–0,85)"
+    assert resolve_text(n, ledger, protection) == "20"
+    assert resolve_text(at_risk, ledger, protection) == WITHHELD
+    # without the number at risk nothing is withheld: the exits alone (6) give nothing small back
+    ledger, n, _, estimate = _survival_case(at_risk_shown=False)
+    protection = protect(ledger, 5)
+    assert resolve_text(estimate, ledger, protection) == "0,70 (0,45–0,85)" and not protection.withheld
+
+
+def test_two_survival_estimates_do_not_give_back_the_exits_between_them():
+    # 6 exits by year 1 and 8 by year 2: published together they give back the 2 in between
+    ledger = Ledger()
+    cohort = _people("c", 30)
+    n = ledger.count(cohort, label="N")
+    by_1, by_2 = ledger.group(cohort[:6], label="exits by 1"), ledger.group(cohort[:8], label="exits by 2")
+    first = ledger.derived_number("0,80", depends=[n, by_1], reveals=[by_1], label="survival, 1 year")
+    second = ledger.derived_number("0,73", depends=[n, by_2], reveals=[by_2], label="survival, 2 years")
+    protection = protect(ledger, 5)
+    shown = [resolve_text(t, ledger, protection) for t in (first, second)]
+    assert shown.count(WITHHELD) == 1
+    assert resolve_text(n, ledger, protection) == "30"
+    reasons = [r for k, r in protection.derived_withheld.items()]
+    assert reasons == ["secondary (protects another count)"]
+
+
+def test_a_set_an_estimate_only_rests_on_is_not_taken_as_known():
+    # person-years rest on the episodes with time under a contract (withheld with them when small),
+    # but do not tell how many they are: 33 such episodes beside N = 31 gives nothing back
+    ledger = Ledger()
+    episodes = _people("e", 33)
+    n = ledger.count(episodes[:31], label="N")
+    exposed = ledger.group(episodes, label="episodes with time under the contract")
+    person_years = ledger.derived_number("61,2", depends=[exposed], label="person-years")
+    protection = protect(ledger, 5)
+    assert resolve_text(person_years, ledger, protection) == "61,2"
+    assert resolve_text(n, ledger, protection) == "31"
+
+
+def test_the_censored_between_two_times_are_not_given_back():
+    # the demo's fastlønn cohort: 14 at risk at 3 years and 5 at 5; the estimates at 3 and 5 years give
+    # away 9 and 14 exits; (14 − 5) − (14 − 9) = 4 were censored between 3 and 5 years, a count no cell
+    # shows (the audit before the "between" targets published all four numbers)
+    ledger = Ledger()
+    cohort = _people("f", 31)
+    exits_3, exits_5_extra = cohort[:9], cohort[9:14]
+    censored_early, censored_3_5 = cohort[14:22], cohort[22:26]
+    still_in_5 = cohort[26:]
+    at_3 = ledger.count(exits_5_extra + censored_3_5 + still_in_5, label="at risk, 3 years")
+    at_5 = ledger.count(still_in_5, label="at risk, 5 years")
+    n = ledger.count(cohort, label="N")
+    by_3 = ledger.group(exits_3, label="exits by 3 years")
+    by_5 = ledger.group(exits_3 + exits_5_extra, label="exits by 5 years")
+    s3 = ledger.derived_number("0,65", depends=[n, by_3], reveals=[by_3], label="survival, 3 years")
+    s5 = ledger.derived_number("0,34", depends=[n, by_5], reveals=[by_5], label="survival, 5 years")
+    assert len(censored_early) == 8 and len(at_5) > 0
+    protection = protect(ledger, 5)
+    shown = {name: resolve_text(t, ledger, protection) for name, t in
+             {"at_3": at_3, "at_5": at_5, "s3": s3, "s5": s5}.items()}
+    assert WITHHELD in shown.values()
+    if WITHHELD not in (shown["s3"], shown["s5"]):  # both estimates: the exits between are known (5)
+        assert WITHHELD in (shown["at_3"], shown["at_5"])
+    # the cheapest repair is a number at risk, on which no estimate rests
+    assert shown["s3"] == "0,65" and shown["s5"] == "0,34"

@@ -45,10 +45,6 @@ def test_the_one_of_a_hazard_ratio_and_thresholds_are_not_masked():
     assert note.counts() == {"events": 3}
     assert note.as_dict() == {"code": "cox_unstable", "values": {"events": 3, "coefficients": 2, "minimum": 10},
                               "context": [], "counts": ["events"]}
-    # the old behaviour, for the record: masking every small integer of the text took the "1" too
-    from alis_research.disclosure import mask_small_numbers
-
-    assert mask_small_numbers(str(note), 5).endswith("biased away from <5")
 
 
 def test_counts_at_or_above_min_cell_are_shown():

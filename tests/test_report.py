@@ -369,7 +369,8 @@ def test_content_json_facts_publish_no_small_counts(small_report):
 
 def _published_items(*sections, min_cell):
     """The summary's bullets as published: the sections' ledgers protected together."""
-    from alis_research.report.ledger import Ledger, protect, resolve_text
+    from alis_research.report.audit import protect
+    from alis_research.report.ledger import Ledger, resolve_text
 
     ledger = Ledger()
     for section in sections:

@@ -29,11 +29,13 @@ from alis_research.report import (
     pathway_section,
     select_area,
 )
+from alis_research.report.audit import protect
 from alis_research.report.text import THIN_SPACE
 from alis_research.analysis.retention import rmst
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUPERVISION = FIXTURES / "supervision"
+SUPERVISION_UNITS = FIXTURES / "supervision_units"
 SMALL = FIXTURES / "report_small"
 AS_OF = "2024-12-31"
 
@@ -158,7 +160,11 @@ def test_pathway_numbers_on_the_hand_made_fixture():
     assert sup["fastlønn"]["Levert, timer"] == "42,0" and sup["fastlønn"]["Lovet, timer"] == "63,0"
     assert sup["fastlønn"]["Oppfyllelse"] == "67\u00a0%"
     assert sup["næring"]["Oppfyllelse"] == "76\u00a0%" and sup["næring"]["Timer per år"] == "24,0"
-    assert {r["Enhet"] for r in _rows(section, "supervision_unit", 1)} == {"Steigen", "Beiarn", "Bodø", "Tromsø"}
+    units = {r["Enhet"]: r for r in _rows(section, "supervision_unit", 1)}
+    assert list(units) == ["Beiarn", "Bodø", "Steigen", "Tromsø", "Totalt"]
+    # the total row: P1, P2, P4, P6 with 12 + 12 + 8 + 10 = 42 months, 78 h of 110.25 -> 78 / 42 x 12 = 22.3 h a year
+    assert [units["Totalt"][k] for k in ("Forløp med data", "Måneder i stillingen", "Levert, timer", "Timer per år",
+                                         "Oppfyllelse")] == ["4", "42,0", "78,0", "22,3", "71\u00a0%"]
     hospital = {r[""]: r for r in _rows(section, "hospital_year", 1)}
     assert hospital["Forløp med sykehusår"]["næring"] == "2" and hospital["Forløp med sykehusår"]["fastlønn"] == "1"
     # P4 back, P5 left 1.5 months after (within 3): 1 of 2 with a known outcome
@@ -179,7 +185,60 @@ def test_pathway_section_suppresses_small_counts():
     assert "No unit has 5 or more episodes" in text
     for ident in ("P1", "P2", "P3", "P4", "P5", "P6", "Steigen", "Beiarn"):
         assert ident not in text
-    assert section.suppression, "the suppression is logged for the appendix"
+    # the supervision counts are ledger cells like every other count: withheld there, not by a table rule
+    assert all(cell == ":" for r in _rows(section, "supervision_cohort") for cell in list(r.values())[1:])
+    withheld = protect(section.ledger, 5).withheld
+    assert withheld[section.ledger.group(_supervised_ids(prepared, "fastlønn"))] == "primary"  # P1, P2
+    assert not section.suppression  # nothing left for the old per-table log
+
+
+def _supervised_ids(prepared, cohort):
+    """Episode ids of a cohort's people with rows in the supervision table."""
+    ep = prepared.episodes
+    chosen = ep[(ep["cohort"] == cohort) & ep["person_id"].isin(set(prepared.supervision["person_id"]))]
+    return chosen["episode_id"].astype(str)
+
+
+def test_supervision_tables_on_the_ledger_checked_by_hand():
+    """tests/fixtures/supervision_units (its README works the numbers out): fastlønn has 3 supervised
+    episodes, næring 12; Steigen 6 (3 + 3), Bodø 9. At min_cell 5 the 3 is withheld with its hours, and
+    næring too, since Steigen + Bodø − næring would give the 3 back; at min_cell 3 everything is shown."""
+    prepared = prepare_dataset(SUPERVISION_UNITS, as_of=AS_OF)
+    columns = ["Forløp med data", "Måneder i stillingen", "Levert, timer", "Lovet, timer", "Timer per år", "Oppfyllelse"]
+    section = pathway_section(prepared, language="nb", min_cell=3)
+    cohorts = {r["Kohort"]: [r[c] for c in columns] for r in _rows(section, "supervision_cohort", 3)}
+    assert cohorts == {"fastlønn": ["3", "36,0", "72,0", "94,5", "24,0", "76\u00a0%"],
+                       "næring": ["12", "144,0", "216,0", "378,0", "18,0", "57\u00a0%"]}
+
+    section = pathway_section(prepared, language="nb", min_cell=5)
+    cohorts = {r["Kohort"]: [r[c] for c in columns] for r in _rows(section, "supervision_cohort")}
+    assert cohorts == {"fastlønn": [":"] * 6, "næring": [":"] * 6}
+    units = {r["Enhet"]: [r[c] for c in columns] for r in _rows(section, "supervision_unit")}
+    assert units == {"Bodø": ["9", "108,0", "108,0", "283,5", "12,0", "38\u00a0%"],
+                     "Steigen": ["6", "72,0", "180,0", "189,0", "30,0", "95\u00a0%"],
+                     "Totalt": ["15", "180,0", "288,0", "472,5", "19,2", "61\u00a0%"]}
+    protection = protect(section.ledger, 5)
+    assert protection.audit.passed
+    fastlonn = section.ledger.group(_supervised_ids(prepared, "fastlønn"))
+    naering = section.ledger.group(_supervised_ids(prepared, "næring"))
+    assert protection.withheld[fastlonn] == "primary" and protection.withheld[naering] == "secondary"
+    # what a reader can work out for the 3: at least 1, at most Steigen's 6 (the three are all in Steigen)
+    assert protection.audit.intervals[fastlonn] == (1.0, 6.0)
+    # restricted facts: the fidelity of the cohort that is not small, never a count
+    assert section.facts == {"supervision_fidelity": {"næring": pytest.approx(216 / 378)}}
+
+
+def test_a_unit_below_min_cell_is_pooled_and_the_pool_is_a_ledger_count():
+    """At min_cell 7 Steigen (6) joins the pooled row: its count is Steigen's set, withheld as one."""
+    prepared = prepare_dataset(SUPERVISION_UNITS, as_of=AS_OF)
+    section = pathway_section(prepared, language="en", min_cell=7)
+    units = {r["Unit"]: r for r in _rows(section, "supervision_unit", 7)}
+    assert list(units) == ["Bodø", "Other units (fewer than 7 episodes each)", "Total"]
+    assert set(list(units["Other units (fewer than 7 episodes each)"].values())[1:]) == {":"}
+    # Bodø's 9 beside the total's 15 would give the pooled 6 back: Bodø is withheld with its hours
+    assert set(list(units["Bodø"].values())[1:]) == {":"}
+    assert list(units["Total"].values())[1:] == ["15", "180.0", "288.0", "472.5", "19.2", "61%"]
+    assert protect(section.ledger, 7).audit.passed
 
 
 def test_pathway_without_supervision_table_says_so(demo):

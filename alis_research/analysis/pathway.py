@@ -9,7 +9,8 @@
 * :func:`supervision_fidelity` — the hours in the optional ``supervision.csv``/``.xlsx``
   (``person_id``, ``month`` YYYY-MM, ``hours``; validated with the rest of the raw data by
   :func:`alis_research.data.validate.validate_dataset`) against the promised 3 hours a month for
-  10.5 months a year (31.5 hours a year), per unit and cohort, with small-cell suppression.
+  10.5 months a year (31.5 hours a year), per unit and cohort (the analyst's view: the report
+  publishes it through its ledger, :mod:`alis_research.report.sections_costs`).
 
 The events and the supervision table come with the prepared dataset
 (``PreparedDataset.events``, ``.supervision``).  An event belongs to an episode of the
@@ -284,14 +285,15 @@ def hospital_year_summary(prepared, events, *, return_window_months: int = RETUR
 
 @dataclass
 class SupervisionResult(AnalysisResult):
-    """Structured supervision delivered against the promise, per cohort and unit (suppressed for publication)."""
+    """Structured supervision delivered against the promise, per cohort and unit.
+
+    Not protected: the analyst's working view, like the other analyses; the report publishes
+    it through its ledger (:func:`alis_research.report.sections_costs.pathway_section`).
+    """
 
     by_cohort: pd.DataFrame | None = None
     by_unit: pd.DataFrame | None = None
     per_episode: pd.DataFrame | None = field(default=None, repr=False)
-    by_cohort_unsuppressed: pd.DataFrame | None = field(default=None, repr=False)
-    by_unit_unsuppressed: pd.DataFrame | None = field(default=None, repr=False)
-    suppression_log: list = field(default_factory=list, repr=False)
 
     title: ClassVar[str] = "Supervision fidelity: hours delivered against 3 h/month for 10.5 months a year"
     _tables: ClassVar[tuple[str, ...]] = ("by_cohort", "by_unit")
@@ -314,12 +316,30 @@ def _days(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return max((b - a).days + 1, 0)
 
 
+#: Columns of :func:`supervision_numbers` (and of ``by_cohort``/``by_unit`` after ``group``).
+SUPERVISION_NUMBERS = ("episodes", "months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity")
+
+
+def supervision_numbers(per_episode: pd.DataFrame) -> dict:
+    """Episodes, months in post, hours delivered and promised, hours a year and fidelity of a group.
+
+    ``per_episode``: rows of :attr:`SupervisionResult.per_episode` (any group of them, e.g. pooled units).
+    Hours a year = delivered / months in post × 12; fidelity = delivered / promised (NaN for no months).
+    """
+    months = float(per_episode["months_in_post"].sum())
+    delivered = float(per_episode["delivered_hours"].sum())
+    promised = float(per_episode["promised_hours"].sum())
+    return {"episodes": int(per_episode["episode_id"].nunique()), "months_in_post": months,
+            "delivered_hours": delivered, "promised_hours": promised,
+            "hours_per_year": delivered / months * 12 if months > 0 else np.nan,
+            "fidelity": delivered / promised if promised > 0 else np.nan}
+
+
 def supervision_fidelity(
     prepared,
     supervision: pd.DataFrame,
     events=None,
     *,
-    min_cell: int = config.DEFAULT_MIN_CELL,
     promised_hours_per_month: float = PROMISED_HOURS_PER_MONTH,
     promised_months_per_year: float = PROMISED_MONTHS_PER_YEAR,
 ) -> SupervisionResult:
@@ -340,26 +360,24 @@ def supervision_fidelity(
     ALIS spent partly on the hospital year count in full; hours recorded in a month
     spent wholly on it are not counted, as nothing is promised for that month.
 
-    Counts of episodes below ``min_cell`` are suppressed together with every
-    number computed from them (:func:`alis_research.disclosure.suppress_counts`).
+    Nothing is suppressed here (the analyst's view): the report registers every
+    group's episodes in its ledger, which withholds small counts and every number
+    computed from them.
 
     Returns
     -------
     SupervisionResult
-        ``by_cohort``, ``by_unit`` (published, suppressed): group, episodes,
-        months_in_post, delivered_hours, promised_hours, hours_per_year, fidelity;
-        the ``*_unsuppressed`` tables and ``per_episode`` for analysts only.
+        ``by_cohort``, ``by_unit``: group, episodes, months_in_post, delivered_hours,
+        promised_hours, hours_per_year, fidelity; ``per_episode`` (episode_id,
+        person_id, cohort, unit and the same numbers per episode).
     """
-    from ..disclosure import suppress_counts
-
     episodes = input_table(prepared, "episodes")
     require_columns(episodes, ("episode_id", "person_id", "cohort", "start_date", "stop_date"), "episodes")
     require_columns(supervision, SUPERVISION_COLUMNS, "supervision")
     events_frame = input_table(events, "events") if events is not None else None
     result = SupervisionResult(params={"promised_hours_per_month": promised_hours_per_month,
                                        "promised_months_per_year": promised_months_per_year,
-                                       "promised_hours_per_year": promised_hours_per_month * promised_months_per_year,
-                                       "min_cell": min_cell})
+                                       "promised_hours_per_year": promised_hours_per_month * promised_months_per_year})
     per_month_promise = promised_hours_per_month * promised_months_per_year / 12
     if supervision.empty:
         note = result.add_note("pathway_no_supervision", warn=False)
@@ -393,21 +411,11 @@ def supervision_fidelity(
     if no_data:
         result.add_note("pathway_supervision_absent", n=no_data, warn=False)
     result.per_episode = per_episode
-    derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
     for by, name in (("cohort", "by_cohort"), ("unit", "by_unit")):
-        grouped = (per_episode.groupby(by, dropna=False)
-                   .agg(episodes=("episode_id", "nunique"), months_in_post=("months_in_post", "sum"),
-                        delivered_hours=("delivered_hours", "sum"), promised_hours=("promised_hours", "sum"))
-                   .reset_index().rename(columns={by: "group"}))
-        grouped["hours_per_year"] = grouped["delivered_hours"] / grouped["months_in_post"] * 12
-        grouped["fidelity"] = grouped["delivered_hours"] / grouped["promised_hours"]
-        setattr(result, f"{name}_unsuppressed", grouped)
-        published = suppress_counts(grouped, ["episodes"], min_cell=min_cell, totals=None,
-                                    linked={"episodes": derived}, name=name, label_column="group")
-        setattr(result, name, published.table)
-        result.suppression_log.extend(published.log)
-    if result.suppression_log:
-        result.add_note("pathway_small_groups", minimum=min_cell, warn=False)
+        grouped = pd.DataFrame([{"group": group, **supervision_numbers(part)}
+                                for group, part in per_episode.groupby(by, dropna=False, sort=True)],
+                               columns=["group", *SUPERVISION_NUMBERS])
+        setattr(result, name, grouped)
     return result
 
 

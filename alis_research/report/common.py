@@ -105,7 +105,7 @@ def percent_ci(value, lower=None, upper=None, *, language: str = "nb") -> str:
 
 # --------------------------------------------------------------------------- figures and ledger sets
 def add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: str, result, /, *,
-               figsize, depends=(), **kwargs) -> None:
+               figsize, depends=(), reveals=(), **kwargs) -> None:
     """Draw ``figures.<plot>(result, ax=..., **kwargs)`` into the section; leave it out if it fails."""
     import matplotlib.pyplot as plt
 
@@ -113,7 +113,7 @@ def add_figure(section: Section, lang: str, figure_id: str, caption: str, plot: 
 
     fig, ax = plt.subplots(figsize=figsize)
     if attempt(section, lang, caption, getattr(figures, plot), result, ax=ax, **kwargs) is not None:
-        section.figure(figure_id, fig, caption, depends=depends)
+        section.figure(figure_id, fig, caption, depends=depends, reveals=reveals)
     else:
         plt.close(fig)
 

@@ -106,9 +106,10 @@ class Section:
         """Register a set a derived number depends on (not printed); returns its key."""
         return self.ledger.group(members, universe=universe, label=label)
 
-    def derived(self, text: str, *, depends=(), label: str = "") -> str:
-        """The reference to print for ``text`` (a rate, share, estimate …) computed from ``depends``."""
-        return self.ledger.derived_number(text, depends=depends, label=label)
+    def derived(self, text: str, *, depends=(), label: str = "", reveals=()) -> str:
+        """The reference to print for ``text`` (a rate, share, estimate …) computed from ``depends``;
+        ``reveals``: the sets whose exact size it gives away (see :meth:`.ledger.Ledger.derived_number`)."""
+        return self.ledger.derived_number(text, depends=depends, label=label, reveals=reveals)
 
     def protected_blocks(self, min_cell: int = DEFAULT_MIN_CELL, *, language: str = "nb") -> list[dict]:
         """The blocks as this section alone would publish them (its own ledger protected).
@@ -116,7 +117,8 @@ class Section:
         For tests and notebook displays; the report protects all sections together,
         which can only withhold more.
         """
-        from .ledger import protect, resolve_text
+        from .audit import protect
+        from .ledger import resolve_text
 
         protection = protect(self.ledger, min_cell)
         thousands = "\u00a0" if language == "nb" else ","
@@ -177,14 +179,15 @@ class Section:
         })
         self.suppression.extend(suppression)
 
-    def figure(self, figure_id: str, fig, caption: str, *, depends=()) -> None:
+    def figure(self, figure_id: str, fig, caption: str, *, depends=(), reveals=()) -> None:
         """Add a matplotlib figure (closed after conversion to SVG).
 
-        ``depends``: the sets whose sizes the drawn data could give away; the
-        figure is left out of the publication when one of them must be withheld.
+        ``depends``: the sets the drawn data rest on; the figure is left out of the
+        publication when one of them must be withheld. ``reveals``: those whose exact
+        size the drawing gives away (see :meth:`derived`).
         """
         svg = fig if isinstance(fig, str) else figure_to_svg(fig)
-        guard = self.derived(figure_id, depends=depends, label=f"figure {figure_id}")
+        guard = self.derived(figure_id, depends=depends, reveals=reveals, label=f"figure {figure_id}")
         self.blocks.append({"type": "figure", "id": figure_id, "caption": caption, "svg": svg, "guard": guard})
 
     # -- display in a notebook

@@ -79,7 +79,7 @@ def exclusion_reason(reason: str, language: str = "nb") -> str:
 
 
 # --------------------------------------------------------------------------- the suppression log
-#: Internal table names of :func:`~alis_research.disclosure.suppress_counts` -> caption keys in text.py.
+#: Internal table names (the ``id`` of a report table) -> caption keys in text.py.
 TABLE_CAPTIONS = {
     "flow": "cap_flow", "start_year": "cap_start_year", "table1": "cap_table1", "km_survival": "cap_km_table",
     "km_median": "cap_median", "rmst": "cap_rmst", "rates_contract_type": "cap_rates", "vacancy": "cap_vacancy",

@@ -23,7 +23,8 @@ import pandas as pd
 from ..data import io as alis_io
 from ..errors import AlisError
 from .content import CONTENT_FILE, CONTENT_SCHEMA, read_content
-from .ledger import WITHHELD, Ledger, Protection, has_tokens, protect, resolve_text
+from .audit import protect
+from .ledger import WITHHELD, Ledger, Protection, has_tokens, resolve_text
 
 OUTPUT_CHECK_JSON = "output_check.json"
 OUTPUT_CHECK_MD = "output_check.md"
@@ -182,12 +183,14 @@ def write_output_check(work_dir, publish_dir, protection: Protection, *, extra: 
         "checks": [
             "primary: every count from 1 to min_cell-1 withheld",
             "derived: every rate, share, estimate, person-time and figure withheld when a count behind it is "
-            "1..min_cell-1 or withheld",
+            "1..min_cell-1 or withheld; the sets a published estimate gives away (a survival estimate: the "
+            "exits by its time) count as published in the audit",
             "secondary: whole-report suppression over every relation between the report's counts "
-            "(same set = same cell; sums, margins, differences follow from set algebra)",
-            "audit: integer linear programming (HiGHS) gives the attacker's range for every withheld count "
-            "and every difference of nested counts, from all sums and nestings between the report's counts; "
-            f"each range is at least {m - 1} wide",
+            "(same set = same cell; sums, margins, differences follow from set algebra); numbers no "
+            "estimate rests on are withheld first",
+            "audit: integer linear programming (HiGHS) gives the attacker's range for every withheld count, "
+            "every difference of nested counts and every remainder of a group after disjoint parts of it, "
+            f"from all sums and nestings between the report's counts; each range is at least {m - 1} wide",
             "published folder holds only protected artefacts (no results.json, no notebooks, no logs)",
         ],
         "audit": {"passed": protection.audit.passed, "targets_checked": protection.audit.n_targets,

@@ -2,8 +2,8 @@
 
 The computations live in :mod:`alis_research.analysis.costs`, :mod:`alis_research.analysis.pathway`
 and :mod:`alis_research.analysis.power`; this module only turns their results into
-:class:`~alis_research.report.content.Section` objects, with every count passed
-through :mod:`alis_research.disclosure` and every number formatted for the
+:class:`~alis_research.report.content.Section` objects, with every count registered
+in the report's ledger (:mod:`alis_research.report.ledger`) and every number formatted for the
 language, as :mod:`alis_research.report.sections` does for the other sections.
 
 * :func:`costs_section` — "what a retained GP costs": the yearly municipal cost
@@ -23,13 +23,14 @@ language, as :mod:`alis_research.report.sections` does for the other sections.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .. import config
-from ..disclosure import SuppressionEntry, format_at_risk, format_count, suppress_counts
+from ..disclosure import SuppressionEntry
 from ..errors import AlisWarning, NotEstimableWarning
 from .content import Section
 # the shared section helpers (report/common.py), under this module's short names
@@ -423,6 +424,11 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
         section.paragraph(T("pw_already", language, n=section.count(already_ids, label=T("pw_already", language, n="N"))))
     # the curves show every approval and exit as a step: drawn only when no set behind them is small
     figure_depends = [d for cohort in config.CONTRACT_TYPES for t in PATHWAY_TIMES for d in sets_at(cohort, t)]
+    # the numbers at risk under the figure (at 0 and at the table's years, nowhere else): the table's counts
+    at_risk_times = (0, *PATHWAY_TIMES)
+    figure_depends += [section.group(episodes.loc[(episodes["cohort"] == c) & (episodes["time"] >= t), "episode_id"]
+                                     .astype(str), label=f"{T('col_at_risk', language)}, {contract_label(c, language)}, {t}")
+                       for c in config.CONTRACT_TYPES for t in at_risk_times]
     step_sets = [section.group(episodes.loc[(episodes["cohort"] == c) & (episodes["cause"] == code) &
                                             (episodes["time"] == tt), "episode_id"].astype(str), label="one step")
                  for c in config.CONTRACT_TYPES for code in (1, 2)
@@ -431,9 +437,9 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
         section.paragraph(T("pw_fig_withheld", language, m=min_cell))
     else:
         fig, ax = plt.subplots(figsize=(6.4, 4.6))  # room for the numbers at risk, as the retention figure
-        caption = T("cap_pw_fig", language, m=min_cell, m1=min_cell - 1)
+        caption = T("cap_pw_fig", language, m=min_cell)
         if _attempt(section, language, caption, pw.plot_time_to_specialist, result, ax=ax, language=language,
-                    min_cell=min_cell) is not None:
+                    min_cell=min_cell, at_risk_times=at_risk_times) is not None:
             section.figure("pathway_cif", fig, caption, depends=figure_depends)
         else:
             plt.close(fig)
@@ -487,22 +493,29 @@ def _hospital_part(section: Section, prepared, inputs: PathwayInputs, language: 
                          T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
 
 
-def _supervision_rows(grouped: pd.DataFrame, label: str, language: str, min_cell: int, name: str, totals=None):
-    derived = ["months_in_post", "delivered_hours", "promised_hours", "hours_per_year", "fidelity"]
-    sup = suppress_counts(grouped, ["episodes"], min_cell=min_cell, totals=totals, linked={"episodes": derived},
-                          name=name, label_column="group")
-    # one mark for everything withheld: "<5" would tell the reader the count is small
-    table = sup.table.replace(f"<{int(min_cell)}", ":")
-    out = pd.DataFrame({
-        label: list(grouped["label"]),
-        T("pw_col_sup_episodes", language): list(table["episodes"]),
-        T("pw_col_months", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["months_in_post"]],
-        T("pw_col_delivered", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["delivered_hours"]],
-        T("pw_col_promised", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["promised_hours"]],
-        T("pw_col_per_year", language): [v if isinstance(v, str) else _num(v, 1, language) for v in table["hours_per_year"]],
-        T("pw_col_fidelity", language): [v if isinstance(v, str) else fmt_percent(v, language) for v in table["fidelity"]],
-    })
-    return out, list(sup.log)
+#: The numbers a supervision row shows beside its count of episodes: analysis column -> text key.
+_SUPERVISION_NUMBERS = {"months_in_post": "pw_col_months", "delivered_hours": "pw_col_delivered",
+                        "promised_hours": "pw_col_promised", "hours_per_year": "pw_col_per_year",
+                        "fidelity": "pw_col_fidelity"}
+
+
+def _supervision_row(section: Section, label_column: str, label: str, part: pd.DataFrame, language: str) -> dict:
+    """One row of a supervision table from the episodes it covers (rows of ``per_episode``).
+
+    The count is the set of those episodes in the ledger; the hours and fidelity depend on that
+    set (of one or a few episodes they are those people's hours), so they are withheld with it.
+    """
+    from ..analysis import pathway as pw
+
+    numbers = pw.supervision_numbers(part)
+    episodes = section.count(part["episode_id"].astype(str), label=f"{T('pw_col_sup_episodes', language)}, {label}")
+    row = {label_column: label, T("pw_col_sup_episodes", language): episodes}
+    for column, key in _SUPERVISION_NUMBERS.items():
+        value = numbers[column]
+        text = fmt_percent(value, language) if column == "fidelity" else _num(value, 1, language)
+        row[T(key, language)] = "–" if _is_missing(value) else section.derived(
+            text, depends=[episodes], label=f"{T(key, language)}, {label}")
+    return row
 
 
 def _supervision_part(section: Section, prepared, inputs: PathwayInputs, language: str, min_cell: int,
@@ -521,47 +534,45 @@ def _supervision_part(section: Section, prepared, inputs: PathwayInputs, languag
         section.paragraph(T("pw_sup_nodata", language))
         return
     result = _attempt(section, language, T("pw_supervision_heading", language), pw.supervision_fidelity,
-                      prepared, inputs.supervision, inputs.events, min_cell=min_cell)
-    if result is None or result.by_cohort_unsuppressed is None or result.by_cohort_unsuppressed.empty:
+                      prepared, inputs.supervision, inputs.events)
+    if result is None or result.per_episode is None or result.per_episode.empty:
         section.paragraph(T("pw_sup_nodata", language))
         return
-    absent = int((~ep["person_id"].isin(set(inputs.supervision["person_id"]))).sum())
-    if absent:
-        section.paragraph(T("pw_sup_absent", language, n=section.count(
-            episode_ids(ep, ~ep["person_id"].isin(set(inputs.supervision["person_id"]))),
-            label=T("pw_sup_absent", language, n="N"))))
-    by_cohort = result.by_cohort_unsuppressed.copy()
-    by_cohort["label"] = [contract_label(c, language) for c in by_cohort["group"]]
-    # the episodes with data add up to the cohorts' N minus those without data (both shown): protect the column
-    shown, log = _supervision_rows(by_cohort, T("col_cohort", language), language, min_cell, "supervision_cohort",
-                                   totals="columns")
-    section.table("supervision_cohort", shown, T("cap_pw_sup_cohort", language),
+    absent = ~ep["person_id"].isin(set(inputs.supervision["person_id"]))
+    if absent.any():
+        section.paragraph(T("pw_sup_absent", language, n=section.count(episode_ids(ep, absent),
+                                                                       label=T("pw_sup_absent", language, n="N"))))
+    # every count is the set of episodes it counts: the ledger sees that the cohorts, the units and
+    # the episodes left out make up the same episodes, and protects all of it together
+    per_episode = result.per_episode
+    cohort_label = T("col_cohort", language)
+    rows = [_supervision_row(section, cohort_label, contract_label(c, language), per_episode[per_episode["cohort"] == c],
+                             language) for c in config.CONTRACT_TYPES if (per_episode["cohort"] == c).any()]
+    section.table("supervision_cohort", pd.DataFrame(rows), T("cap_pw_sup_cohort", language),
                   notes=[T("pw_sup_note", language, m=min_cell),
-                         T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=log)
-    for _, r in by_cohort.iterrows():
-        if r["episodes"] >= min_cell:
-            facts.setdefault("supervision_fidelity", {})[r["group"]] = _safe_float(r["fidelity"])
-    # per unit: only units with at least min_cell episodes are named; the rest are pooled
-    units = result.by_unit_unsuppressed.copy()
-    units["group"] = units["group"].astype(object).where(units["group"].notna(), None)
-    big = units[units["episodes"] >= min_cell].sort_values("group", key=lambda s: s.astype(str))
-    if big.empty:
+                         T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
+    for cohort, part in per_episode.groupby("cohort"):
+        if len(part) >= min_cell:  # a restricted fact, not a count; never of a group that describes individuals
+            facts.setdefault("supervision_fidelity", {})[cohort] = _safe_float(pw.supervision_numbers(part)["fidelity"])
+    # per unit: only units with at least min_cell episodes are named (readability); the rest are pooled
+    # into one row whose count is the pooled set, and the total row makes the sum of the units a printed
+    # margin, so that a cohort's hidden count cannot be worked out as units minus the other cohort
+    unit_label = T("pw_col_unit", language)
+    units = [None if _is_missing(u) else str(u) for u in per_episode["unit"]]
+    sizes = Counter(units)
+    big = sorted((u for u, n in sizes.items() if n >= min_cell), key=lambda u: (u is None, str(u)))
+    if not big:
         section.paragraph(T("pw_sup_units_withheld", language, m=min_cell))
         return
-    rest = units[units["episodes"] < min_cell]
-    frames = [big.assign(label=[T("missing", language) if g is None else str(g) for g in big["group"]])]
-    if len(rest):
-        pooled = rest[["episodes", "months_in_post", "delivered_hours", "promised_hours"]].sum()
-        frames.append(pd.DataFrame([{
-            "group": "other", "label": T("pw_sup_other_units", language, m=min_cell), **pooled.to_dict(),
-            "hours_per_year": pooled["delivered_hours"] / pooled["months_in_post"] * 12,
-            "fidelity": pooled["delivered_hours"] / pooled["promised_hours"]}]))
-    frame = pd.concat(frames, ignore_index=True)
-    # the units add up to the cohorts' total, so protect the column
-    shown, log = _supervision_rows(frame, T("pw_col_unit", language), language, min_cell, "supervision_unit",
-                                   totals="columns")
-    section.table("supervision_unit", shown, T("cap_pw_sup_unit", language),
-                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)], suppression=log)
+    rows = [_supervision_row(section, unit_label, T("missing", language) if u is None else u,
+                             per_episode[[x == u for x in units]], language) for u in big]
+    pooled = [x not in big for x in units]
+    if any(pooled):
+        rows.append(_supervision_row(section, unit_label, T("pw_sup_other_units", language, m=min_cell),
+                                     per_episode[pooled], language))
+    rows.append(_supervision_row(section, unit_label, T("total", language), per_episode, language))
+    section.table("supervision_unit", pd.DataFrame(rows), T("cap_pw_sup_unit", language),
+                  notes=[T("suppression_footnote", language, m=min_cell, m1=min_cell - 1)])
 
 
 def pathway_section(prepared, inputs: PathwayInputs | None = None, *, dataset=None, language: str = "nb",

@@ -6,9 +6,9 @@ comparisons of :mod:`alis_research.analysis.comparison` once; :func:`comparison_
 out: the Abelsen et al. 2015 replication beside the published medians, ALIS versus other GPs of
 the same municipalities and years, and the difference in differences between participating,
 rejected-applicant and non-applicant municipalities with its event-study figure and the
-parallel-trends caveat. Counts of contracts and episodes pass through
-:func:`alis_research.disclosure.suppress_counts` (with the medians computed from them withheld
-alongside); curves of fewer than ``min_cell`` ALIS are withheld. The texts are the ``register``
+parallel-trends caveat. Counts of contracts and episodes are ledger counts
+(:mod:`alis_research.report.ledger`; the medians computed from them are withheld with them);
+curves of fewer than ``min_cell`` ALIS are withheld. The texts are the ``register``
 table of the message catalogue (``alis_research/messages/*.toml``).
 """
 from __future__ import annotations

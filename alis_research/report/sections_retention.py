@@ -15,48 +15,53 @@ from .text import T, contract_label, fmt_ci, fmt_int, fmt_number, fmt_p, fmt_per
 
 
 # --------------------------------------------------------------------------- retention
-def _interval_sets(section: Section, ep: pd.DataFrame, cohort: str, times, language: str) -> dict:
-    """Ledger sets of one cohort between consecutive time points: exits, censored, still in post.
+def _exit_sets(section: Section, ep: pd.DataFrame, cohort: str, times, language: str) -> dict:
+    """Ledger sets of one cohort at the report's time points: the exits by each time and the episodes
+    still in post.
 
-    Registered so that the audit checks them (e.g. "censored between year 1 and 2"
-    is the difference of two published numbers at risk minus published exits).
+    A survival estimate gives away the exits behind it: those by its time, and with the estimate
+    before it those in between (a difference of two such sets, which the audit checks). The censored are not given away by the estimates; printed beside
+    them, the numbers at risk would give them back (the cohort minus those at risk minus the exits),
+    which the audit sees and repairs by withholding numbers at risk rather than estimates.
     """
     in_cohort = ep["cohort"] == cohort
     t = ep["duration"].astype(float)
     name = contract_label(cohort, language)
+    exits = in_cohort & (ep["exit"] == 1)
     sets = {}
-    previous = 0.0
     for time in times:
-        window = in_cohort & (t > previous) & (t <= time)
-        span = f"{name}, {fmt_number(previous, 0, language)}–{fmt_number(time, 0, language)}"
+        upto = f"{name}, {fmt_number(0, 0, language)}–{fmt_number(time, 0, language)}"
         sets[time] = {
-            "events": section.group(episode_ids(ep, window & (ep["exit"] == 1)), label=f"{T('dq_exits', language)} {span}"),
-            "censored": section.group(episode_ids(ep, window & (ep["exit"] == 0)), label=f"{T('dq_censored', language)} {span}"),
+            "exits_by": section.group(episode_ids(ep, exits & (t <= time)), label=f"{T('dq_exits', language)} {upto}"),
             "still_in": episode_ids(ep, in_cohort & (t > time)),
         }
-        previous = time
     return sets
 
 
-def _km_figure(section: Section, ep: pd.DataFrame, everything: list, language: str, min_cell: int) -> None:
+def _km_figure(section: Section, ep: pd.DataFrame, cohort_sets: dict, language: str, min_cell: int) -> None:
     """The coarsened Kaplan–Meier curves: steps of at least min_cell exits on a grid, stopped before
-    fewer than min_cell remain; withheld (with a sentence) when no cohort has a step."""
+    fewer than min_cell remain; withheld (with a sentence) when no cohort has a step.
+
+    Each drawn height gives away the exits by the step's end (registered as such, so the audit
+    ties them to the table's numbers at risk); the figure has no numbers at risk and no censoring
+    marks, so it gives away neither the censored nor those still in post.
+    """
     from ..disclosure import coarsened_km
 
-    steps, figure_depends = {}, []
+    steps, given_away = {}, []
     for cohort in config.CONTRACT_TYPES:
         part = ep[ep["cohort"] == cohort]
-        drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell)
+        drawn = coarsened_km(part["episode_id"], part["duration"], part["exit"], min_cell, grid=1.0)
         steps[cohort] = drawn
-        for step in drawn:
-            span = f"{contract_label(cohort, language)}, {fmt_number(step.start, 2, language)}–{fmt_number(step.end, 2, language)}"
-            figure_depends += [section.group(step.events, label=f"{T('dq_exits', language)} {span}"),
-                               section.group(step.censored, label=f"{T('dq_censored', language)} {span}"),
-                               section.group(step.still_in, label=f"{T('col_at_risk', language)} {span}")]
+        exits_by: list = []
+        for step in drawn:  # contiguous steps from 0: the exits by a step's end are those of the steps so far
+            exits_by += step.events
+            upto = f"{contract_label(cohort, language)}, 0–{fmt_number(step.end, 2, language)}"
+            given_away.append(section.group(exits_by, label=f"{T('dq_exits', language)} {upto}"))
     if any(steps.values()):
         add_figure(section, language, "km", T("cap_km", language, m=min_cell, m1=min_cell - 1),
                    "plot_coarsened_km", steps, language=language, figsize=(6.4, 4.2),
-                   depends=figure_depends or everything)
+                   depends=[*cohort_sets.values(), *given_away], reveals=given_away)
     else:
         section.paragraph(T("km_withheld", language, m=min_cell))
 
@@ -66,21 +71,23 @@ def _survival_table(section: Section, ep: pd.DataFrame, km, cohort_sets: dict, f
     rows = []
     surv = km.survival[km.survival["time"].isin(config.KM_TIMEPOINTS)]
     for cohort in config.CONTRACT_TYPES:
-        sets = _interval_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
-        depends = [cohort_sets[cohort]]
+        sets = _exit_sets(section, ep, cohort, config.KM_TIMEPOINTS, language)
         for time in config.KM_TIMEPOINTS:
             name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
             at_risk = section.count(sets[time]["still_in"], label=f"{T('col_at_risk', language)}, {name}")
-            depends += [sets[time]["events"], sets[time]["censored"], at_risk]
+            # the exits by this time; with the estimate before it, those in between (the audit checks that)
+            given_away = [sets[time]["exits_by"]]
+            depends = [cohort_sets[cohort], *given_away]
             r = surv[(surv["group"] == cohort) & (surv["time"] == time)]
             if not len(r):
                 continue
             r = r.iloc[0]
             lo, hi = _safe_float(r["ci_lower"]), _safe_float(r["ci_upper"])
-            estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language),
-                                       depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+            estimate = section.derived(fmt_ci(_safe_float(r["survival"]), lo, hi, language), depends=depends,
+                                       reveals=given_away, label=f"{T('col_survival_ci', language)}, {name}")
             share = section.derived(percent_ci(_safe_float(r["survival"]), lo, hi, language=language),
-                                    depends=depends, label=f"{T('col_survival_ci', language)}, {name}")
+                                    depends=depends, reveals=given_away,
+                                    label=f"{T('col_survival_ci', language)}, {name}")
             # restricted facts keep the numbers; the summary prints the protected reference
             facts.setdefault("survival", {}).setdefault(cohort, {})[str(int(time))] = _safe_float(r["survival"])
             facts.setdefault("survival_ci", {}).setdefault(cohort, {})[str(int(time))] = [lo, hi]
@@ -148,7 +155,7 @@ def retention_section(prepared, *, language: str = "nb", min_cell: int = config.
     facts: dict = {"n": counts, "display": {}}
     km = _attempt(section, language, "Kaplan–Meier", kaplan_meier, ep)
     if km is not None:
-        _km_figure(section, ep, everything, language, min_cell)
+        _km_figure(section, ep, cohort_sets, language, min_cell)
         _survival_table(section, ep, km, cohort_sets, facts, language)
         _median_table(section, km, cohort_sets, exit_sets, everything, language)
         _notes(section, km, language, min_cell)
