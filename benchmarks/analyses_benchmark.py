@@ -1,12 +1,15 @@
 """Time the analyses of one demo report in this process, section by section (no kernel, no PDF).
 
     .venv/bin/python benchmarks/analyses_benchmark.py [--runs 2] [--area all] [--language nb] [--profile out.prof]
+                                                      [--languages nb,en] [--no-memo]
 
 Runs exactly the calls of ``notebooks/evaluation_report.ipynb`` after its import cell (load and
 prepare the dataset, every ``*_section``, the facts, the summary, the appendix and
 ``build_results``), writing into a temporary report folder, and prints the wall and CPU seconds
 of each step. The first run pays the first-call costs of the process (matplotlib's font cache
-and first figure, reference tables); later runs show what a warm kernel pays. ``--profile``
+and first figure, reference tables); later runs show what a warm kernel pays. As in a report kernel, the analyses' memo
+(:mod:`alis_research.analysis.memo`) is on (``--no-memo``: off); ``--languages nb,en``
+alternates the languages from run to run, as a ``regenerate`` worker builds an area. ``--profile``
 writes a ``cProfile`` file of the first run (``python -m pstats out.prof``).
 
 This is the "analyses" part of ``benchmarks/report_benchmark.py`` without papermill around it:
@@ -62,6 +65,8 @@ def one_report(dataset: Path, output_dir: Path, *, area: str, language: str, min
     retention = section("retention", report.retention_section)
     turnover = section("turnover", report.turnover_section)
     duration = section("contract_duration", report.contract_duration_section)
+    robustness = section("robustness", report.robustness_section)
+    small_cohorts = section("small_cohorts", report.small_cohorts_section)
     comparison = step("load_comparison", lambda: report.load_comparison(prepared, dataset=dataset, register=register,
                                                                         area=area))
     extra = []
@@ -71,14 +76,19 @@ def one_report(dataset: Path, output_dir: Path, *, area: str, language: str, min
     costs = section("costs", report.costs_section)
     pathway = section("pathway", report.pathway_section, dataset=dataset)
     limitations = section("limitations", report.limitations_section)
-    facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, costs, pathway, limitations, *extra)
+    facts = report.collect_facts(data_quality, cohort, retention, turnover, duration, robustness, costs, pathway,
+                                 limitations, *extra)
     step("summary", lambda: _written(report, output_dir, report.summary_section(prepared, facts, language=language,
                                                                                min_cell=min_cell)))
-    suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration, costs, pathway, *extra)
+    step("references", lambda: _written(report, output_dir, report.references_section(
+        prepared, language=language, min_cell=min_cell)))
+    suppression = report.collect_suppression(data_quality, cohort, retention, turnover, duration, robustness, costs,
+                                             pathway, *extra)
     step("appendix", lambda: _written(report, output_dir, report.appendix_section(
-        prepared, dataset=dataset, area=area, language=language, min_cell=min_cell, suppression=suppression)))
+        prepared, dataset=dataset, area=area, language=language, min_cell=min_cell, suppression=suppression,
+        comparison=comparison)))
     step("results", lambda: report.write_results(output_dir, build_results(prepared, comparison=comparison)))
-    del methods
+    del methods, small_cohorts
     return timings
 
 
@@ -92,6 +102,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--area", default="all")
     parser.add_argument("--language", default="nb")
+    parser.add_argument("--languages", help="comma-separated languages taken in turn by the runs (overrides --language)")
+    parser.add_argument("--no-memo", action="store_true", help="compute every analysis afresh (the memo off)")
     parser.add_argument("--profile", type=Path, help="write a cProfile file of the first run here")
     args = parser.parse_args(argv)
 
@@ -101,7 +113,10 @@ def main(argv=None) -> int:
 
     print(f"imports (as the notebook's import cell): {time.perf_counter() - wall:.2f} s wall, "
           f"{time.process_time() - cpu:.2f} s CPU")
-    with tempfile.TemporaryDirectory() as scratch:
+    from alis_research.analysis import memo
+
+    languages = args.languages.split(",") if args.languages else [args.language]
+    with tempfile.TemporaryDirectory() as scratch, (memo.disabled() if args.no_memo else memo.enabled()):
         dataset = demo_dataset(Path(scratch))
         runs = []
         for run in range(args.runs):
@@ -110,7 +125,7 @@ def main(argv=None) -> int:
             profiler = cProfile.Profile() if args.profile and run == 0 else None
             if profiler:
                 profiler.enable()
-            runs.append(one_report(dataset, output_dir, area=args.area, language=args.language))
+            runs.append(one_report(dataset, output_dir, area=args.area, language=languages[run % len(languages)]))
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(args.profile)

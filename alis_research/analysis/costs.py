@@ -34,6 +34,7 @@ from ..errors import AlisError, NotEstimableWarning
 from ..reference import cost_parameter, load_cost_parameters
 from ..result import AnalysisResult, input_table, require_columns
 from ..stats import km
+from .memo import memoised
 
 #: Price year of the cost parameters (seed 003's 2019 rates).
 PRICE_YEAR = 2019
@@ -170,6 +171,7 @@ class CostTable(AnalysisResult):
                 "assumptions": asdict(self.assumptions), "notes": list(self.notes)}
 
 
+@memoised
 def yearly_costs(patients: int, *, year: int | None = None, assumptions: CostAssumptions | None = None) -> CostTable:
     """Yearly municipal cost of a list of ``patients`` under each contract model.
 
@@ -348,6 +350,7 @@ class CostPerRetainedYearResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("estimates",)
 
 
+@memoised
 def _cohort_costs(costs: CostTable, model: str, n_years: int) -> tuple[np.ndarray, float]:
     """Yearly net cost proportional to time in post (per training year) and the one-off cost."""
     comp = costs.components[costs.components["model"] == model]
@@ -376,6 +379,7 @@ def _check_horizon(horizon) -> float:
     return value
 
 
+@memoised
 def cost_per_retained_year(
     prepared,
     *,
@@ -614,6 +618,7 @@ def bootstrap_km(durations, exits, persons, horizon, method, running, one_off, c
     return out
 
 
+@memoised
 def cost_sensitivity(
     prepared,
     *,
@@ -659,6 +664,7 @@ SENSITIVITY_ASSUMPTIONS = ("salary", "office", "fee_income_per_patient", "progra
                            "supervision_cost_per_hour", "course_cover")
 
 
+@memoised
 def assumption_sensitivity(
     prepared,
     *,

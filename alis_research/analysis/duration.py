@@ -34,6 +34,7 @@ from ..errors import AlisError, NotEstimableWarning
 from ..messages.note import Note
 from ..result import AnalysisResult, check_alpha, input_table, require_columns, with_interval
 from ..stats import km
+from .memo import memoised
 
 #: The contrast of every Cox model: 1 while the current contract is næring.
 NAERING_TERM = "næring"
@@ -147,6 +148,7 @@ def _design_matrix(frame: pd.DataFrame, covariates: Sequence[str],
     return np.column_stack(columns), names, groups, notes
 
 
+@memoised
 def cox_model(
     intervals: Any,
     *,
@@ -294,6 +296,7 @@ class PHTestResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("table",)
 
 
+@memoised
 def proportional_hazards_test(cox_result: CoxResult, *, alpha: float = 0.05) -> PHTestResult:
     """Test whether each hazard ratio changes over time, as R's ``cox.zph(fit, transform = "km")``.
 
@@ -396,6 +399,7 @@ def aalen_johansen_arrays(time: np.ndarray, cause: np.ndarray, n_causes: int) ->
     return {"time": times, "n_risk": n_risk, "n_event": d_cause, "cif": cif, "std_err": np.sqrt(var), "surv": surv}
 
 
+@memoised
 def cumulative_incidence(
     episodes: Any,
     *,
@@ -568,6 +572,7 @@ def fit_aft(duration: np.ndarray, exit_: np.ndarray, distribution: str) -> dict[
             "log_median": float(mu + sigma * q), "log_median_se": float(np.sqrt(gradient @ cov @ gradient))}
 
 
+@memoised
 def parametric_duration(
     episodes: Any,
     *,

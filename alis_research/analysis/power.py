@@ -38,6 +38,7 @@ from scipy import special, stats
 from .. import config
 from ..errors import AlisError, NotEstimableWarning
 from ..result import AnalysisResult
+from .memo import memoised
 
 #: Median contract length in Northern Norway (NSDM 2018), years: the reference cohort's median.
 BASELINE_MEDIAN = 3.8
@@ -391,6 +392,7 @@ class DetectableEffectResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("effects",)
 
 
+@memoised
 def minimal_detectable_hazard_ratio(
     *,
     power: float = 0.8,

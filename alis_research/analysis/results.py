@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import config
 from ..errors import AlisError, AlisWarning, NotEstimableWarning
+from .memo import memoised
 
 SCHEMA = "alis-research/results/1"
 
@@ -61,6 +62,7 @@ def _by_cohort(frame: pd.DataFrame, column: str, cohorts=config.CONTRACT_TYPES) 
     return {row[column]: row for _, row in frame.iterrows() if row[column] in cohorts}
 
 
+@memoised
 def build_results(prepared, *, alpha: float = config.DEFAULT_ALPHA,
                   tau: float = config.DEFAULT_RMST_HORIZON, comparison=None) -> dict:
     """Run the headline analyses and return the ``alis-research/results/1`` document.

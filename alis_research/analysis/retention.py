@@ -34,6 +34,7 @@ from ..result import AnalysisResult, check_alpha, with_interval
 from ..stats import km
 # the shared estimator's public pieces, re-exported where they were first published
 from ..stats.km import loglog_interval, r_quantile, restricted_mean  # noqa: F401
+from .memo import memoised
 
 #: Fewer events than this in a group makes its estimates "unstable" (a note).
 MIN_STABLE_EVENTS = 5
@@ -203,6 +204,7 @@ def _loglog_from_std_err(frame: pd.DataFrame, alpha: float) -> tuple[np.ndarray,
             np.where(defined, upper, frame["ci_upper"].to_numpy(float)))
 
 
+@memoised
 def kaplan_meier(
     data,
     *,
@@ -319,6 +321,7 @@ class LogRankResult(AnalysisResult):
     _tables: ClassVar[tuple[str, ...]] = ("test", "groups")
 
 
+@memoised
 def logrank(data, *, group: str = "cohort", strata: str | None = None) -> LogRankResult:
     """Log-rank test of equal retention across ``group``; stratified by ``strata`` if given.
 
@@ -405,6 +408,7 @@ class RMSTResult(AnalysisResult):
                              self.rmst["rmst"] + z * self.rmst["se"], alpha)
 
 
+@memoised
 def rmst(
     data,
     *,

@@ -38,6 +38,7 @@ from ..result import AnalysisResult, input_table, require_columns
 from ..stats import evalue as ev
 from ..stats import meta
 from ..stats import weighting as wt
+from .memo import memoised
 
 #: Covariates of the propensity model, by kind (each used where present and complete).
 PROPENSITY_ORDERED: dict[str, tuple] = {"size_class": config.SIZE_CLASS_LABELS, "centrality": (0, 1, 2, 3)}
@@ -178,6 +179,7 @@ def _curves_and_rmst(weighting, episodes, weights, clusters, tau, alpha, timepoi
     return survival_rows, curve_frames, rmst_rows
 
 
+@memoised
 def confounding_analysis(
     data,
     *,
@@ -466,6 +468,7 @@ def _stratified_cox(frame: pd.DataFrame, cluster: str, alpha: float) -> dict:
                   "p_value": float(2 * reference.sf(abs(coef / used)))}
 
 
+@memoised
 def pooled_programmes(data, *, cluster: str = "municipality_code", alpha: float = config.DEFAULT_ALPHA,
                       min_exits: int = MIN_EXITS) -> PooledResult:
     """Combine programmes: Cox per programme, Cox stratified by programme, DerSimonian–Laird pooling.

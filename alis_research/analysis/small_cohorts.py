@@ -38,6 +38,7 @@ from ..config import CONTRACT_TYPES, DEFAULT_ALPHA, HEALTH_TRUST_AREAS
 from ..errors import NotEstimableWarning
 from ..result import AnalysisResult, require_columns
 from ..stats import finegray, firth, logrank_exact
+from .memo import memoised
 
 #: Fewer exits than this (in the scope; of the cause for Fine–Gray): the estimate is not estimable.
 MIN_EXITS = 3
@@ -174,6 +175,7 @@ def _competing_rows(result, scope: str, episodes: pd.DataFrame, alpha: float) ->
     return gray_rows, fg_rows
 
 
+@memoised
 def small_cohort_analyses(prepared, *, alpha: float = DEFAULT_ALPHA,
                           resamples: int = logrank_exact.DEFAULT_RESAMPLES,
                           seed: int = logrank_exact.DEFAULT_SEED) -> SmallCohortResult:

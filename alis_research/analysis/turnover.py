@@ -21,6 +21,7 @@ from scipy import stats
 from .. import config
 from ..errors import AlisError
 from ..result import AnalysisResult, check_alpha, with_interval
+from .memo import memoised
 
 #: Pearson χ²/df above which the Poisson model is called overdispersed.
 OVERDISPERSION_THRESHOLD = 1.5
@@ -165,6 +166,7 @@ class TurnoverResult(AnalysisResult):
         return with_interval(self.rates, 100 * lower, 100 * upper, alpha)
 
 
+@memoised
 def turnover_rates(intervals, *, by="contract_type", alpha: float = config.DEFAULT_ALPHA) -> TurnoverResult:
     """Exits, person-years and rate per 100 person-years by ``by``.
 
@@ -225,6 +227,7 @@ def _design(cells: pd.DataFrame, covariates) -> pd.DataFrame:
     return design
 
 
+@memoised
 def rate_ratio(intervals, *, covariates=(), alpha: float = config.DEFAULT_ALPHA) -> RateRatioResult:
     """Incidence-rate ratio of exit, næring vs fastlønn (current contract type).
 
@@ -387,6 +390,7 @@ def _positions(roster) -> pd.Series:
     return counts[counts > 0]
 
 
+@memoised
 def vacancy(episodes, *, roster=None, as_of, by_year: bool = True, period_start=None) -> VacancyResult:
     """Vacant share of position-time per ALIS unit (and calendar year).
 

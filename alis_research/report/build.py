@@ -174,6 +174,19 @@ RESET_CODE = ("get_ipython().reset(new_session=True)\n"
               "_gc.collect(); del _sys, _gc")
 
 
+def kernel_environment() -> dict[str, str]:
+    """The environment of a report kernel: ours, with the analyses' memo switched on.
+
+    In a report kernel nothing changes a module constant or a reference table between
+    reports, so an analysis given the same data and parameters gives the same result:
+    the en report of an area reuses what its nb report computed on the same warm kernel
+    (:mod:`alis_research.analysis.memo`, keyed by the content of the inputs).
+    """
+    from ..analysis.memo import ENV_VAR
+
+    return {**os.environ, ENV_VAR: "1"}
+
+
 class WarmKernel:
     """A Jupyter kernel we start and stop ourselves; a ``regenerate`` worker keeps one for all its reports.
 
@@ -194,7 +207,7 @@ class WarmKernel:
         self.manager = AsyncKernelManager(kernel_name=kernel_name)
         self._run_sync = run_sync  # nbclient's own loop runner: one event loop per thread
         # papermill's client waits until the kernel answers (start timeout, one retry)
-        run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
+        run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, env=kernel_environment())
         self._pending_reset = None
         #: False from the start of a report until its reset has been confirmed
         self.clean = True
