@@ -323,6 +323,7 @@ class AuditResult:
     intervals: dict = field(default_factory=dict)    # cell key -> (lo, hi) for withheld cells
     n_targets: int = 0
     n_programs: int = 0
+    complete: bool = True  # False when the scan stopped at ``max_failures``
 
     @property
     def passed(self) -> bool:
@@ -365,8 +366,12 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
     return targets
 
 
-def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: AuditResult) -> None:
+def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: AuditResult,
+           max_failures: int | None = None) -> None:
     for target in targets:
+        if max_failures is not None and len(result.failures) >= max_failures:
+            result.complete = False
+            return
         if not 0 < target.value < min_cell:
             # 0 or at least min_cell: the truth lies in the attacker's range, so it cannot be shown to be small
             if target.cell is not None:
@@ -385,13 +390,13 @@ def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: 
 
 
 def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: set = frozenset(),
-          only: set | None = None, models: dict | None = None) -> AuditResult:
+          models: dict | None = None, max_failures: int | None = None) -> AuditResult:
     """The attacker's range for every sensitive target; failures where it is narrower than ``min_cell − 1``.
 
     ``published``: shown counts a reader sees; ``withheld``: shown counts printed
     as the withheld mark (known to be at least 1); ``revealed``: sets whose size a
-    published derived number gives away. ``only``: check just these targets
-    (``(universe, vector bytes)``), as the protection loop does between full audits.
+    published derived number gives away. ``max_failures``: stop after that many failures (``complete`` is then False): the
+    protection loop repairs a few at a time, since each repair settles many others.
     """
     known = set(published) | set(revealed)
     if models is None:
@@ -404,10 +409,8 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: 
         named = {k for k in u.keys if k in known or k in withheld}
         targets = _targets(ledger, u, named, withheld, min_cell)
         result.n_targets += len(targets)
-        if only is not None:
-            targets = [t for t in targets if (name, t.vector.tobytes()) in only]
         before = model.programs
-        _check(ledger, model, targets, min_cell, result)
+        _check(ledger, model, targets, min_cell, result, max_failures)
         result.n_programs += model.programs - before
     return result
 
@@ -475,6 +478,10 @@ def _seed_secondary(ledger: Ledger, universes: dict, withheld: dict, min_cell: i
                 changed = True
 
 
+#: Failures repaired per round before the audit is run again (a repair usually settles many).
+_FAILURES_PER_ROUND = 25
+
+
 def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protection:
     """Primary, derived and whole-report secondary suppression until the audit passes."""
     if int(min_cell) < 1:
@@ -487,17 +494,15 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
     universes = _universes(ledger, named, min_cell)
     models = {name: _Model(u) for name, u in universes.items()}
     _seed_secondary(ledger, universes, withheld, min_cell)
-    rounds, only, final = 0, None, None
+    rounds, final = 0, None
     while rounds < max_rounds:
         rounds += 1
         state = _State(ledger, shown, withheld, dropped, min_cell)
-        result = audit(ledger, state.published, set(withheld), min_cell, only=only, models=models)
-        if result.passed:
-            if only is None:
-                final = result  # a full audit of exactly what is published: the record
-                break
-            only = None  # the failures are repaired: one full audit to be sure nothing else broke
-            continue
+        result = audit(ledger, state.published, set(withheld), min_cell, models=models,
+                       max_failures=_FAILURES_PER_ROUND)
+        if result.passed:  # no failure: the scan went through every target, the record
+            final = result
+            break
         repaired = False
         for i, failure in enumerate(result.failures):
             model = models[failure["universe"]]
@@ -518,7 +523,6 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
             state = _State(ledger, shown, withheld, dropped, min_cell)
         if not repaired:
             break
-        only = {(f["universe"], f["vector"].tobytes()) for f in result.failures}
     state = _State(ledger, shown, withheld, dropped, min_cell)
     if final is None:
         final = audit(ledger, state.published, set(withheld), min_cell, models=models)
@@ -579,7 +583,7 @@ def _repair(ledger: Ledger, model: _Model, failure: dict, state: _State, shown: 
             candidates.append(((lost, 1, ledger.value(key), ledger.cells[key]["label"], key), "derived", key))
     if not candidates:
         return None
-    candidates.sort()
+    candidates.sort(key=lambda c: c[0])
     try:
         for _, kind, key in candidates[:_MAX_TRIALS]:  # the first (cheapest) that repairs the target on its own
             if kind == "cell":
