@@ -14,7 +14,9 @@ group). It is the linked-tables audit of tau-ARGUS over the whole report.
 (the leavers between two numbers at risk, "the rest of 31"); and each
 *remainder* ``B − A₁ − … − Aₖ`` of a set and disjoint parts of it that do not
 cover it (the censored: a cohort minus its number at risk minus the exits a
-survival estimate gives away) — whose true value is 1 … ``min_cell − 1``. For
+survival estimate gives away); and each rest of a difference after another
+difference inside it (the censored between two times: two numbers at risk and
+the exits two estimates give away) — whose true value is 1 … ``min_cell − 1``. For
 each, integer programming (HiGHS, after the linear relaxation) finds the
 smallest and largest value consistent with everything published. One model per
 universe is kept for the whole protection: what is published is in the
