@@ -382,3 +382,16 @@ def test_the_censored_between_two_times_are_not_given_back():
         assert WITHHELD in (shown["at_3"], shown["at_5"])
     # the cheapest repair is a number at risk, on which no estimate rests
     assert shown["s3"] == "0,65" and shown["s5"] == "0,34"
+
+
+def test_a_rest_stays_a_target_when_the_set_that_completed_the_sum_is_not_published():
+    # the reviewer's case: 20 = 6 + 6 + 6 + 2, where the 2 are known only through an estimate that is
+    # itself withheld (it rests on a small set): 20 − 6 − 6 − 6 = 2 must not be published
+    ledger = Ledger()
+    everyone = _people("p", 20)
+    tokens = [ledger.count(everyone, label="N"), ledger.count(everyone[:6], label="alpha"),
+              ledger.count(everyone[6:12], label="beta"), ledger.count(everyone[12:18], label="gamma")]
+    rest = ledger.group(everyone[18:], label="the two others")
+    ledger.derived_number("0,10", depends=[rest], reveals=[rest], label="their share")
+    protection = protect(ledger, 5)
+    assert WITHHELD in [resolve_text(t, ledger, protection) for t in tokens]

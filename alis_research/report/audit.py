@@ -354,11 +354,14 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
         if small in named and big in named and 0 < value < min_cell:
             add(f"{ledger.cells[big]['label']} − {ledger.cells[small]['label']}", "difference",
                 {big: 1.0, small: -1.0}, value)
-    for big, parts in u.remainders:
-        value = ledger.value(big) - sum(ledger.value(p) for p in parts)
-        if big in named and all(p in named for p in parts) and 0 < value < min_cell:
-            add(f"{ledger.cells[big]['label']} − " + " − ".join(ledger.cells[p]["label"] for p in parts),
-                "remainder", {big: 1.0, **{p: -1.0 for p in parts}}, value)
+    # the relations are found once over every set a reader could ever name; a part not named now (its
+    # estimate withheld) leaves the rest of the others as a remainder, even of a family that covered
+    for big, parts in (*u.remainders, *u.lines):
+        shown_parts = [p for p in parts if p in named]
+        value = ledger.value(big) - sum(ledger.value(p) for p in shown_parts)
+        if big in named and shown_parts and 0 < value < min_cell:
+            add(f"{ledger.cells[big]['label']} − " + " − ".join(ledger.cells[p]["label"] for p in shown_parts),
+                "remainder", {big: 1.0, **{p: -1.0 for p in shown_parts}}, value)
     for weights in u.between:
         value = sum(w * ledger.value(k) for k, w in weights.items())
         if all(k in named for k in weights) and 0 < value < min_cell:
