@@ -241,6 +241,18 @@ def attack(folder: Path, min_cell: int) -> list[str]:
         data = svg.read_text(encoding="utf-8")
         if svg.stem == "km" and re.search(r'd="M 0 (\d+(?:\.\d+)?)\s*L 0 -\1\s*"', data):
             found.append("censoring marks in the Kaplan–Meier figure")
+    # the record's reasons: "below the threshold" beside one withheld count and "protects another number"
+    # beside another tell 1 … min_cell − 1 from min_cell and more, which with a margin fixes counts
+    # (the reviewer's recovery of næring 5 000–9 999 = 1 from an earlier record)
+    record = folder / "output_check.json"
+    if record.exists():
+        document = json.loads(record.read_text(encoding="utf-8"))
+        reasons = {w["reason"] for w in document.get("withheld_counts", []) + document.get("withheld_derived", [])}
+        if len(reasons) > 1:
+            found.append(f"the record gives withheld numbers different reasons: {sorted(reasons)}")
+    withheld = folder / "tables" / "withheld.csv"
+    if withheld.exists() and len(pd.read_csv(withheld).columns) > 1:
+        found.append("the withheld table gives a reason per number")
     return found
 
 

@@ -41,13 +41,16 @@ _TEXT = {
         "Every number in the report was checked together before publication. ':' means withheld. "
         "{n} counts and {d} derived numbers are withheld (rule: smallest count shown {m}); the audit found "
         "no hidden count that can be worked back to 1–{m1} from what is published."),
-    "cap_withheld": ("Holdt tilbake", "Withheld"),
+    "cap_withheld": ("Holdt tilbake (alle av samme grunn: for å verne små antall)",
+                     "Withheld (all for one reason: to protect small counts)"),
     "col_what": ("Hva", "What"),
-    "col_reason": ("Grunn", "Reason"),
-    "primary": ("under terskelen", "below the threshold"),
-    "secondary": ("beskytter et annet tall", "protects another number"),
-    "derived": ("avledet av et skjermet antall", "derived from a protected count"),
 }
+
+#: The one reason the published record gives for every withheld number. Why a number is withheld
+#: (below the threshold, protecting another, derived from one) would tell the reader which
+#: withheld counts are 1 … min_cell − 1 and which are not; those reasons stay in the restricted
+#: folder (``withheld_reasons.json``).
+PUBLISHED_REASON = "withheld (below the threshold, or to protect another number)"
 
 
 def _t(key: str, language: str, **kwargs) -> str:
@@ -63,25 +66,12 @@ def table_csv_text(block: dict) -> str:
     return pd.DataFrame(block["rows"], columns=block["columns"]).to_csv(index=False, lineterminator="\n")
 
 
-def _reason_word(reason: str, language: str) -> str:
-    return _t(reason.split(" ")[0].rstrip(":"), language) if reason.split(" ")[0] in ("primary", "secondary",
-                                                                                     "derived") else reason
-
-
 def withheld_rows(ledger: Ledger, protection: Protection, language: str) -> list[list[str]]:
-    """One row per withheld number: what it counts (its label) and why."""
-    rows = []
-    for key in sorted(protection.withheld, key=lambda k: ledger.cells[k]["label"]):
-        rows.append([ledger.cells[key]["label"] or key, _reason_word(protection.withheld[key], language)])
-    seen = set()
-    for key in sorted(protection.derived_withheld, key=lambda k: ledger.derived[k]["label"]):
-        label = ledger.derived[key]["label"] or key
-        reason = protection.derived_withheld[key]
-        word = _t("secondary", language) if reason.startswith("secondary") else _t("derived", language)
-        if (label, word) not in seen:
-            seen.add((label, word))
-            rows.append([label, word])
-    return rows
+    """One row per withheld number: what it counts (its label), counts first; never why (see
+    :data:`PUBLISHED_REASON`)."""
+    rows = [[ledger.cells[k]["label"] or k] for k in sorted(protection.withheld, key=lambda k: ledger.cells[k]["label"])]
+    labels = sorted({ledger.derived[k]["label"] or k for k in protection.derived_withheld})
+    return rows + [[label] for label in labels]
 
 
 def protect_content(work_dir, publish_dir, *, min_cell: int | None = None) -> Protection:
@@ -140,7 +130,7 @@ def protect_content(work_dir, publish_dir, *, min_cell: int | None = None) -> Pr
                     m=min_cell, m1=min_cell - 1)})
                 if rows:
                     block = {"type": "table", "id": "withheld", "caption": _t("cap_withheld", language),
-                             "columns": [_t("col_what", language), _t("col_reason", language)], "rows": rows,
+                             "columns": [_t("col_what", language)], "rows": rows,
                              "notes": [], "file": "tables/withheld.csv"}
                     alis_io.atomic_write_text(publish_dir / block["file"], table_csv_text(block))
                 else:
@@ -171,10 +161,11 @@ def write_output_check(work_dir, publish_dir, protection: Protection, *, extra: 
     files = {p.relative_to(publish_dir).as_posix(): _sha256(p) for p in sorted(publish_dir.rglob("*"))
              if p.is_file() and p.name not in (OUTPUT_CHECK_JSON, OUTPUT_CHECK_MD, "manifest.json")}
     m = protection.min_cell
-    withheld = [{"what": ledger.cells[k]["label"] or k, "reason": r,
-                 "audit": f"attacker range at least {m - 1} wide"} for k, r in sorted(
-                     protection.withheld.items(), key=lambda kv: ledger.cells[kv[0]]["label"])]
-    derived = sorted({(ledger.derived[k]["label"] or k, r) for k, r in protection.derived_withheld.items()})
+    withheld = [{"what": ledger.cells[k]["label"] or k, "reason": PUBLISHED_REASON,
+                 "audit": f"attacker range at least {m - 1} wide"} for k in sorted(
+                     protection.withheld, key=lambda k: ledger.cells[k]["label"])]
+    derived = [(label, PUBLISHED_REASON) for label in
+               sorted({ledger.derived[k]["label"] or k for k in protection.derived_withheld})]
     record = {
         "schema": OUTPUT_CHECK_SCHEMA,
         "min_cell": m,
@@ -221,6 +212,10 @@ def write_output_check(work_dir, publish_dir, protection: Protection, *, extra: 
              for k, v in protection.audit.intervals.items()}
     alis_io.atomic_write_text(work_dir / "audit_intervals.json",
                               json.dumps(exact, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    reasons = {"counts": {ledger.cells[k]["label"] or k: r for k, r in protection.withheld.items()},
+               "derived": {ledger.derived[k]["label"] or k: r for k, r in protection.derived_withheld.items()}}
+    alis_io.atomic_write_text(work_dir / "withheld_reasons.json",
+                              json.dumps(reasons, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     return publish_dir / OUTPUT_CHECK_JSON
 
 

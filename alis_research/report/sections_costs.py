@@ -364,12 +364,16 @@ def _specialist_part(section: Section, prepared, inputs: PathwayInputs, language
             rows.append({
                 T("col_cohort", language): contract_label(cohort, language),
                 T("col_years", language): str(t),
+                # each incidence gives away its own events by t (depends[0]: approved, [1]: left), as a
+                # survival estimate its exits; the audit ties them to the retention section's
                 T("pw_col_approved", language): section.derived(_proportion_ci(
                     approved["cumulative_incidence"], approved["ci_lower"], approved["ci_upper"], language),
-                    depends=depends, label=f"{T('pw_col_approved', language)}, {contract_label(cohort, language)}, {t}"),
+                    depends=depends, reveals=depends[:1],
+                    label=f"{T('pw_col_approved', language)}, {contract_label(cohort, language)}, {t}"),
                 T("pw_col_exit", language): section.derived(_proportion_ci(
                     left["cumulative_incidence"], left["ci_lower"], left["ci_upper"], language),
-                    depends=depends, label=f"{T('pw_col_exit', language)}, {contract_label(cohort, language)}, {t}"),
+                    depends=depends, reveals=depends[1:2],
+                    label=f"{T('pw_col_exit', language)}, {contract_label(cohort, language)}, {t}"),
                 T("col_at_risk", language): section.count(part.loc[part["time"] >= t, "episode_id"].astype(str),
                                                           label=f"{T('pathway', language)} {T('col_at_risk', language)}, "
                                                                 f"{contract_label(cohort, language)}, {t}"),

@@ -140,9 +140,12 @@ def _cumulative_incidence_table(section: Section, ep: pd.DataFrame, ci, sets: di
             in_group = ep["cohort"] == cohort
             name = f"{contract_label(cohort, language)}, {fmt_years(time, language, 0)}"
             depends = [cohort_sets.get(cohort) or section.group(episode_ids(ep, in_group))]
+            given_away = []  # like a survival estimate, an incidence gives away its exits by then
             for dest, mask in destination_mask.items():
                 depends.append(section.group(episode_ids(ep, in_group & mask & (t <= time)),
                                              label=f"{T('dq_exits', language)} ({dest}), {name}"))
+                if dest == destination:
+                    given_away.append(depends[-1])
             depends.append(section.group(episode_ids(ep, in_group & ~exited & (t <= time)),
                                          label=f"{T('dq_censored', language)}, {name}"))
             depends.append(section.group(episode_ids(ep, in_group & (t > time)),
@@ -155,7 +158,8 @@ def _cumulative_incidence_table(section: Section, ep: pd.DataFrame, ci, sets: di
                 T("col_cumulative_incidence", language) if has_text("col_cumulative_incidence") else "cumulative_incidence":
                     section.derived(fmt_ci(_safe_float(r["cumulative_incidence"]), _safe_float(r["ci_lower"]),
                                            _safe_float(r["ci_upper"]), language),
-                                    depends=depends, label=f"{T('cif', language)}, {destination}, {name}"),
+                                    depends=depends, reveals=given_away,
+                                    label=f"{T('cif', language)}, {destination}, {name}"),
             })
         section.table("cumulative_incidence", pd.DataFrame(rows), T("cap_cif", language))
     _notes(section, ci, language, min_cell)
