@@ -34,6 +34,11 @@ def attempt(section: Section, language: str, what: str, func: Callable, /, *args
     The reason goes to the notebook's output (the audit log), not into the publication,
     because exception messages may quote data.
     """
+    return attempt_saying("analysis_not_estimable", section, language, what, func, *args, **kwargs)
+
+
+def attempt_saying(message: str, section: Section, language: str, what: str, func: Callable, /, *args, **kwargs):
+    """:func:`attempt` with the section's own catalogue ``message`` (placeholder ``what``) on failure."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AlisWarning)
@@ -42,7 +47,7 @@ def attempt(section: Section, language: str, what: str, func: Callable, /, *args
             return func(*args, **kwargs)
     except AlisError as exc:
         print(f"[{section.key}] {what}: not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
-        section.paragraph(T("analysis_not_estimable", language, what=what))
+        section.paragraph(T(message, language, what=what))
         return None
 
 

@@ -23,13 +23,11 @@ The texts (nb, en) are in the message catalogue, table ``report.robustness``
 from __future__ import annotations
 
 import math
-import sys
-import warnings
 
 import pandas as pd
 
 from .. import config
-from ..errors import AlisError, AlisWarning, NotEstimableWarning
+from .common import attempt_saying
 from .content import Section
 from .text import T, check_language, fmt_ci
 
@@ -47,16 +45,7 @@ def _ci(row, language: str, *, estimate="hr", decimals: int = 2) -> str:
 
 def _run(section: Section, language: str, what: str, func, /, *args, **kwargs):
     """Run an analysis quietly; on failure say 'not estimable' (the reason goes to the log, not the report)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AlisWarning)
-            warnings.simplefilter("ignore", NotEstimableWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return func(*args, **kwargs)
-    except AlisError as exc:  # not estimable: a small area must still give an honest report (others fail loudly)
-        print(f"[{section.key}] {what}: not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
-        section.paragraph(T("robustness.analysis_failed", language, what=what))
-        return None
+    return attempt_saying("robustness.analysis_failed", section, language, what, func, *args, **kwargs)
 
 
 def publishable_balance(result, episodes: pd.DataFrame, min_cell: int) -> pd.DataFrame:

@@ -16,14 +16,11 @@ The section's sentences are in the message catalogue, table ``report.small_cohor
 """
 from __future__ import annotations
 
-import sys
-import warnings
-
 import pandas as pd
 
 from .. import config
-from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from ..analysis.small_cohorts import ALL, MIN_EXITS, PERMUTATION_PRIMARY_BELOW, small_cohort_analyses
+from .common import attempt_saying
 from .content import Section
 from ..messages.labels import value_label
 from .text import T, fmt_ci, fmt_p
@@ -64,15 +61,9 @@ def small_cohorts_section(prepared, *, language: str = "nb", min_cell: int = con
     """
     section = Section("small_cohorts", T("small_cohorts.title", language))
     section.paragraph(T("small_cohorts.intro", language, k=MIN_EXITS))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AlisWarning)
-            warnings.simplefilter("ignore", NotEstimableWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result = small_cohort_analyses(prepared)
-    except AlisError as exc:  # not estimable: a small area must still give an honest report (others fail loudly)
-        print(f"[small_cohorts] not estimable ({type(exc).__name__}: {exc})", file=sys.stderr)
-        section.paragraph(T("small_cohorts.failed", language, what=T("small_cohorts.title", language)))
+    result = attempt_saying("small_cohorts.failed", section, language, T("small_cohorts.title", language),
+                            small_cohort_analyses, prepared)
+    if result is None:  # not estimable: said in the section (a small area must still give an honest report)
         return section
     area = (getattr(prepared, "manifest", None) or {}).get("area", ALL)
     label = {scope: _scope_label(scope, area, language) for scope in result.firth["scope"]}
