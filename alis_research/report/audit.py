@@ -221,11 +221,6 @@ class _Model:
             self.h.changeColsBounds(len(changed), changed.astype(np.int32), lower[changed], upper[changed])
             self.lower, self.upper = lower, upper
 
-    def fixed(self, target: np.ndarray) -> bool:
-        """Whether every set in ``target`` has a published size (the target is then known exactly)."""
-        involved = target != 0
-        return bool(np.all(self.lower[involved] == self.upper[involved]))
-
     def bound(self, target: np.ndarray, sign: float, *, integer: bool = False) -> float:
         """The smallest (``sign`` 1) or largest (``sign`` −1) value of ``target · x``.
 
@@ -382,10 +377,8 @@ def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: 
             if target.cell is not None:
                 result.intervals[target.cell] = (float(target.value), np.inf) if target.value else (0.0, 0.0)
             continue
-        if model.fixed(target.vector):  # every count in it is published: known exactly, no program
-            lo = hi = float(target.value)
-        else:
-            lo, hi = model.interval(target.vector, true_value=target.value, width=min_cell - 1)
+        # (a target made only of published counts is a constant: known exactly, no program)
+        lo, hi = model.interval(target.vector, true_value=target.value, width=min_cell - 1)
         if target.cell is not None:
             result.intervals[target.cell] = (lo, hi)
         if hi - lo < min_cell - 1:
