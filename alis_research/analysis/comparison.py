@@ -419,14 +419,14 @@ def _cluster_ols(data: pd.DataFrame, terms: Sequence[str]):
     (intercept, one dummy per municipality and year but the first), built directly: the
     formula interface took 5 s for the eight models of a report.
     """
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not statsmodels.api: ~0.3 s of imports
 
     municipality = pd.get_dummies(data["municipality_code"].astype(str), prefix="m", drop_first=True, dtype=float)
     year = pd.get_dummies(data["year"].astype(int), prefix="y", drop_first=True, dtype=float)
     design = pd.concat([pd.Series(1.0, index=data.index, name="Intercept"), data[list(terms)].astype(float),
                         municipality, year], axis=1)
     codes = pd.factorize(data["municipality_code"])[0]
-    return sm.OLS(data["y"].astype(float), design).fit(method="qr", cov_type="cluster", cov_kwds={"groups": codes},
+    return OLS(data["y"].astype(float), design).fit(method="qr", cov_type="cluster", cov_kwds={"groups": codes},
                                                        use_t=True)
 
 

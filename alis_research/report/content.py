@@ -227,7 +227,9 @@ def read_content(output_dir) -> dict:
 
 
 def _dump(document: dict) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    # Compact: the working file is rewritten after every section, and only the C encoder (no
+    # indent) keeps that in milliseconds. The published content.json is indented (protection.py).
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False) + "\n"
 
 
 def write_meta(output_dir, meta: dict) -> Path | None:
