@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from .. import config
-from ..data import io as alis_io
 from ..config import DAYS_PER_YEAR, DEFAULT_ALPHA, SIZE_CLASS_LABELS
 from ..errors import AlisError, AlisWarning, NotEstimableWarning
 from ..messages.note import Note
