@@ -477,3 +477,29 @@ def test_estimates_of_one_cohort_never_give_back_the_exits_between_them(prepared
         for b in given_away:
             if a < b:
                 assert not 0 < len(b - a) < 5, sorted(b - a)
+
+
+def test_the_protection_verdict_is_the_verdict_of_a_fresh_audit(prepared_demo, tmp_path):
+    # The protection carries targets that passed in an earlier round into the next (it only ever
+    # withholds more, so the attacker's ranges only widen) and solves few programs in its last round.
+    # An audit from scratch of what it publishes must agree: it passes, and every withheld count's
+    # range it proves contains the range the record gives.
+    from alis_research.report.audit import _State, audit, protect
+    from alis_research.report.content import read_content
+    from alis_research.report.ledger import Ledger
+    from alis_research.report.protection import write_content_in_process
+
+    write_content_in_process(prepared_demo["all"], tmp_path, area="all", language="nb", min_cell=5)
+    ledger = Ledger.from_dict(read_content(tmp_path)["ledger"])
+    protection = protect(ledger, 5)
+    assert protection.rounds >= 3  # the demo needs repairs, so earlier rounds settled targets
+    dropped = {k for k, r in protection.derived_withheld.items() if r.startswith("secondary")}
+    shown = {k for k, c in ledger.cells.items() if c["shown"]}
+    state = _State(ledger, shown, protection.withheld, dropped, 5)
+    fresh = audit(ledger, state.published, set(protection.withheld), 5)
+    assert fresh.passed and protection.audit.passed
+    assert set(fresh.intervals) == set(protection.audit.intervals)
+    for cell, (lo, hi) in protection.audit.intervals.items():
+        fresh_lo, fresh_hi = fresh.intervals[cell]
+        assert hi - lo >= 4 or lo == hi == 0 or lo >= 5, (cell, lo, hi)
+        assert fresh_hi - fresh_lo >= hi - lo - 1e-9, (cell, (lo, hi), (fresh_lo, fresh_hi))

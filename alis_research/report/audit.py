@@ -367,7 +367,7 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
 
 
 def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: AuditResult,
-           max_failures: int | None = None) -> None:
+           max_failures: int | None = None, settled: dict | None = None) -> None:
     for target in targets:
         if max_failures is not None and len(result.failures) >= max_failures:
             result.complete = False
@@ -377,10 +377,18 @@ def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: 
             if target.cell is not None:
                 result.intervals[target.cell] = (float(target.value), np.inf) if target.value else (0.0, 0.0)
             continue
+        signature = target.vector.tobytes()
+        if settled is not None and signature in settled:
+            lo, hi = settled[signature]  # passed when more was published: the range has only widened since
+            if target.cell is not None:
+                result.intervals[target.cell] = (lo, hi)
+            continue
         # (a target made only of published counts is a constant: known exactly, no program)
         lo, hi = model.interval(target.vector, true_value=target.value, width=min_cell - 1)
         if target.cell is not None:
             result.intervals[target.cell] = (lo, hi)
+        if settled is not None and hi - lo >= min_cell - 1:
+            settled[signature] = (lo, hi)
         if hi - lo < min_cell - 1:
             result.failures.append({"universe": target.universe, "label": target.label, "reason": target.reason,
                                     "interval": [_int(lo), _int(hi)], "vector": target.vector,
@@ -388,13 +396,17 @@ def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: 
 
 
 def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: set = frozenset(),
-          models: dict | None = None, max_failures: int | None = None) -> AuditResult:
+          models: dict | None = None, max_failures: int | None = None, settled: dict | None = None) -> AuditResult:
     """The attacker's range for every sensitive target; failures where it is narrower than ``min_cell − 1``.
 
     ``published``: shown counts a reader sees; ``withheld``: shown counts printed
     as the withheld mark (known to be at least 1); ``revealed``: sets whose size a
     published derived number gives away. ``max_failures``: stop after that many failures (``complete`` is then False): the
     protection loop repairs a few at a time, since each repair settles many others.
+    ``settled``: per universe, the targets (by vector) that passed in an earlier audit and their
+    ranges, updated here. Only valid while every audit it has seen published a superset of what
+    this one publishes: withholding more only takes equations and bounds away from the attacker,
+    so a range can only widen and a passed target passes again (:func:`protect` keeps this).
     """
     known = set(published) | set(revealed)
     if models is None:
@@ -408,7 +420,8 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: 
         targets = _targets(ledger, u, named, withheld, min_cell)
         result.n_targets += len(targets)
         before = model.programs
-        _check(ledger, model, targets, min_cell, result, max_failures)
+        _check(ledger, model, targets, min_cell, result, max_failures,
+               None if settled is None else settled.setdefault(name, {}))
         result.n_programs += model.programs - before
     return result
 
@@ -493,11 +506,19 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
     models = {name: _Model(u) for name, u in universes.items()}
     _seed_secondary(ledger, universes, withheld, min_cell)
     rounds, final = 0, None
+    # Targets passed in an earlier round pass again: each round withholds more than the one
+    # before (withheld counts and dropped numbers only grow), so the attacker knows less.
+    settled: dict = {}
+    previous = None
     while rounds < max_rounds:
         rounds += 1
         state = _State(ledger, shown, withheld, dropped, min_cell)
+        knowledge = (frozenset(state.published), frozenset(withheld))
+        if previous is not None and not (knowledge[0] <= previous[0] and knowledge[1] >= previous[1]):
+            settled = {}  # (cannot happen: the loop only adds; never trust an old verdict if it did)
+        previous = knowledge
         result = audit(ledger, state.published, set(withheld), min_cell, models=models,
-                       max_failures=_FAILURES_PER_ROUND)
+                       max_failures=_FAILURES_PER_ROUND, settled=settled)
         if result.passed:  # no failure: the scan went through every target, the record
             final = result
             break
@@ -523,7 +544,9 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
             break
     state = _State(ledger, shown, withheld, dropped, min_cell)
     if final is None:
-        final = audit(ledger, state.published, set(withheld), min_cell, models=models)
+        final = audit(ledger, state.published, set(withheld), min_cell, models=models, settled=settled)
+    # the verdict rests on every program of the protection (earlier rounds settled most targets)
+    final.n_programs = sum(model.programs for model in models.values())
     protection = Protection(min_cell=min_cell, shown={k: ledger.value(k) for k in shown if k not in withheld},
                             withheld=withheld, derived_withheld=state.derived, audit=final, rounds=rounds)
     if not final.passed:

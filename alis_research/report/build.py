@@ -209,6 +209,8 @@ class WarmKernel:
         # papermill's client waits until the kernel answers (start timeout, one retry)
         run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, env=kernel_environment())
         self._pending_reset = None
+        #: True once a report has run on it (a kernel started ahead by the builder may go unused)
+        self.used = False
         #: False from the start of a report until its reset has been confirmed
         self.clean = True
 
@@ -293,9 +295,43 @@ def shutdown_warm_kernel() -> None:
         kernel.shutdown()
 
 
+class KernelShutdowns:
+    """Fresh kernels being stopped in the background while the builder goes on (protection, PDF).
+
+    A kernel's shutdown takes about 0.1 s (ask, wait for the process to end); a report need not
+    wait for it, only its builder must before returning: :meth:`wait` (no kernel outlives a build).
+    """
+
+    def __init__(self):
+        self._threads: list[threading.Thread] = []
+
+    def stop(self, kernel: WarmKernel) -> None:
+        thread = threading.Thread(target=kernel.shutdown, name="alis-kernel-shutdown", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wait(self) -> None:
+        while self._threads:
+            self._threads.pop().join()
+
+
+def start_fresh_kernel(kernel_name: str, cwd: Path) -> WarmKernel | None:
+    """Start a kernel now, to boot while this process validates the data (None if it cannot start now).
+
+    Starting only spawns the process; papermill waits for it to answer later. A kernel
+    that cannot be started here is left to :func:`execute_notebook`, which starts
+    one itself and reports the error there.
+    """
+    try:
+        return WarmKernel(kernel_name, cwd)
+    except Exception:  # noqa: BLE001 - execute_notebook retries and reports it
+        return None
+
+
 def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_name: str, cwd: Path,
                      failed_dir: Path | None = None, reuse_kernel: bool = False,
-                     published_dir: Path | None = None) -> None:
+                     published_dir: Path | None = None, started: WarmKernel | None = None,
+                     shutdowns: KernelShutdowns | None = None) -> None:
     """Run one notebook with papermill; raise :class:`ReportFailed` on a failing cell.
 
     A kernel that fails to start (or, with ``reuse_kernel``, a warm kernel that
@@ -303,7 +339,9 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
     notebook is copied to ``failed_dir`` (if given) before raising. With
     ``published_dir``, the executed notebook records that folder wherever the
     parameters name the staging folder ``parameters["output_dir"]`` (see
-    :func:`record_published_path`).
+    :func:`record_published_path`). ``started``: a fresh kernel already started
+    (:func:`start_fresh_kernel`) for the first attempt; ``shutdowns``: stop the fresh
+    kernel in the background there instead of waiting for it.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -314,7 +352,13 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
         try:
             # our own kernel manager either way: papermill then neither waits for a polite
             # shutdown nor saves the notebook after every cell (it saves it at the end, and on failure)
-            kernel = warm_kernel(kernel_name, cwd) if reuse_kernel else WarmKernel(kernel_name, cwd)
+            if reuse_kernel:
+                kernel = warm_kernel(kernel_name, cwd)
+            elif started is not None and attempt == 1:
+                kernel, started = started, None
+                kernel.used = True
+            else:
+                kernel = WarmKernel(kernel_name, cwd)
             try:
                 pm.execute_notebook(
                     str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
@@ -323,7 +367,10 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
                 )
             finally:
                 if not reuse_kernel:
-                    kernel.shutdown()
+                    if shutdowns is not None:
+                        shutdowns.stop(kernel)
+                    else:
+                        kernel.shutdown()
                 elif kernel.alive():
                     with contextlib.suppress(Exception):  # if it cannot be asked, the kernel is replaced
                         kernel.begin_reset()  # runs while this process renders the PDF
@@ -469,10 +516,6 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     DisclosureAuditFailed
         The attacker audit found a count it can narrow to 1 … min_cell − 1; nothing is published.
     """
-    from ..analysis.comparison import find_register
-    from ..data.register import load_register
-    from .sections import load_for_report
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     check_area(area)
@@ -480,9 +523,33 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     if int(min_cell) < 1:
         raise AlisError(f"--min-cell must be at least 1, got {min_cell}")
     dataset_dir = Path(config.dataset_dir(dataset)).resolve()
-    # validated once (supervision.csv included) before any kernel starts
+    shutdowns = KernelShutdowns()
+    # A fresh kernel boots (0.5 s) while the data are validated here; a user error stops it unused.
+    started = None
+    if not reuse_kernel:
+        with contextlib.suppress(AlisError):  # a kernel error is reported where it always was, below
+            started = start_fresh_kernel(resolve_kernel(kernel_name), config.PROJECT_ROOT)
+    try:
+        return _build_report(dataset_dir, t0, timings, started, shutdowns, as_of=as_of, area=area,
+                             language=language, min_cell=min_cell, out_dir=out_dir, kernel_name=kernel_name,
+                             register=register, publication=publication, reuse_kernel=reuse_kernel,
+                             restricted_dir=restricted_dir)
+    finally:
+        if started is not None and not started.used:
+            shutdowns.stop(started)
+        shutdowns.wait()  # no kernel outlives its build
+
+
+def _build_report(dataset_dir: Path, t0: float, timings: dict, started, shutdowns: KernelShutdowns, *, as_of,
+                  area, language, min_cell, out_dir, kernel_name, register, publication, reuse_kernel,
+                  restricted_dir) -> ReportOutcome:
+    from ..analysis.comparison import find_register
+    from ..data.register import load_register
+    from .sections import load_for_report
+
+    # validated once (supervision.csv included) before any cell runs
     prepared = load_for_report(dataset_dir, as_of=as_of, area=area)
-    register_dir = find_register(dataset_dir, register)  # the optional register extract, checked before any kernel
+    register_dir = find_register(dataset_dir, register)  # the optional register extract, checked before any cell
     register_files = load_register(register_dir).attrs["input_files"] if register_dir is not None else {}
     timings["prepare"] = time.perf_counter() - t0
 
@@ -510,7 +577,8 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
         wall = time.time()
         t1 = time.perf_counter()
         execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
-                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final)
+                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final,
+                         started=started, shutdowns=shutdowns)
         run_time = time.perf_counter() - t1
         split = notebook_timings(executed, wall)
         timings.update(split or {"notebook": run_time})
