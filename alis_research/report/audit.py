@@ -69,6 +69,7 @@ class _Universe:
     nested: list
     remainders: list
     between: list
+    between_values: list  # the true size of each ``between`` combination
 
 
 def _prefix(ledger: Ledger, key: str) -> str:
@@ -88,6 +89,7 @@ def _universes(ledger: Ledger, named: set, min_cell: int) -> dict[str, _Universe
         bit = {m: 1 << j for j, m in enumerate(members)}
         bits = {k: sum(bit[m] for m in ledger.cells[k]["members"]) for k in keys}
         nonempty = [k for k in keys if bits[k]]
+        prefix = {k: _prefix(ledger, k) for k in keys}
         nested, lines, remainders, seen = [], [], [], set()
         for big in nonempty:
             b = bits[big]
@@ -96,7 +98,7 @@ def _universes(ledger: Ledger, named: set, min_cell: int) -> dict[str, _Universe
             for start in subsets:
                 # disjoint subsets of the total: first of the start's kind (one variable of a table,
                 # same label prefix), then of any kind; a cover is a line, else a remainder
-                for pool in ([k for k in subsets if _prefix(ledger, k) == _prefix(ledger, start)], subsets):
+                for pool in ([k for k in subsets if prefix[k] == prefix[start]], subsets):
                     family, covered = [start], bits[start]
                     for other in pool:
                         if other not in family and bits[other] & covered == 0:
@@ -118,9 +120,12 @@ def _universes(ledger: Ledger, named: set, min_cell: int) -> dict[str, _Universe
                         if signature not in seen:
                             seen.add(signature)
                             remainders.append((big, [first, second]))
+        sizes = {k: len(ledger.cells[k]["members"]) for k in keys}
+        between = _between(bits, nested, min_cell)
         out[universe] = _Universe(universe, keys, {k: i for i, k in enumerate(keys)},
-                                  np.array([len(ledger.cells[k]["members"]) for k in keys], dtype=float),
-                                  lines, nested, remainders, _between(bits, nested, min_cell))
+                                  np.array([sizes[k] for k in keys], dtype=float),
+                                  lines, nested, remainders, between,
+                                  [sum(w * sizes[k] for k, w in weights.items()) for weights in between])
     return out
 
 
@@ -332,14 +337,15 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
     targets, seen = [], set()
     n = len(u.keys)
 
-    def add(label: str, reason: str, weights: dict, value: float, cell: str | None = None):
+    def add(label, reason: str, weights: dict, value: float, cell: str | None = None):
         vector = np.zeros(n)
         for key, weight in weights.items():
             vector[u.index[key]] += weight
         signature = vector.tobytes()
         if signature not in seen:
             seen.add(signature)
-            targets.append(AuditTarget(u.name, label, reason, vector, int(value), cell))
+            targets.append(AuditTarget(u.name, label() if callable(label) else label, reason, vector, int(value),
+                                       cell))
 
     for key in u.keys:
         if key in withheld:
@@ -357,12 +363,12 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
         if big in named and shown_parts and 0 < value < min_cell:
             add(f"{ledger.cells[big]['label']} − " + " − ".join(ledger.cells[p]["label"] for p in shown_parts),
                 "remainder", {big: 1.0, **{p: -1.0 for p in shown_parts}}, value)
-    for weights in u.between:
-        value = sum(w * ledger.value(k) for k, w in weights.items())
-        if all(k in named for k in weights) and 0 < value < min_cell:
-            label = " ".join(f"{'+' if w > 0 else '−'} {ledger.cells[k]['label']}" for k, w in
-                             sorted(weights.items(), key=lambda kw: -kw[1]))
-            add(label.lstrip("+ "), "remainder", {k: float(w) for k, w in weights.items()}, value)
+    for weights, value in zip(u.between, u.between_values):
+        if 0 < value < min_cell and all(k in named for k in weights):
+            def label(weights=weights):
+                return " ".join(f"{'+' if w > 0 else '−'} {ledger.cells[k]['label']}" for k, w in
+                                sorted(weights.items(), key=lambda kw: -kw[1])).lstrip("+ ")
+            add(label, "remainder", {k: float(w) for k, w in weights.items()}, value)
     return targets
 
 
