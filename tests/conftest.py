@@ -146,7 +146,7 @@ SLOW_FIXTURES = frozenset({"demo_report", "small_report", "demo_published_nb", "
 
 #: Module fixtures that take a second or more without a kernel (the fast tier): their tests are kept
 #: on one xdist worker too, so that the fixture is made once, but they are not marked slow.
-SHARED_IN_MODULE = frozenset({"simulated", "demo_costs"})
+SHARED_IN_MODULE = frozenset({"simulated", "demo_costs", "small_work"})
 
 
 def _builds(item) -> set[str]:

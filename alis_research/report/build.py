@@ -27,6 +27,7 @@ notebook and the cell, and the executed notebook is kept in
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -315,6 +316,80 @@ class KernelShutdowns:
             self._threads.pop().join()
 
 
+#: Tag of the notebook cell after which the report's content is complete (``evaluation_report.ipynb``:
+#: the appendix); the cells after it write restricted files only (``results.json``).
+CONTENT_COMPLETE_TAG = "content-complete"
+
+
+class EarlyProtection:
+    """Protect a report while its notebook still runs the cells after its content.
+
+    When the cell tagged :data:`CONTENT_COMPLETE_TAG` has run without error, the
+    protection (:func:`~.protection.protect_content`) starts in a thread of the builder,
+    beside the kernel computing ``results.json``. :meth:`result` returns it once the
+    notebook has ended if the working content is still what it read (SHA-256 of
+    ``content.json`` and the figures); otherwise, or if no cell was tagged, it protects
+    again from an empty published folder. Either way the result is the protection of the
+    finished content; an audit failure is raised as before.
+    """
+
+    def __init__(self, work: Path, publish_dir: Path, min_cell: int):
+        self.work, self.publish_dir, self.min_cell = Path(work), Path(publish_dir), int(min_cell)
+        self._thread: threading.Thread | None = None
+        self._digest = None
+        self._outcome = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+
+    def cell_executed(self, cell=None, cell_index=None, execute_reply=None, **_):
+        """nbclient's ``on_cell_executed`` hook."""
+        tags = (cell or {}).get("metadata", {}).get("tags", [])
+        ok = (execute_reply or {}).get("content", {}).get("status") == "ok"
+        if self._thread is None and ok and CONTENT_COMPLETE_TAG in tags:
+            self._digest = self._content_digest()
+            self._thread = threading.Thread(target=self._protect, name="alis-protection", daemon=True)
+            self._thread.start()
+
+    def _content_digest(self) -> str:
+        digest = hashlib.sha256()
+        for path in [self.work / "content.json", *sorted((self.work / "figures").glob("*.svg"))]:
+            if path.is_file():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def _protect(self) -> None:
+        from .protection import protect_content
+
+        started = time.perf_counter()
+        try:
+            self._outcome = protect_content(self.work, self.publish_dir, min_cell=self.min_cell)
+        except BaseException as exc:  # noqa: BLE001 - handed to the builder's thread by result()
+            self._error = exc
+        self.seconds = time.perf_counter() - started
+
+    def forget(self) -> None:
+        """Wait for a protection under way and drop it (the notebook runs again, or failed)."""
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = self._outcome = self._error = self._digest = None
+
+    def result(self):
+        """The protection of the finished content (see the class); ``seconds`` says how long it took."""
+        from .protection import protect_content
+
+        if self._thread is not None:
+            self._thread.join()
+            if self._digest == self._content_digest():
+                if self._error is not None:
+                    raise self._error
+                return self._outcome
+            _empty_folder(self.publish_dir)  # later cells changed the content: protect it again
+        started = time.perf_counter()
+        self._outcome = protect_content(self.work, self.publish_dir, min_cell=self.min_cell)
+        self.seconds = time.perf_counter() - started
+        return self._outcome
+
+
 def start_fresh_kernel(kernel_name: str, cwd: Path) -> WarmKernel | None:
     """Start a kernel now, to boot while this process validates the data (None if it cannot start now).
 
@@ -331,7 +406,7 @@ def start_fresh_kernel(kernel_name: str, cwd: Path) -> WarmKernel | None:
 def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_name: str, cwd: Path,
                      failed_dir: Path | None = None, reuse_kernel: bool = False,
                      published_dir: Path | None = None, started: WarmKernel | None = None,
-                     shutdowns: KernelShutdowns | None = None) -> None:
+                     shutdowns: KernelShutdowns | None = None, early: "EarlyProtection | None" = None) -> None:
     """Run one notebook with papermill; raise :class:`ReportFailed` on a failing cell.
 
     A kernel that fails to start (or, with ``reuse_kernel``, a warm kernel that
@@ -341,7 +416,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
     parameters name the staging folder ``parameters["output_dir"]`` (see
     :func:`record_published_path`). ``started``: a fresh kernel already started
     (:func:`start_fresh_kernel`) for the first attempt; ``shutdowns``: stop the fresh
-    kernel in the background there instead of waiting for it.
+    kernel in the background there instead of waiting for it; ``early``: protect the
+    report while the cells after its content run (:class:`EarlyProtection`).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -364,6 +440,7 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
                     str(notebook), str(output), parameters=parameters, kernel_name=kernel_name, cwd=str(cwd),
                     language="python", progress_bar=False, start_timeout=KERNEL_START_TIMEOUT, log_output=False,
                     km=kernel.manager, request_save_on_cell_execute=False,
+                    **({"on_cell_executed": early.cell_executed} if early is not None else {}),
                 )
             finally:
                 if not reuse_kernel:
@@ -401,6 +478,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, *, kernel_n
             if attempt == 2 or type(exc).__name__ not in _RETRYABLE:
                 raise AlisError(f"could not run {notebook.name} with kernel {kernel_name!r}: "
                                 f"{type(exc).__name__}: {exc}") from exc
+            if early is not None:
+                early.forget()  # it may be reading the folder emptied next
             _empty_folder(parameters.get("output_dir"))  # the second attempt starts from nothing
             time.sleep(1.0)
 
@@ -556,7 +635,7 @@ def _build_report(dataset_dir: Path, t0: float, timings: dict, started, shutdown
     inputs_key = report_inputs_key(dataset_dir, as_of=as_of, area=area, language=language, min_cell=min_cell,
                                    register=register_dir, publication=publication)
     kernel = resolve_kernel(kernel_name)
-    from .protection import protect_content, write_output_check
+    from .protection import write_output_check
 
     restricted = restricted_root(out_dir, restricted_dir)
     out_dir = Path(out_dir or config.REPORTS).absolute()
@@ -576,16 +655,22 @@ def _build_report(dataset_dir: Path, t0: float, timings: dict, started, shutdown
                       "register": str(register_dir.resolve()) if register_dir is not None else ""}
         wall = time.time()
         t1 = time.perf_counter()
-        execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
-                         failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final,
-                         started=started, shutdowns=shutdowns)
+        early = EarlyProtection(work, tmp, int(min_cell))
+        try:
+            execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
+                             failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final,
+                             started=started, shutdowns=shutdowns, early=early)
+        except BaseException:
+            early.forget()  # never leave a thread writing into a folder about to be removed
+            raise
         run_time = time.perf_counter() - t1
         split = notebook_timings(executed, wall)
         timings.update(split or {"notebook": run_time})
         timings["notebook_total"] = run_time
         t_protect = time.perf_counter()
-        protection = protect_content(work, tmp, min_cell=int(min_cell))
-        timings["protect"] = time.perf_counter() - t_protect
+        protection = early.result()  # started when the content was complete, beside the last cells
+        timings["protect_wait"] = time.perf_counter() - t_protect
+        timings["protect"] = early.seconds
         t2 = time.perf_counter()
         render_pdf(tmp, publication)
         timings["pdf"] = time.perf_counter() - t2
