@@ -110,3 +110,40 @@ def test_forget_waits_for_the_thread_and_drops_its_result(small_work, tmp_path):
     thread = early._thread
     early.forget()
     assert not thread.is_alive() and early._thread is None
+
+
+def test_forget_empties_what_the_thread_wrote(small_work, tmp_path):
+    work, published = _copy(small_work, tmp_path)
+    early = EarlyProtection(work, published, 5)
+    early.cell_executed(cell=TAGGED, cell_index=40, execute_reply=OK)
+    early.forget()
+    assert not any(published.iterdir())
+
+
+@pytest.mark.slow
+def test_an_interrupt_after_the_notebook_leaves_no_staging_folder(tmp_path, monkeypatch):
+    # the reviewer's race: Ctrl-C after the notebook, while the protection thread still wrote into the
+    # staging folder, left protected files in an orphaned staging folder beside the reports
+    import threading
+    import time
+
+    from alis_research.report import build, protection as protection_module
+
+    real = protection_module.protect
+
+    def slow_protection(*args, **kwargs):  # the content is read; the folder is written after this
+        time.sleep(1.5)
+        return real(*args, **kwargs)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(protection_module, "protect", slow_protection)
+    monkeypatch.setattr(build, "notebook_timings", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        build.build_report(SMALL, as_of=config.DEMO_AS_OF, out_dir=out)
+    for thread in threading.enumerate():  # a protection left running would write now
+        if thread.name == "alis-protection":
+            thread.join()
+    assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())

@@ -268,12 +268,17 @@ def yearly_costs(patients: int, *, year: int | None = None, assumptions: CostAss
 
 
 def _kahan_sum(values) -> float:
-    """Compensated sum in the order given: the summation of pandas' groupby ``sum``, to the last bit."""
+    """Compensated sum in the order given: pandas' groupby ``sum`` to the last bit (NaN skipped, an
+    infinite value kept: its compensation, NaN, is reset as pandas does)."""
     total = compensation = 0.0
     for value in values:
+        if value != value:
+            continue
         y = value - compensation
         t = total + y
         compensation = t - total - y
+        if compensation != compensation:
+            compensation = 0.0
         total = t
     return total
 
@@ -382,7 +387,7 @@ def _cohort_costs(costs: CostTable, model: str, n_years: int) -> tuple[np.ndarra
         else:
             running.setdefault(int(year), []).append(amount)
     yearly = [_kahan_sum(running[year]) if year in running else np.nan for year in range(1, n_years + 1)]
-    return np.array(yearly, dtype=float), float(sum(one_off))
+    return np.array(yearly, dtype=float), float(sum(v for v in one_off if v == v))  # Series.sum skips NaN
 
 
 def _episodes(prepared) -> pd.DataFrame:

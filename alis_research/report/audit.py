@@ -373,7 +373,7 @@ def _targets(ledger: Ledger, u: _Universe, named: set, withheld, min_cell: int) 
 
 
 def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: AuditResult,
-           max_failures: int | None = None, settled: dict | None = None) -> None:
+           max_failures: int | None = None, settled: set | None = None) -> None:
     for target in targets:
         if max_failures is not None and len(result.failures) >= max_failures:
             result.complete = False
@@ -383,18 +383,17 @@ def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: 
             if target.cell is not None:
                 result.intervals[target.cell] = (float(target.value), np.inf) if target.value else (0.0, 0.0)
             continue
-        signature = target.vector.tobytes()
+        # A difference or remainder that passed when more was published passes again (its range has
+        # only widened since). A withheld count is solved every time: the record gives its range now.
+        signature = target.vector.tobytes() if target.cell is None else None
         if settled is not None and signature in settled:
-            lo, hi = settled[signature]  # passed when more was published: the range has only widened since
-            if target.cell is not None:
-                result.intervals[target.cell] = (lo, hi)
             continue
         # (a target made only of published counts is a constant: known exactly, no program)
         lo, hi = model.interval(target.vector, true_value=target.value, width=min_cell - 1)
         if target.cell is not None:
             result.intervals[target.cell] = (lo, hi)
-        if settled is not None and hi - lo >= min_cell - 1:
-            settled[signature] = (lo, hi)
+        if settled is not None and signature is not None and hi - lo >= min_cell - 1:
+            settled.add(signature)
         if hi - lo < min_cell - 1:
             result.failures.append({"universe": target.universe, "label": target.label, "reason": target.reason,
                                     "interval": [_int(lo), _int(hi)], "vector": target.vector,
@@ -409,10 +408,12 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: 
     as the withheld mark (known to be at least 1); ``revealed``: sets whose size a
     published derived number gives away. ``max_failures``: stop after that many failures (``complete`` is then False): the
     protection loop repairs a few at a time, since each repair settles many others.
-    ``settled``: per universe, the targets (by vector) that passed in an earlier audit and their
-    ranges, updated here. Only valid while every audit it has seen published a superset of what
-    this one publishes: withholding more only takes equations and bounds away from the attacker,
-    so a range can only widen and a passed target passes again (:func:`protect` keeps this).
+    ``settled``: per universe, the differences and remainders (by vector) that passed in an
+    earlier audit, updated here; they are not solved again (withheld counts always are, so that
+    the record's ranges are those of this audit). Only valid while every audit it has seen
+    published a superset of what this one publishes: withholding more only takes equations and
+    bounds away from the attacker, so a range can only widen and a passed target passes again
+    (:func:`protect` keeps this).
     """
     known = set(published) | set(revealed)
     if models is None:
@@ -427,7 +428,7 @@ def audit(ledger: Ledger, published: set, withheld, min_cell: int, *, revealed: 
         result.n_targets += len(targets)
         before = model.programs
         _check(ledger, model, targets, min_cell, result, max_failures,
-               None if settled is None else settled.setdefault(name, {}))
+               None if settled is None else settled.setdefault(name, set()))
         result.n_programs += model.programs - before
     return result
 

@@ -368,9 +368,14 @@ class EarlyProtection:
         self.seconds = time.perf_counter() - started
 
     def forget(self) -> None:
-        """Wait for a protection under way and drop it (the notebook runs again, or failed)."""
+        """Wait for a protection under way and drop it and what it wrote (the notebook runs again, or failed)."""
         if self._thread is not None:
-            self._thread.join()
+            while self._thread.is_alive():  # (a second Ctrl-C while waiting must not leave it running)
+                try:
+                    self._thread.join()
+                except BaseException:  # noqa: BLE001 - keep waiting: the folder is removed next
+                    continue
+            _empty_folder(self.publish_dir)
         self._thread = self._outcome = self._error = self._digest = None
 
     def result(self):
@@ -656,19 +661,19 @@ def _build_report(dataset_dir: Path, t0: float, timings: dict, started, shutdown
         wall = time.time()
         t1 = time.perf_counter()
         early = EarlyProtection(work, tmp, int(min_cell))
-        try:
+        try:  # until the protection is in, whatever is raised (Ctrl-C too) first stops its thread
             execute_notebook(notebook, executed, parameters, kernel_name=kernel, cwd=config.PROJECT_ROOT,
                              failed_dir=failed_dir, reuse_kernel=reuse_kernel, published_dir=work_final,
                              started=started, shutdowns=shutdowns, early=early)
+            run_time = time.perf_counter() - t1
+            split = notebook_timings(executed, wall)
+            timings.update(split or {"notebook": run_time})
+            timings["notebook_total"] = run_time
+            t_protect = time.perf_counter()
+            protection = early.result()  # started when the content was complete, beside the last cells
         except BaseException:
             early.forget()  # never leave a thread writing into a folder about to be removed
             raise
-        run_time = time.perf_counter() - t1
-        split = notebook_timings(executed, wall)
-        timings.update(split or {"notebook": run_time})
-        timings["notebook_total"] = run_time
-        t_protect = time.perf_counter()
-        protection = early.result()  # started when the content was complete, beside the last cells
         timings["protect_wait"] = time.perf_counter() - t_protect
         timings["protect"] = early.seconds
         t2 = time.perf_counter()
