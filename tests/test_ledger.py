@@ -395,3 +395,75 @@ def test_a_rest_stays_a_target_when_the_set_that_completed_the_sum_is_not_publis
     ledger.derived_number("0,10", depends=[rest], reveals=[rest], label="their share")
     protection = protect(ledger, 5)
     assert WITHHELD in [resolve_text(t, ledger, protection) for t in tokens]
+
+
+# --------------------------------------------------------------------------- the audit's arithmetic
+def test_a_relaxation_a_rounding_error_short_of_wide_is_confirmed_by_the_integer_program():
+    # The relaxation's maximum of a difference whose truth is 2 came out as 3.9999999999999982 (an
+    # exact 4 in rational arithmetic, at a fractional point). Compared unrounded it was "narrower
+    # than 2", so the audit took the narrow path, rounded the range to [2, 4] and passed the target
+    # without an integer program, whose maximum is 3: an attacker knew the difference was 2 or 3.
+    from alis_research.report.audit import _Model, _Universe
+
+    universe = _Universe("episodes", ["a", "b"], {"a": 0, "b": 1}, np.array([5.0, 3.0]), [], [], [], [], [])
+    model = _Model(universe)
+    answers = {(-1.0, False): 3.9999999999999982, (1.0, False): 2.0, (-1.0, True): 3.0, (1.0, True): 2.0}
+    model.bound = lambda target, sign, integer=False: answers[(sign, integer)]
+    model.reaches = lambda target, threshold, sign, solve=True: False  # no integer point reaches 2 + 2
+    target = np.array([1.0, -1.0])
+    assert model.interval(target, true_value=2, width=2) == (2.0, 3.0)
+    assert model.interval(target, true_value=2, width=2, exact=False) == (2.0, 3.0)
+
+
+def test_the_integer_points_the_audit_keeps_meet_every_relation_exactly():
+    from alis_research.report.audit import _Model, _Universe
+
+    # a total of 7 in two parts; the parts free
+    universe = _Universe("episodes", ["p", "q", "t"], {"p": 0, "q": 1, "t": 2}, np.array([3.0, 4.0, 7.0]),
+                         [("t", ["p", "q"])], [], [], [], [])
+    model = _Model(universe)
+    model.set_knowledge({"t"}, {})
+    assert model._keep_point(np.array([2.0, 5.0, 7.0]))
+    assert not model._keep_point(np.array([2.0, 4.0, 7.0]))      # 2 + 4 ≠ 7
+    assert not model._keep_point(np.array([2.0, 5.0, 8.0]))      # the total is published as 7
+    target = np.array([1.0, 0.0, 0.0])
+    assert model.reaches(target, 2, 1.0, solve=False)            # the kept point has p = 2
+    assert not model.reaches(target, 1, 1.0, solve=False)
+    assert model.reaches(target, 0, 1.0) and model.reaches(target, 7, -1.0)   # p can be 0 … 7
+    assert not model.reaches(target, 8, -1.0)
+    model.set_knowledge({"t", "p"}, {})                          # what is known changed: the points go
+    assert not model.reaches(target, 2, 1.0, solve=False)
+
+
+def test_a_generated_dataset_with_thousands_of_rests_is_protected_as_before():
+    # Hypothesis' CI profile drew this 30-episode dataset for the generated-data attack at min_cell 10:
+    # 3,815 rests of differences, each once confirmed by an integer program optimum (97 s). Verdicts
+    # now need only an integer point beyond the threshold (a known one, or a feasibility program).
+    # The outcome is the one the optimum gave, and an exact attacker (scipy's MILP over the same
+    # relations) can narrow no target of what is published below min_cell − 1.
+    import json
+    from pathlib import Path
+
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from alis_research.report.audit import _Model, _State, _targets, _universes
+
+    case = json.loads((Path(__file__).parent / "fixtures" / "ledgers" / "generated_min_cell_10.json").read_text())
+    ledger, min_cell = Ledger.from_dict(case["ledger"]), case["min_cell"]
+    protection = protect(ledger, min_cell)
+    assert (len(protection.withheld), len(protection.derived_withheld), protection.rounds) == (44, 18, 2)
+    shown = {k for k, c in ledger.cells.items() if c["shown"]}
+    dropped = {k for k, r in protection.derived_withheld.items() if r.startswith("secondary")}
+    state = _State(ledger, shown, protection.withheld, dropped, min_cell)
+    universes = _universes(ledger, shown | {s for d in ledger.derived.values() for s in d.get("reveals", ())}, min_cell)
+    u = universes["episodes"]
+    model = _Model(u)
+    model.set_knowledge(state.published, protection.withheld)
+    named = {k for k in u.keys if k in state.published or k in protection.withheld}
+    relations = [LinearConstraint(model._rows, model._rows_lower, model._rows_upper)]
+    targets = [t for t in _targets(ledger, u, named, protection.withheld, min_cell) if 0 < t.value < min_cell]
+    assert len(targets) > 3000
+    for target in targets[::25]:  # every 25th: the exact attack of all takes minutes
+        ends = [sign * milp(sign * target.vector, constraints=relations, integrality=np.ones(len(u.keys)),
+                            bounds=Bounds(model.lower, np.minimum(model.upper, 1e6))).fun for sign in (1, -1)]
+        assert ends[1] - ends[0] >= min_cell - 1, (target.label, target.value, ends)

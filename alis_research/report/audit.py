@@ -201,16 +201,22 @@ class _Model:
             row[u.index[small]] = 1
             row[u.index[big]] = -1
             rows.append((row, -np.inf, 0.0))
+        self._rows = np.array([r for r, _, _ in rows]) if rows else np.zeros((0, n))
+        self._rows_lower = np.array([lo for _, lo, _ in rows])
+        self._rows_upper = np.array([hi for _, _, hi in rows])
         if rows:
-            matrix = np.array([r for r, _, _ in rows])
-            r_idx, c_idx = np.nonzero(matrix)
+            r_idx, c_idx = np.nonzero(self._rows)
             starts = np.searchsorted(r_idx, np.arange(len(rows))).astype(np.int32)
-            h.addRows(len(rows), np.array([lo for _, lo, _ in rows]), np.array([hi for _, _, hi in rows]),
-                      len(c_idx), starts, c_idx.astype(np.int32), matrix[r_idx, c_idx])
+            h.addRows(len(rows), self._rows_lower, self._rows_upper, len(c_idx), starts, c_idx.astype(np.int32),
+                      self._rows[r_idx, c_idx])
         self.lower = np.zeros(n)
         self.upper = np.full(n, _BIG)
         self.programs = 0
         self._memo: dict = {}  # objective -> (relaxation's optimum, integral?), and integer optima
+        # Integer points the solver has found under the current knowledge (any of them that reaches
+        # a target's threshold settles that target without a program); emptied when knowledge changes.
+        self._points: list[np.ndarray] = []
+        self._pool = np.zeros((0, n))
 
     def set_knowledge(self, published: set, withheld) -> None:
         u = self.u
@@ -223,6 +229,7 @@ class _Model:
         changed = np.nonzero((lower != self.lower) | (upper != self.upper))[0]
         if len(changed):
             self._memo = {}
+            self._points, self._pool = [], np.zeros((0, self.n))
             self.h.changeColsBounds(len(changed), changed.astype(np.int32), lower[changed], upper[changed])
             self.lower, self.upper = lower, upper
 
@@ -247,6 +254,8 @@ class _Model:
             x = np.asarray(h.getSolution().col_value)
             integral = np.max(np.abs(x - np.round(x)), initial=0.0) <= 1e-7
             self._memo[key] = (value, integral)
+            if integral:
+                self._keep_point(x)
         if integer:
             if not integral:
                 if (key, "integer") not in self._memo:
@@ -258,12 +267,73 @@ class _Model:
                     self.programs += 1
                     try:
                         self._memo[(key, "integer")] = self._run()
+                        self._keep_point(np.asarray(h.getSolution().col_value))
                     finally:
                         h.changeColsIntegrality(self.n, everything, np.full(
                             self.n, hs.HighsVarType.kContinuous.value, dtype=np.uint8))
                 value = self._memo[(key, "integer")]
             value = float(round(value))
         return np.inf if value >= _BIG / 2 else value
+
+    def _keep_point(self, x: np.ndarray) -> bool:
+        """Keep ``x`` rounded as a known integer point if it meets every bound and relation exactly."""
+        x = np.round(x)
+        if (np.all(x >= self.lower) and np.all(x <= self.upper)
+                and np.all(self._rows @ x >= self._rows_lower) and np.all(self._rows @ x <= self._rows_upper)):
+            self._points.append(x)
+            if len(self._points) > _MAX_POINTS:
+                self._points = self._points[-_MAX_POINTS:]
+            self._pool = np.array(self._points)
+            return True
+        return False
+
+    def reaches(self, target: np.ndarray, threshold: float, sign: float, *, solve: bool = True) -> bool:
+        """Whether some integer point the attacker cannot exclude has ``target · x`` at least (``sign``
+        −1) or at most (``sign`` 1) ``threshold``.
+
+        A feasibility question, not an optimum: a known integer point that reaches the threshold
+        answers it; otherwise (unless ``solve`` is False: then no) an integer program with that
+        bound as a row and no objective, which stops at its first integer point (a fraction of the
+        time of proving the optimum).
+        """
+        hs, h = self.highspy, self.h
+        key = (target.tobytes(), sign, float(threshold), "reaches")
+        if key in self._memo:
+            return self._memo[key]
+        if len(self._pool):
+            values = self._pool @ target
+            if (values >= threshold).any() if sign < 0 else (values <= threshold).any():
+                self._memo[key] = True
+                return True
+        if not solve:
+            return False
+        columns = np.nonzero(target)[0].astype(np.int32)
+        lower, upper = (float(threshold), np.inf) if sign < 0 else (-np.inf, float(threshold))
+        everything = np.arange(self.n, dtype=np.int32)
+        h.changeColsCost(self.n, everything, np.zeros(self.n))
+        h.addRow(lower, upper, len(columns), columns, target[columns].astype(float))
+        row = h.getNumRow() - 1
+        h.changeColsIntegrality(self.n, everything, np.full(self.n, hs.HighsVarType.kInteger.value, dtype=np.uint8))
+        self.programs += 1
+        try:
+            h.run()
+            status = h.getModelStatus()
+            found = False
+            if status == hs.HighsModelStatus.kOptimal:
+                x = np.round(np.asarray(h.getSolution().col_value))
+                found = bool((x @ target >= threshold) if sign < 0 else (x @ target <= threshold)) and self._keep_point(x)
+            elif status != hs.HighsModelStatus.kInfeasible:
+                raise AlisError(f"disclosure audit: the solver failed ({h.modelStatusToString(status)})")
+        finally:
+            h.changeColsIntegrality(self.n, everything, np.full(self.n, hs.HighsVarType.kContinuous.value,
+                                                                  dtype=np.uint8))
+            h.deleteRows(1, np.array([row], dtype=np.int32))
+        if not found and status == hs.HighsModelStatus.kOptimal:
+            # a point the solver called feasible that fails the exact check: let the optimum decide
+            found = self.bound(target, sign, integer=True) >= threshold if sign < 0 else \
+                self.bound(target, sign, integer=True) <= threshold
+        self._memo[key] = found
+        return found
 
     def _run(self) -> float:
         self.h.run()
@@ -273,7 +343,7 @@ class _Model:
         return float(self.h.getInfo().objective_function_value)
 
     def interval(self, target: np.ndarray, *, true_value: float | None = None, width: float | None = None,
-                 relaxed: bool = False) -> tuple[float, float]:
+                 relaxed: bool = False, exact: bool = True) -> tuple[float, float]:
         """Smallest and largest value of ``target · x`` an attacker can prove (integers).
 
         With ``true_value`` and ``width`` only as much is solved as the verdict
@@ -282,7 +352,10 @@ class _Model:
         end equal to the truth is an integer optimum (the truth is an integer
         solution); integer programs are solved only to confirm a range the
         relaxation finds wide. ``relaxed``: the relaxation's range (to choose a
-        repair, never for the verdict).
+        repair, never for the verdict). ``exact`` False: for a verdict only, a range
+        wide enough is confirmed by any integer point ``width`` beyond the truth
+        (:meth:`reaches`) and returned as ``(truth, truth + width)``, at least that wide;
+        the verdict is the same, and a narrow range is still solved exactly.
         """
         # published counts are constants: solve for the rest, shared by every target with the same rest
         free = self.lower != self.upper
@@ -290,23 +363,41 @@ class _Model:
         target = np.where(free, target, 0.0)
         if not target.any():
             return offset, offset
-        lo, hi = self._free_interval(target, None if true_value is None else true_value - offset, width, relaxed)
+        lo, hi = self._free_interval(target, None if true_value is None else true_value - offset, width, relaxed,
+                                     exact)
         return lo + offset, hi + offset
 
-    def _free_interval(self, target, true_value, width, relaxed) -> tuple[float, float]:
+    def _free_interval(self, target, true_value, width, relaxed, exact=True) -> tuple[float, float]:
         if relaxed:
             return self.bound(target, 1.0), self.bound(target, -1.0)
         if true_value is None or width is None:
             return self.bound(target, 1.0, integer=True), self.bound(target, -1.0, integer=True)
-        hi = self.bound(target, -1.0)
+        if not exact and self.reaches(target, true_value + width, -1.0, solve=False):
+            return float(true_value), float(true_value + width)  # a known integer point settles it
+        # The relaxation's ends rounded inwards bound the integer ends, and every comparison is made
+        # on them: compared unrounded, an end a rounding error short of the truth ± width (3.9999999999999982
+        # for 4) took the "narrow" path, whose rounded range was then wide enough to pass unconfirmed.
+        hi = _round_down(self.bound(target, -1.0))
         if hi - true_value >= width:
+            if not exact and self.reaches(target, true_value + width, -1.0):
+                return float(true_value), float(true_value + width)
             hi = self.bound(target, -1.0, integer=True)
             if hi - true_value >= width:
                 return float(true_value), hi
-        lo = self.bound(target, 1.0)
+        lo = _round_up(self.bound(target, 1.0))
         if hi - lo < width:
-            return float(np.ceil(lo - 1e-7)), (hi if hi == np.inf else float(np.floor(hi + 1e-7)))
+            return lo, hi
         return self.bound(target, 1.0, integer=True), self.bound(target, -1.0, integer=True)
+
+
+def _round_down(value: float) -> float:
+    """The largest integer a relaxation's maximum allows (its rounding error forgiven)."""
+    return value if value == np.inf else float(np.floor(value + 1e-7))
+
+
+def _round_up(value: float) -> float:
+    """The smallest integer a relaxation's minimum allows (its rounding error forgiven)."""
+    return value if value == -np.inf else float(np.ceil(value - 1e-7))
 
 
 @dataclass
@@ -388,8 +479,10 @@ def _check(ledger: Ledger, model: _Model, targets: list, min_cell: int, result: 
         signature = target.vector.tobytes() if target.cell is None else None
         if settled is not None and signature in settled:
             continue
-        # (a target made only of published counts is a constant: known exactly, no program)
-        lo, hi = model.interval(target.vector, true_value=target.value, width=min_cell - 1)
+        # (a target made only of published counts is a constant: known exactly, no program; only a
+        # withheld count's range is recorded, so only it needs the attacker's exact optimum)
+        lo, hi = model.interval(target.vector, true_value=target.value, width=min_cell - 1,
+                                exact=target.cell is not None)
         if target.cell is not None:
             result.intervals[target.cell] = (lo, hi)
         if settled is not None and signature is not None and hi - lo >= min_cell - 1:
@@ -496,6 +589,9 @@ def _seed_secondary(ledger: Ledger, universes: dict, withheld: dict, min_cell: i
                 changed = True
 
 
+#: Integer points a model keeps to settle later targets without a program (the most recent).
+_MAX_POINTS = 256
+
 #: Failures repaired per round before the audit is run again (a repair usually settles many).
 _FAILURES_PER_ROUND = 25
 
@@ -534,7 +630,8 @@ def protect(ledger: Ledger, min_cell: int, *, max_rounds: int = 200) -> Protecti
             model = models[failure["universe"]]
             if i:  # an earlier repair this round may have fixed this target too
                 model.set_knowledge(state.published, withheld)
-                lo, hi = model.interval(failure["vector"], true_value=failure["value"], width=min_cell - 1)
+                lo, hi = model.interval(failure["vector"], true_value=failure["value"], width=min_cell - 1,
+                                        exact=False)
                 if hi - lo >= min_cell - 1:
                     continue
             choice = _repair(ledger, model, failure, state, shown, dropped, min_cell)
