@@ -3,14 +3,16 @@
 The sequence (see ``docs/reports.md``):
 
 1. validate and prepare the dataset in this process, so a user error raises
-   :class:`~alis_research.errors.AlisError` before any kernel starts;
+   :class:`~alis_research.errors.AlisError` before any notebook cell runs (a fresh
+   kernel boots meanwhile and is stopped unused);
 2. execute ``notebooks/evaluation_report.ipynb`` with papermill **once**
    (one kernel start per report), parameters injected through the Python API
    (strings stay strings), ``cwd`` set, kernel named explicitly, start
    timeout with one retry; the notebook writes ``content.json``, figures,
    tables and ``results.json`` through :mod:`alis_research.report`;
-3. protect the whole report (:mod:`.publish`: ledger, suppression, attacker
-   audit) and write only protected content into the published folder;
+3. protect the whole report (:mod:`.protection`: ledger, suppression, attacker
+   audit; started beside the notebook's last cell, :class:`EarlyProtection`) and
+   write only protected content into the published folder;
 4. outside the kernel render ``report.pdf`` (Typst) and ``report.html``;
 5. write the output-checking record and ``manifest.json`` and swap the whole
    folder into place.
@@ -594,7 +596,7 @@ def build_report(dataset, *, as_of, area: str = "all", language: str = "nb", min
     Raises
     ------
     AlisError
-        Bad parameters or data (before any kernel starts).
+        Bad parameters or data (before any notebook cell runs).
     ReportFailed
         A notebook cell failed; the previous report is left intact.
     DisclosureAuditFailed
