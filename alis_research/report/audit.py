@@ -183,7 +183,8 @@ class _Model:
         self.highspy = highspy
         self.h = h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        # tiny programs solved hundreds of times: presolve costs more than it saves
+        # tiny programs solved hundreds of times: presolve costs more than it saves; and HiGHS' MIP
+        # presolve (highspy 1.15.1, and scipy's milp on it) was seen to cut off a feasible optimum
         h.setOptionValue("presolve", "off")
         h.setOptionValue("solver", "simplex")
         n = len(u.keys)
@@ -307,12 +308,18 @@ class _Model:
                 return True
         if not solve:
             return False
+        if not np.isfinite(threshold):  # no point reaches +inf upwards or -inf downwards; every point the other way
+            return bool(threshold < 0) if sign < 0 else bool(threshold > 0)
         columns = np.nonzero(target)[0].astype(np.int32)
         lower, upper = (float(threshold), np.inf) if sign < 0 else (-np.inf, float(threshold))
         everything = np.arange(self.n, dtype=np.int32)
         h.changeColsCost(self.n, everything, np.zeros(self.n))
-        h.addRow(lower, upper, len(columns), columns, target[columns].astype(float))
-        row = h.getNumRow() - 1
+        rows_before = h.getNumRow()
+        status = h.addRow(lower, upper, len(columns), columns, target[columns].astype(float))
+        if status != hs.HighsStatus.kOk or h.getNumRow() != rows_before + 1:
+            # never delete a row we did not add: that would drop one of the attacker's relations
+            raise AlisError(f"disclosure audit: the solver refused a threshold row ({status})")
+        row = rows_before
         h.changeColsIntegrality(self.n, everything, np.full(self.n, hs.HighsVarType.kInteger.value, dtype=np.uint8))
         self.programs += 1
         try:
