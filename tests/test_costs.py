@@ -321,3 +321,14 @@ def test_demo_cost_per_retained_year_as_before_vectorising():
         estimates = costs.cost_per_retained_year(prepare_dataset(DATA_RAW / "synthetic", as_of="2024-12-31")).estimates
     got = estimates.set_index("cohort")[list(DEMO_BOOTSTRAP_BEFORE_VECTORISING["næring"])]
     assert got.to_dict("index") == DEMO_BOOTSTRAP_BEFORE_VECTORISING
+
+
+@pytest.mark.parametrize("override", [{"salary": float("inf")}, {"office": float("nan")}, {"course_cover": True},
+                                      {"programme_grant_years": 2.5}, {"programme_grant_years": -1}])
+def test_a_cost_assumption_that_is_not_a_finite_number_is_refused_by_name(override):
+    # an infinite salary used to give NaN costs per retained year without a word
+    from alis_research.analysis.costs import with_assumptions
+
+    name = next(iter(override))
+    with pytest.raises(AlisError, match=name):
+        with_assumptions(**override)

@@ -94,6 +94,18 @@ class CostAssumptions:
     programme_grant: float
     programme_grant_years: int
 
+    def __post_init__(self):
+        # an infinite or missing price would turn every cost into inf or NaN without a word
+        problems = [f"{name}={value!r}" for name, value in vars(self).items()
+                    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+                    or not math.isfinite(value)]
+        years = self.programme_grant_years
+        if not problems and (int(years) != years or years < 0):
+            problems.append(f"programme_grant_years={years!r}")
+        if problems:
+            raise AlisError(f"cost assumptions must be finite numbers (programme_grant_years a whole number >= 0); "
+                            f"got {', '.join(problems)}")
+
     @classmethod
     def defaults(cls) -> "CostAssumptions":
         """The shipped defaults (seeds 000 and 003 plus the documented assumptions)."""
