@@ -337,8 +337,8 @@ class _Model:
             h.deleteRows(1, np.array([row], dtype=np.int32))
         if not found and status == hs.HighsModelStatus.kOptimal:
             # a point the solver called feasible that fails the exact check: let the optimum decide
-            found = self.bound(target, sign, integer=True) >= threshold if sign < 0 else \
-                self.bound(target, sign, integer=True) <= threshold
+            optimum = self.bound(target, sign, integer=True)
+            found = optimum >= threshold if sign < 0 else optimum <= threshold
         self._memo[key] = found
         return found
 

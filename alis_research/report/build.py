@@ -382,18 +382,17 @@ class EarlyProtection:
 
     def result(self):
         """The protection of the finished content (see the class); ``seconds`` says how long it took."""
-        from .protection import protect_content
-
-        if self._thread is not None:
+        fresh = self._thread is None
+        if not fresh:
             self._thread.join()
-            if self._digest == self._content_digest():
-                if self._error is not None:
-                    raise self._error
-                return self._outcome
-            _empty_folder(self.publish_dir)  # later cells changed the content: protect it again
-        started = time.perf_counter()
-        self._outcome = protect_content(self.work, self.publish_dir, min_cell=self.min_cell)
-        self.seconds = time.perf_counter() - started
+            if self._digest != self._content_digest():
+                _empty_folder(self.publish_dir)  # later cells changed the content: protect it again
+                fresh = True
+        if fresh:
+            self._error = None
+            self._protect()  # here, in the builder's thread
+        if self._error is not None:
+            raise self._error
         return self._outcome
 
 
